@@ -1,0 +1,113 @@
+"""Elementwise activations: each one record of its function and its dual (kernel map).
+
+For phi after a Gaussian layer, with (u, v) ~ N(0, [[q11, q12], [q12, q22]]):
+  Sigma' = E[phi(u) phi(v)],  Theta' = E[phi'(u) phi'(v)] * Theta.
+A dual maps (q11, q12, q22) -> (E[phi(u) phi(v)], E[phi'(u) phi'(v)]).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import jax.numpy as jnp
+from jax.scipy.special import erf
+
+from ..kernel import variances
+from .layer import Layer, Shape, check_number, expect_single
+
+
+@dataclass(frozen=True)
+class Activation:
+    """phi and its dual; ``key`` names the constructor and its arguments."""
+
+    key: tuple
+    fn: Callable
+    dual: Callable
+
+
+def activation_layer(act: Activation) -> Layer:
+    name = act.key[0]
+
+    def shape(s):
+        s = expect_single(name, s)
+        if not s.is_gaussian:
+            raise ValueError(f"{name}: its input must be Gaussian (the output of Dense, Conv, "
+                             "pooling or LayerNorm); put a Dense or Conv layer before it")
+        return Shape(s.dims, is_gaussian=False)
+
+    def kernel(k):
+        (q1, q2), (c1a, c1b), (c2a, c2b) = variances(k)
+        nngp, sigma_dot = act.dual(q1, k.nngp, q2)
+        cov1 = act.dual(c1a, k.cov1, c1b)[0]
+        cov2 = act.dual(c2a, k.cov2, c2b)[0]
+        return k.replace(nngp=nngp, ntk=sigma_dot * k.ntk, cov1=cov1, cov2=cov2,
+                         is_gaussian=False)
+
+    return Layer(key=act.key, shape=shape, kernel=kernel, apply=lambda params, x: act.fn(x))
+
+
+# ---------------------------------------------------------------- ReLU family
+
+def _abrelu_dual(a, b):
+    """Arc-cosine kernels (Cho & Saul 2009) for phi(x) = a min(x, 0) + b max(x, 0).
+
+    With s = sqrt(q11 q22), theta = arccos(q12 / s):
+      E[phi phi]   = s / (2 pi) [(a^2 + b^2)(sin t + (pi - t) cos t) - 2ab (sin t - t cos t)]
+      E[phi' phi'] = [(a^2 + b^2)(pi - t) + 2ab t] / (2 pi)
+    """
+    def dual(q11, q12, q22):
+        s = jnp.sqrt(q11 * q22)
+        cos_t = jnp.clip(q12 / s, -1.0, 1.0)
+        t = jnp.arccos(cos_t)
+        sin_t = jnp.sqrt(1.0 - cos_t ** 2)
+        same = (a * a + b * b) * (sin_t + (math.pi - t) * cos_t)
+        cross = 2 * a * b * (sin_t - t * cos_t)
+        nngp = s / (2 * math.pi) * (same - cross)
+        sigma_dot = ((a * a + b * b) * (math.pi - t) + 2 * a * b * t) / (2 * math.pi)
+        return nngp, sigma_dot
+    return dual
+
+
+def ABRelu(a, b) -> Layer:
+    """phi(x) = a min(x, 0) + b max(x, 0): ReLU (0, 1), LeakyReLU (alpha, 1), Abs (-1, 1)."""
+    check_number("ABRelu", "a", a)
+    check_number("ABRelu", "b", b)
+    fn = lambda x: a * jnp.minimum(x, 0) + b * jnp.maximum(x, 0)  # noqa: E731
+    return activation_layer(Activation(("ABRelu", a, b), fn, _abrelu_dual(a, b)))
+
+
+def Relu() -> Layer:
+    return ABRelu(0.0, 1.0)
+
+
+def LeakyRelu(alpha) -> Layer:
+    check_number("LeakyRelu", "alpha", alpha)
+    return ABRelu(alpha, 1.0)
+
+
+def Abs() -> Layer:
+    return ABRelu(-1.0, 1.0)
+
+
+# ---------------------------------------------------------------- Erf
+
+def _erf_dual(a, b, c):
+    """phi(x) = a erf(b x) + c (Williams 1997):
+      E[phi phi]   = a^2 (2/pi) arcsin(2 b^2 q12 / sqrt((1 + 2 b^2 q11)(1 + 2 b^2 q22))) + c^2
+      E[phi' phi'] = a^2 b^2 (4/pi) / sqrt((1 + 2 b^2 q11)(1 + 2 b^2 q22) - 4 b^4 q12^2)
+    """
+    def dual(q11, q12, q22):
+        b2 = b * b
+        prod = (1 + 2 * b2 * q11) * (1 + 2 * b2 * q22)
+        nngp = a * a * (2 / math.pi) * jnp.arcsin(jnp.clip(2 * b2 * q12 / jnp.sqrt(prod), -1, 1))
+        sigma_dot = a * a * b2 * (4 / math.pi) / jnp.sqrt(prod - 4 * b2 * b2 * q12 ** 2)
+        return nngp + c * c, sigma_dot
+    return dual
+
+
+def Erf(a=1.0, b=1.0, c=0.0) -> Layer:
+    for arg, v in (("a", a), ("b", b), ("c", c)):
+        check_number("Erf", arg, v)
+    fn = lambda x: a * erf(b * x) + c  # noqa: E731
+    return activation_layer(Activation(("Erf", a, b, c), fn, _erf_dual(a, b, c)))

@@ -1,0 +1,99 @@
+"""The Layer record: one architecture element's four functions side by side.
+
+- ``shape(Shape) -> Shape``: the static pass. Checks the input the layer receives
+  (spatial axes, branches, Gaussianity) and returns what it outputs; raises
+  ``ValueError`` before any computation.
+- ``init(key, Shape) -> params``: parameters as a plain pytree.
+- ``apply(params, x) -> y``: the finite network.
+- ``kernel(Kernel) -> Kernel``: the infinite-width limit of ``apply``.
+
+Between FanOut and FanInSum the value flowing is a tuple (of shapes, arrays or
+kernels), one per branch.
+
+Layers compare and hash by ``key`` (their constructor name and arguments), so two
+networks built from the same spec share one compiled kernel function.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Static description of the value between layers (batch axis excluded)."""
+
+    dims: tuple[int, ...]
+    is_gaussian: bool = False
+
+    @property
+    def spatial(self) -> int:
+        return len(self.dims) - 1
+
+    @property
+    def channels(self) -> int:
+        return self.dims[-1]
+
+
+def no_params(key, shape):
+    return ()
+
+
+@dataclass(frozen=True, eq=False)
+class Layer:
+    key: tuple
+    shape: Callable[[Any], Any]
+    kernel: Callable[[Any], Any]
+    apply: Callable[[Any, Any], Any]
+    init: Callable[[Any, Any], Any] = no_params
+    pools: bool = False  # needs covariances between different positions
+    children: tuple = field(default=())
+
+    @property
+    def name(self) -> str:
+        return self.key[0]
+
+    def __eq__(self, other):
+        return isinstance(other, Layer) and self.key == other.key
+
+    def __hash__(self):
+        return hash(self.key)
+
+    @property
+    def needs_full_covariance(self) -> bool:
+        return self.pools or any(c.needs_full_covariance for c in self.children)
+
+
+def expect_single(name: str, s) -> Shape:
+    """The layer takes one input, not open branches."""
+    if isinstance(s, tuple):
+        raise ValueError(f"{name}: receives {len(s)} parallel branches; "
+                         "join them with FanInSum first")
+    return s
+
+
+def expect_spatial(name: str, s, max_spatial: int = 2) -> Shape:
+    s = expect_single(name, s)
+    if not 1 <= s.spatial <= max_spatial:
+        raise ValueError(f"{name}: needs inputs with 1 or 2 spatial axes (NWC or NHWC); "
+                         f"got inputs of shape {('N',) + s.dims}")
+    return s
+
+
+def check_number(name: str, arg: str, value, *, positive=False, nonnegative=False,
+                 integer=False, allow_none=False):
+    """Validate one hyperparameter at construction, with a message naming it."""
+    if value is None and allow_none:
+        return None
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type:
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"{name}({arg}={value!r}): {arg} must be {kind}")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"{name}({arg}={value!r}): {arg} must be finite")
+    if positive and value <= 0:
+        what = "a positive integer" if integer else "positive"
+        raise ValueError(f"{name}({arg}={value!r}): {arg} must be {what}")
+    if nonnegative and value < 0:
+        raise ValueError(f"{name}({arg}={value!r}): {arg} must be non-negative")
+    return value

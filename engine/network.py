@@ -1,0 +1,163 @@
+"""Network: a Layer seen from outside as neural-tangents' (init_fn, apply_fn, kernel_fn).
+
+    init_fn, apply_fn, kernel_fn = stax.serial(stax.Dense(512), stax.Relu(), stax.Dense(1))
+    out_shape, params = init_fn(key, (-1, 3))
+    y = apply_fn(params, x)
+    k = kernel_fn(x1, x2, get=("nngp", "ntk"))
+
+Inputs are validated (shape, finiteness, what every layer accepts) before any
+computation; the kernel is compiled once per (architecture, input shapes) at module
+level and computed in tiles when N is large, so memory stays bounded.
+"""
+from __future__ import annotations
+
+import collections
+import functools
+import math
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .kernel import input_kernel
+from .layers.layer import Layer, Shape
+
+GETS = ("nngp", "ntk")
+Kernels = collections.namedtuple("Kernels", GETS)
+
+#: bytes one kernel tile's array may take; intermediates are a small multiple of it
+TILE_BYTES = 64 * 2 ** 20
+
+
+def check_get(get):
+    """Normalise ``get`` to a tuple of names; a single name returns an array."""
+    names = GETS if get is None else ((get,) if isinstance(get, str) else tuple(get))
+    bad = [g for g in names if g not in GETS]
+    if bad or not names:
+        raise ValueError(f"kernel_fn(get={get!r}): expected 'nngp', 'ntk' or a tuple of them")
+    return names
+
+
+def check_inputs(x1, x2):
+    x1 = _as_array("x1", x1)
+    if x2 is not None:
+        x2 = _as_array("x2", x2)
+        if x2.shape[1:] != x1.shape[1:]:
+            raise ValueError(f"kernel_fn(x2): x2 has shape {x2.shape} but x1 has {x1.shape}; "
+                             "they must agree after the batch axis")
+    return x1, x2
+
+
+def _as_array(name, x):
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiu":
+        raise ValueError(f"kernel_fn({name}): expected a numeric array; got dtype {x.dtype}")
+    if x.ndim not in (2, 3, 4) or x.shape[0] == 0 or 0 in x.shape:
+        raise ValueError(f"kernel_fn({name}): expected shape (N, features), (N, W, C) or "
+                         f"(N, H, W, C) with N >= 1; got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"kernel_fn({name}): inputs contain NaN or infinite values")
+    return x
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3, 4))
+def _kernel_block(layer: Layer, x1, x2, diagonal: bool, names: tuple):
+    k = layer.kernel(input_kernel(x1, x2, diagonal))
+    return tuple(getattr(k, n) for n in names)
+
+
+@dataclass(frozen=True)
+class Network:
+    layer: Layer
+
+    def __iter__(self):
+        return iter((self.init_fn, self.apply_fn, self.kernel_fn))
+
+    def output_shape(self, input_shape) -> Shape:
+        """Static pass: what the network outputs for inputs of this shape (batch excluded)."""
+        out = self.layer.shape(Shape(tuple(int(d) for d in input_shape)))
+        if isinstance(out, tuple):
+            raise ValueError(f"the network ends with {len(out)} open branches; "
+                             "join them with FanInSum")
+        return out
+
+    def init_fn(self, key, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) not in (2, 3, 4):
+            raise ValueError(f"init_fn(input_shape={input_shape}): expected (N, features), "
+                             "(N, W, C) or (N, H, W, C)")
+        out = self.output_shape(input_shape[1:])
+        params = self.layer.init(key, Shape(tuple(input_shape[1:])))
+        return (input_shape[0],) + out.dims, params
+
+    def apply_fn(self, params, x, **unused):
+        return self.layer.apply(params, x)
+
+    def kernel_fn(self, x1, x2=None, get=None, tile_size=None):
+        names = check_get(get)
+        x1, x2 = check_inputs(x1, x2)
+        out = self.output_shape(x1.shape[1:])
+        diagonal = x1.ndim > 2 and out.spatial == 0 and not self.layer.needs_full_covariance
+        tile = tile_size or _auto_tile(x1.shape[1:-1], diagonal)
+        arrays = _tiled(self.layer, x1, x2, diagonal, names, tile)
+        if isinstance(get, str):
+            return arrays[0]
+        return Kernels(**dict(zip(names, arrays))) if get is None else \
+            collections.namedtuple("Kernels", names)(*arrays)
+
+
+def _auto_tile(spatial_dims, diagonal) -> int:
+    pairs = math.prod(spatial_dims) ** (1 if diagonal else 2)
+    return max(8, int(math.sqrt(TILE_BYTES / 8 / pairs)))
+
+
+def _pad_rows(x, n):
+    """Pad to n rows with copies of the first row (valid inputs, results discarded)."""
+    if len(x) == n:
+        return x
+    return np.concatenate([x, np.repeat(x[:1], n - len(x), axis=0)])
+
+
+def _tiled(layer, x1, x2, diagonal, names, tile):
+    """Kernel blocks of at most tile x tile inputs, assembled on the host."""
+    same = x2 is None
+    xb = x1 if same else x2
+    if len(x1) <= tile and len(xb) <= tile:
+        return tuple(np.asarray(a) for a in _kernel_block(layer, x1, x2, diagonal, names))
+    rows = [x1[i:i + tile] for i in range(0, len(x1), tile)]
+    cols = rows if same else [xb[j:j + tile] for j in range(0, len(xb), tile)]
+    out = None
+    for i, xi in enumerate(rows):
+        for j, xj in enumerate(cols):
+            if same and j < i:
+                continue
+            blocks = _kernel_block(layer, _pad_rows(xi, tile),
+                                   None if same and i == j else _pad_rows(xj, tile),
+                                   diagonal, names)
+            if out is None:
+                out = [np.empty((len(x1), len(xb)) + b.shape[2:], b.dtype) for b in blocks]
+            _place(out, blocks, i * tile, j * tile, len(xi), len(xj), same and i != j)
+    return tuple(out)
+
+
+def _place(out, blocks, r, c, nr, nc, mirror):
+    for o, b in zip(out, blocks):
+        b = np.asarray(b)[:nr, :nc]
+        o[r:r + nr, c:c + nc] = b
+        if mirror:
+            o[c:c + nc, r:r + nr] = _swap_pair(b)
+
+
+def _swap_pair(b):
+    """The kernel of (x2, x1) from that of (x1, x2): swap each pair of axes.
+
+    Outputs are flat or in the full spatial layout (diagonal mode never leaves the network).
+    """
+    perm = [1, 0] + [a + d for a in range(2, b.ndim, 2) for d in (1, 0)]
+    return b.transpose(perm)
+
+
+def as_network(obj) -> Layer:
+    """Unwrap a Network (or accept a Layer) for combinators."""
+    return obj.layer if isinstance(obj, Network) else obj
