@@ -1,0 +1,86 @@
+"""Monte Carlo estimates of NNGP and NTK from finite networks built by the same spec.
+
+NNGP: mean over initialisations of f(x1) f(x2)^T (averaged over output units and, for
+spatial outputs, kept per position pair). NTK: mean over initialisations of the plain
+Jacobian contraction J(x1) J(x2)^T, summed over all parameters.
+"""
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import engine
+
+
+def with_width(spec, width, readout=None):
+    """Set every hidden Dense out_dim / Conv out_chan to ``width``.
+
+    The last layer keeps its size unless ``readout`` is given.
+    """
+    def walk(items, is_last):
+        out = []
+        for i, (name, kw) in enumerate(items):
+            last = is_last and i == len(items) - 1
+            kw = dict(kw)
+            if name == "serial":
+                kw["layers"] = walk(kw["layers"], last)
+            elif name == "parallel":
+                kw["branches"] = [walk(b, False) for b in kw["branches"]]
+            elif name in ("Dense", "Conv") and (not last or readout):
+                kw["out_dim" if name == "Dense" else "out_chan"] = readout if last else width
+            out.append([name, kw])
+        return out
+    return walk(spec, True)
+
+
+def mc_kernels(spec, x1, x2, width=1024, samples=100, seed=0, ntk=True):
+    """(nngp, ntk) Monte Carlo estimates; ntk is None when ``ntk=False``.
+
+    The NNGP comes from a copy with a wide readout (``width`` outputs, averaged over),
+    the NTK from the network as specified (its Jacobian concentrates at large width).
+    """
+    wide_init, wide_apply, _ = engine.build(with_width(spec, width, readout=width))
+    init_fn, apply_fn, _ = engine.build(with_width(spec, width))
+    x1, x2 = jnp.asarray(x1), jnp.asarray(x2)
+    keys = jax.random.split(jax.random.PRNGKey(seed), samples)
+
+    def one(key):
+        _, params = wide_init(key, x1.shape)
+        nngp = _outer(wide_apply(params, x1), wide_apply(params, x2))
+        if not ntk:
+            return nngp, jnp.zeros_like(nngp)
+        _, params = init_fn(key, x1.shape)
+        f1 = apply_fn(params, x1)
+        j1 = jax.jacrev(lambda p: apply_fn(p, x1))(params)
+        j2 = jax.jacrev(lambda p: apply_fn(p, x2))(params)
+        return nngp, _contract(j1, j2, f1.ndim)
+
+    nngp_sum, ntk_sum = 0.0, 0.0
+    for key in keys:
+        a, b = jax.jit(one)(key)
+        nngp_sum, ntk_sum = nngp_sum + a, ntk_sum + b
+    return np.asarray(nngp_sum / samples), (np.asarray(ntk_sum / samples) if ntk else None)
+
+
+def _outer(f1, f2):
+    """Mean over output channels of f1[a, p, c] f2[b, q, c] in the Kernel's pair layout."""
+    spatial = f1.ndim - 2
+    p1, p2 = "hw"[:spatial], "ij"[:spatial]
+    pairs = "".join(a + b for a, b in zip(p1, p2))
+    return jnp.einsum(f"a{p1}c,b{p2}c->ab{pairs}", f1, f2) / f1.shape[-1]
+
+
+def _contract(j1, j2, out_ndim):
+    """Sum over parameters of J1[a, p, c, theta] J2[b, q, c, theta], mean over c."""
+    total = 0.0
+    for a, b in zip(jax.tree_util.tree_leaves(j1), jax.tree_util.tree_leaves(j2)):
+        a = a.reshape(a.shape[:out_ndim] + (-1,))
+        b = b.reshape(b.shape[:out_ndim] + (-1,))
+        spatial = out_ndim - 2
+        p1, p2 = "hw"[:spatial], "ij"[:spatial]
+        pairs = "".join(x + y for x, y in zip(p1, p2))
+        total = total + jnp.einsum(f"a{p1}cz,b{p2}cz->ab{pairs}", a, b) / a.shape[out_ndim - 1]
+    return total
+
+
+def rel_frobenius(estimate, exact):
+    return float(np.linalg.norm(estimate - exact) / np.linalg.norm(exact))
