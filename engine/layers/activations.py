@@ -69,25 +69,29 @@ def _abrelu_dual(a, b):
     return dual
 
 
+def _abrelu(key, a, b) -> Layer:
+    fn = lambda x: a * jnp.minimum(x, 0) + b * jnp.maximum(x, 0)  # noqa: E731
+    return activation_layer(Activation(key, fn, _abrelu_dual(a, b)))
+
+
 def ABRelu(a, b) -> Layer:
     """phi(x) = a min(x, 0) + b max(x, 0): ReLU (0, 1), LeakyReLU (alpha, 1), Abs (-1, 1)."""
     check_number("ABRelu", "a", a)
     check_number("ABRelu", "b", b)
-    fn = lambda x: a * jnp.minimum(x, 0) + b * jnp.maximum(x, 0)  # noqa: E731
-    return activation_layer(Activation(("ABRelu", a, b), fn, _abrelu_dual(a, b)))
+    return _abrelu(("ABRelu", a, b), a, b)
 
 
 def Relu() -> Layer:
-    return ABRelu(0.0, 1.0)
+    return _abrelu(("Relu",), 0.0, 1.0)
 
 
 def LeakyRelu(alpha) -> Layer:
     check_number("LeakyRelu", "alpha", alpha)
-    return ABRelu(alpha, 1.0)
+    return _abrelu(("LeakyRelu", alpha), alpha, 1.0)
 
 
 def Abs() -> Layer:
-    return ABRelu(-1.0, 1.0)
+    return _abrelu(("Abs",), -1.0, 1.0)
 
 
 # ---------------------------------------------------------------- Erf

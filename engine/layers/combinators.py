@@ -14,7 +14,9 @@ from .layer import Layer, Shape, check_number, expect_single
 
 
 def _position_error(i: int, layer: Layer, err: ValueError) -> ValueError:
-    return ValueError(f"layer {i} ({layer.name}): {err}")
+    """Prefix the position; a message that starts with the layer's own name drops it."""
+    message = str(err).removeprefix(f"{layer.name}: ")
+    return ValueError(f"layer {i} ({layer.name}): {message}")
 
 
 def serial(*layers: Layer) -> Layer:
