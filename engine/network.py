@@ -26,8 +26,11 @@ from .layers.layer import Layer, Shape
 GETS = ("nngp", "ntk")
 Kernels = collections.namedtuple("Kernels", GETS)
 
-#: bytes one kernel tile's array may take; intermediates are a small multiple of it
-TILE_BYTES = 64 * 2 ** 20
+#: bytes of one output array computed in one compiled call (host tiles bound memory)
+TILE_BYTES = 256 * 2 ** 20
+#: elements of one row chunk's intermediates: small enough to stay in the CPU cache,
+#: which makes the elementwise layer chain several times faster than whole-matrix passes
+CHUNK_ELEMENTS = 2 ** 16
 
 
 def check_get(get):
@@ -61,10 +64,21 @@ def _as_array(name, x):
     return x
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3, 4))
-def _kernel_block(layer: Layer, x1, x2, diagonal: bool, names: tuple):
-    k = layer.kernel(input_kernel(x1, x2, diagonal))
-    return tuple(getattr(k, n) for n in names)
+@functools.partial(jax.jit, static_argnums=(0, 3, 4, 5))
+def _kernel_block(layer: Layer, x1, x2, diagonal: bool, names: tuple, rows: int):
+    """Kernels of x1 (rows padded to a multiple of ``rows``) against all of x2.
+
+    Rows of a kernel are independent, so the chain of layers runs on chunks of
+    ``rows`` inputs at a time (``lax.map``), keeping intermediates small.
+    """
+    chunks = x1.reshape((-1, rows) + x1.shape[1:])
+
+    def one(xc):
+        k = layer.kernel(input_kernel(xc, x2, diagonal))
+        return tuple(getattr(k, n) for n in names)
+
+    out = jax.lax.map(one, chunks)
+    return tuple(a.reshape((-1,) + a.shape[2:]) for a in out)
 
 
 @dataclass(frozen=True)
@@ -99,51 +113,66 @@ class Network:
         x1, x2 = check_inputs(x1, x2)
         out = self.output_shape(x1.shape[1:])
         diagonal = x1.ndim > 2 and out.spatial == 0 and not self.layer.needs_full_covariance
-        tile = tile_size or _auto_tile(x1.shape[1:-1], diagonal)
-        arrays = _tiled(self.layer, x1, x2, diagonal, names, tile)
+        tile = tile_size or _auto_tile(out.dims[:-1])
+        rows = _chunk_rows(x1.shape[1:-1], diagonal, len(x1 if x2 is None else x2))
+        arrays = _tiled(self.layer, x1, x2, diagonal, names, tile, rows)
         if isinstance(get, str):
             return arrays[0]
         return Kernels(**dict(zip(names, arrays))) if get is None else \
             collections.namedtuple("Kernels", names)(*arrays)
 
 
-def _auto_tile(spatial_dims, diagonal) -> int:
-    pairs = math.prod(spatial_dims) ** (1 if diagonal else 2)
+def _auto_tile(out_spatial) -> int:
+    """Rows and columns of one host tile, so that one output array fits TILE_BYTES."""
+    pairs = math.prod(out_spatial) ** 2
     return max(8, int(math.sqrt(TILE_BYTES / 8 / pairs)))
+
+
+def _chunk_rows(in_spatial, diagonal, n2) -> int:
+    """Rows per chunk so a chunk's kernel holds about CHUNK_ELEMENTS numbers."""
+    pairs = math.prod(in_spatial) ** (1 if diagonal else 2)
+    return max(1, CHUNK_ELEMENTS // (n2 * pairs))
 
 
 def _pad_rows(x, n):
     """Pad to n rows with copies of the first row (valid inputs, results discarded)."""
-    if len(x) == n:
+    if len(x) >= n:
         return x
     return np.concatenate([x, np.repeat(x[:1], n - len(x), axis=0)])
 
 
-def _tiled(layer, x1, x2, diagonal, names, tile):
+def _block(layer, x1, x2, diagonal, names, rows):
+    """One compiled call: pad x1 to a whole number of chunks, drop the padding after."""
+    rows = min(rows, len(x1))
+    padded = _pad_rows(x1, -(-len(x1) // rows) * rows)
+    out = _kernel_block(layer, padded, x2, diagonal, names, rows)
+    return tuple(np.asarray(a)[:len(x1)] for a in out)
+
+
+def _tiled(layer, x1, x2, diagonal, names, tile, rows):
     """Kernel blocks of at most tile x tile inputs, assembled on the host."""
     same = x2 is None
     xb = x1 if same else x2
     if len(x1) <= tile and len(xb) <= tile:
-        return tuple(np.asarray(a) for a in _kernel_block(layer, x1, x2, diagonal, names))
-    rows = [x1[i:i + tile] for i in range(0, len(x1), tile)]
-    cols = rows if same else [xb[j:j + tile] for j in range(0, len(xb), tile)]
+        return _block(layer, x1, xb, diagonal, names, rows)
+    starts1 = range(0, len(x1), tile)
+    starts2 = starts1 if same else range(0, len(xb), tile)
     out = None
-    for i, xi in enumerate(rows):
-        for j, xj in enumerate(cols):
+    for i in starts1:
+        for j in starts2:
             if same and j < i:
                 continue
-            blocks = _kernel_block(layer, _pad_rows(xi, tile),
-                                   None if same and i == j else _pad_rows(xj, tile),
-                                   diagonal, names)
+            blocks = _block(layer, _pad_rows(x1[i:i + tile], tile), _pad_rows(xb[j:j + tile], tile),
+                            diagonal, names, rows)
             if out is None:
                 out = [np.empty((len(x1), len(xb)) + b.shape[2:], b.dtype) for b in blocks]
-            _place(out, blocks, i * tile, j * tile, len(xi), len(xj), same and i != j)
+            _place(out, blocks, i, j, len(x1[i:i + tile]), len(xb[j:j + tile]), same and i != j)
     return tuple(out)
 
 
 def _place(out, blocks, r, c, nr, nc, mirror):
     for o, b in zip(out, blocks):
-        b = np.asarray(b)[:nr, :nc]
+        b = b[:nr, :nc]
         o[r:r + nr, c:c + nc] = b
         if mirror:
             o[c:c + nc, r:r + nr] = _swap_pair(b)
