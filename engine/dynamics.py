@@ -1,0 +1,166 @@
+"""Mean and covariance of the infinite ensemble of networks trained by gradient descent.
+
+Built once per (kernels, data) from a ``TrainFlow`` (one eigendecomposition A_r = V diag(w)
+V^T) and the kernels projected on V; moving t then costs only matrix products. Notation:
+t = test inputs, d = training inputs, g = g(t) the flow factor (see engine.flow), so that
+M_t = V diag(g) V^T = A_r^-1 (I - exp(-tau A_r)).
+
+NTK mode (all layers trained; Lee et al. 2019), with P = Theta_td V, Q = K_td V,
+C = V^T K_dd V, z = V^T y and G = P diag(g) = Theta_td M_t V:
+
+    mean_t = Theta_td M_t y                                   = G z
+    cov_t  = K_tt + (Theta_td M_t) K_dd (Theta_td M_t)^T
+                  - (Theta_td M_t K_dt + transpose)           = K_tt + S + S^T,
+             S = (G C / 2 - Q) G^T
+
+NNGP mode (only the readout trained), with A_r = K_r, P = K_td V:
+
+    mean_t = K_td M_t y                                       = P diag(g(t)) z
+    cov_t  = K_tt - K_td K_r^-1 (I - exp(-2 tau K_r)) K_dt    = K_tt - P diag(g(2t)) P^T
+
+t = inf gives the Gaussian-process posteriors (NNGP: Bayesian; NTK: the NTK-GP).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from engine.flow import TrainFlow
+
+
+def flow_mean(flow: TrainFlow, k_test_v: jax.Array, y_v: jax.Array, t) -> jax.Array:
+    """k_test_train M_t y = (k_test_train V) diag(g(t)) (V^T y) at one (traced) time t."""
+    return (k_test_v * flow.factor(t)) @ y_v
+
+
+class _TimeQueries:
+    """``mean(t)``, ``cov(t)``, ``variance(t)``: validated times, then one jitted call.
+
+    ``t`` is a step count or a 1-D array of them (``None`` or ``inf``: end of training);
+    with an array the leading axis of the result is time.
+    """
+
+    def mean(self, t=None) -> jax.Array:
+        """Ensemble mean at the test inputs: (n_test, k), or (T, n_test, k)."""
+        t, scalar = self.flow.times(f"{type(self).__name__}.mean", t)
+        return _drop_time(_means(self, jnp.asarray(t)), scalar)
+
+    def cov(self, t=None) -> jax.Array:
+        """Ensemble covariance over the test inputs: (n_test, n_test), or (T, ...)."""
+        t, scalar = self.flow.times(f"{type(self).__name__}.cov", t)
+        self._require("cov", self.nngp_test_test, "nngp_test_test")
+        return _drop_time(_covs(self, jnp.asarray(t)), scalar)
+
+    def variance(self, t=None) -> jax.Array:
+        """The diagonal of ``cov`` (clipped at 0 against rounding): (n_test,), or (T, n_test)."""
+        t, scalar = self.flow.times(f"{type(self).__name__}.variance", t)
+        self._require("variance", self.nngp_test_diag, "nngp_test_test or nngp_test_diag")
+        return _drop_time(_variances(self, jnp.asarray(t)), scalar)
+
+    def _require(self, method: str, value, names: str) -> None:
+        if value is None:
+            raise ValueError(f"{type(self).__name__}.{method}(): needs {names} (the test-test "
+                             "NNGP kernel), which was not given when this was built")
+
+
+@jax.tree_util.register_dataclass
+@dataclass(frozen=True, eq=False)
+class NtkDynamics(_TimeQueries):
+    """All layers trained: P = Theta_td V, Q = K_td V, C = V^T K_dd V, z = V^T y."""
+
+    flow: TrainFlow
+    ntk_test_v: jax.Array
+    nngp_test_v: jax.Array
+    nngp_train_v: jax.Array
+    y_v: jax.Array
+    nngp_test_diag: jax.Array | None = None
+    nngp_test_test: jax.Array | None = None
+
+    def mean_at(self, t) -> jax.Array:
+        return flow_mean(self.flow, self.ntk_test_v, self.y_v, t)
+
+    def cov_at(self, t) -> jax.Array:
+        gp = self.ntk_test_v * self.flow.factor(t)
+        s = (0.5 * gp @ self.nngp_train_v - self.nngp_test_v) @ gp.T
+        return self.nngp_test_test + (s + s.T)
+
+    def variance_at(self, t) -> jax.Array:
+        gp = self.ntk_test_v * self.flow.factor(t)
+        half = 0.5 * gp @ self.nngp_train_v - self.nngp_test_v
+        return self.nngp_test_diag + 2.0 * jnp.sum(half * gp, axis=1)
+
+
+@jax.tree_util.register_dataclass
+@dataclass(frozen=True, eq=False)
+class NngpDynamics(_TimeQueries):
+    """Only the readout trained: P = K_td V, z = V^T y, A_r = K_r."""
+
+    flow: TrainFlow
+    nngp_test_v: jax.Array
+    y_v: jax.Array
+    nngp_test_diag: jax.Array | None = None
+    nngp_test_test: jax.Array | None = None
+
+    def mean_at(self, t) -> jax.Array:
+        return flow_mean(self.flow, self.nngp_test_v, self.y_v, t)
+
+    def cov_at(self, t) -> jax.Array:
+        reduction = (self.nngp_test_v * self.flow.factor(2.0 * t)) @ self.nngp_test_v.T
+        return self.nngp_test_test - 0.5 * (reduction + reduction.T)
+
+    def variance_at(self, t) -> jax.Array:
+        reduction = jnp.sum(self.nngp_test_v ** 2 * self.flow.factor(2.0 * t), axis=1)
+        return self.nngp_test_diag - reduction
+
+
+@jax.jit
+def _means(dynamics, t):
+    return jax.vmap(dynamics.mean_at)(t)
+
+
+@jax.jit
+def _covs(dynamics, t):
+    return jax.vmap(dynamics.cov_at)(t)
+
+
+@jax.jit
+def _variances(dynamics, t):
+    return jnp.maximum(jax.vmap(dynamics.variance_at)(t), 0.0)
+
+
+def _drop_time(values: jax.Array, scalar: bool) -> jax.Array:
+    return values[0] if scalar else values
+
+
+def ntk_dynamics(flow: TrainFlow, y_train, ntk_test_train, nngp_test_train,
+                 nngp_train_train, nngp_test_test=None, nngp_test_diag=None) -> NtkDynamics:
+    """Project the kernels and targets on the flow's eigenbasis (NumPy, float64, once)."""
+    v = np.asarray(flow.eigenvectors)
+    nngp_train_v = v.T @ np.asarray(nngp_train_train, np.float64) @ v
+    return NtkDynamics(flow, flow.project(ntk_test_train), flow.project(nngp_test_train),
+                       jnp.asarray(nngp_train_v), _targets_v(v, y_train),
+                       *_test_test(nngp_test_test, nngp_test_diag))
+
+
+def nngp_dynamics(flow: TrainFlow, y_train, nngp_test_train, nngp_test_test=None,
+                  nngp_test_diag=None) -> NngpDynamics:
+    """Project the test-train NNGP kernel and the targets on the flow's eigenbasis."""
+    v = np.asarray(flow.eigenvectors)
+    return NngpDynamics(flow, flow.project(nngp_test_train), _targets_v(v, y_train),
+                        *_test_test(nngp_test_test, nngp_test_diag))
+
+
+def _targets_v(v: np.ndarray, y_train) -> jax.Array:
+    return jnp.asarray(v.T @ np.asarray(y_train, np.float64))
+
+
+def _test_test(nngp_test_test, nngp_test_diag):
+    """(diagonal or None, full or None): variance needs the diagonal, cov the full kernel."""
+    if nngp_test_test is None:
+        return (None if nngp_test_diag is None else jnp.asarray(nngp_test_diag)), None
+    full = np.asarray(nngp_test_test, np.float64)
+    full = 0.5 * (full + full.T)
+    return jnp.asarray(np.diagonal(full).copy()), jnp.asarray(full)

@@ -1,0 +1,231 @@
+"""Closed-form predictions of infinite-width networks trained by gradient descent on MSE.
+
+neural-tangents-compatible names and arguments; the math (design.md §2) is in
+engine.flow (the time factor), engine.dynamics (mean and covariance) and engine.losses.
+
+- ``gradient_descent_mse_ensemble``: mean/covariance of the infinite ensemble at any t.
+- ``gp_inference``: the Bayesian NNGP posterior and the NTK-GP (t = inf of the ensemble).
+- ``gradient_descent_mse``: one network's outputs from its initial outputs (linearised).
+- ``max_learning_rate``: the largest stable gradient-descent step.
+
+Training inputs are treated like any test input: with ``diag_reg`` > 0 the prediction at
+the training inputs uses the unregularised kernel against the regularised train kernel
+(kernel ridge regression at t = inf); with ``diag_reg`` = 0 it is the training trajectory.
+"""
+from __future__ import annotations
+
+import functools
+from collections import namedtuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from engine import predict_args
+from engine.dynamics import flow_mean
+from engine.ensemble import GradientDescent, kernel_arrays, mode_dynamics, needed_kernels
+from engine.flow import eigensystem
+
+Gaussian = namedtuple("Gaussian", ["mean", "covariance"])
+
+
+@functools.cache
+def _result_type(names: tuple[str, ...]):
+    return namedtuple("Prediction", names)
+
+
+def _pack(values: dict, names: tuple[str, ...], single: bool):
+    """One value for a single ``get`` name, else a namedtuple with a field per name."""
+    return values[names[0]] if single else _result_type(names)(**values)
+
+
+def _evaluate(dynamics, t, compute_cov: bool):
+    mean = dynamics.mean(t)
+    return Gaussian(mean, dynamics.cov(t)) if compute_cov else mean
+
+
+def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0, diag_reg=0.0,
+                                  diag_reg_absolute_scale=False, discrete=False):
+    """``predict_fn(t=None, x_test=None, get=None, compute_cov=False)`` of the infinite ensemble.
+
+    mean_t = A_test,train M_t y with M_t = A_r^-1 (I - exp(-tau A_r)), tau = learning_rate *
+    t / y_train.size, A = NTK ('ntk': all layers trained) or NNGP ('nngp': readout only);
+    covariances in engine.dynamics. ``t``: step count(s), None = end of training; an array t
+    adds a leading time axis. ``x_test=None`` predicts at the training inputs. ``get``:
+    'nngp', 'ntk' or a tuple (default both; a tuple returns a namedtuple). ``compute_cov``
+    returns ``Gaussian(mean, covariance)``. ``discrete`` uses (I - eta A_r / |Y|)^t.
+    The train kernels are computed and eigendecomposed once, here.
+    """
+    fn = "gradient_descent_mse_ensemble"
+    training = GradientDescent.validated(fn, learning_rate, diag_reg, diag_reg_absolute_scale,
+                                         discrete)
+    y_train = predict_args.targets(fn, y_train, _rows(fn, "x_train", x_train))
+    n = y_train.shape[0]
+    train = kernel_arrays(fn, "kernel_fn(x_train)", _kernels(kernel_fn, x_train, None),
+                          (n, n), ("nngp", "ntk"))
+    flows = {name: training.flow(eigensystem(train[name]), y_train.size) for name in train}
+
+    def predict_fn(t=None, x_test=None, get=None, compute_cov=False):
+        where = f"{fn}.predict_fn"
+        names, single = predict_args.get_names(where, get)
+        for name in names:
+            flows[name].times(where, t)
+        test, test_test = _test_kernels(where, kernel_fn, x_test, x_train, train, compute_cov)
+        return _pack({name: _evaluate(mode_dynamics(name, flows[name], y_train, test,
+                                                    train["nngp"], test_test), t, compute_cov)
+                      for name in names}, names, single)
+
+    return predict_fn
+
+
+def _rows(fn: str, arg: str, x) -> int:
+    shape = np.shape(x)
+    if len(shape) < 2:
+        raise predict_args.fail(fn, arg, f"<array of shape {shape}>",
+                                "an array of shape (n, features...)")
+    return shape[0]
+
+
+def _kernels(kernel_fn, x1, x2, names=("nngp", "ntk")):
+    return kernel_fn(x1, x2, get=names)
+
+
+def _test_kernels(fn, kernel_fn, x_test, x_train, train: dict, compute_cov: bool):
+    """({nngp, ntk} test-train arrays, nngp test-test array or None)."""
+    if x_test is None:
+        return train, train["nngp"]
+    n, m = train["nngp"].shape[0], _rows(fn, "x_test", x_test)
+    test = kernel_arrays(fn, "kernel_fn(x_test, x_train)", _kernels(kernel_fn, x_test, x_train),
+                         (m, n), ("nngp", "ntk"))
+    if not compute_cov:
+        return test, None
+    test_test = kernel_arrays(fn, "kernel_fn(x_test)", _kernels(kernel_fn, x_test, None, ("nngp",)),
+                              (m, m), ("nngp",))
+    return test, test_test["nngp"]
+
+
+def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=False):
+    """``predict_fn(get=None, k_test_train=None, k_test_test=None)``: exact GP posteriors.
+
+    NNGP (Bayesian posterior): mean = K_td K_r^-1 y, cov = K_tt - K_td K_r^-1 K_dt.
+    NTK (the NTK-GP, t = inf of the gradient-descent ensemble): mean = Theta_td Theta_r^-1 y,
+    cov = K_tt + Theta_td Theta_r^-1 K_dd Theta_r^-1 Theta_dt - (Theta_td Theta_r^-1 K_dt + T).
+    ``k_*`` are objects with ``.nngp``/``.ntk`` (the NTK mode needs both). Returns the mean
+    alone when ``k_test_test`` is None; ``k_test_train=None`` predicts at the training inputs
+    (with covariance).
+    """
+    fn = "gp_inference"
+    training = GradientDescent.validated(fn, 1.0, diag_reg, diag_reg_absolute_scale, False)
+    y_train = predict_args.targets(fn, y_train)
+    n = y_train.shape[0]
+    present = [name for name in ("nngp", "ntk") if getattr(k_train_train, name, None) is not None]
+    train = kernel_arrays(fn, "k_train_train", k_train_train, (n, n), present or ["nngp"])
+    flows = {name: training.flow(eigensystem(train[name]), y_train.size) for name in train}
+
+    def predict_fn(get=None, k_test_train=None, k_test_test=None):
+        where = f"{fn}.predict_fn"
+        names, single = predict_args.get_names(where, get)
+        needed = tuple(sorted({k for name in names for k in needed_kernels(name)}))
+        for name in needed:
+            predict_args.kernel_field(where, "k_train_train", k_train_train, name)
+        test, test_test = _given_test_kernels(where, train, needed, k_test_train, k_test_test)
+        return _pack({name: _evaluate(mode_dynamics(name, flows[name], y_train, test,
+                                                    train["nngp"], test_test),
+                                      None, test_test is not None)
+                      for name in names}, names, single)
+
+    return predict_fn
+
+
+def _given_test_kernels(fn, train: dict, names, k_test_train, k_test_test):
+    if k_test_train is None:
+        return train, train["nngp"]
+    n = train["nngp"].shape[0]
+    test = kernel_arrays(fn, "k_test_train", k_test_train, (None, n), names)
+    if k_test_test is None:
+        return test, None
+    m = test["nngp"].shape[0]
+    return test, kernel_arrays(fn, "k_test_test", k_test_test, (m, m), ("nngp",))["nngp"]
+
+
+def gradient_descent_mse(k_train_train, y_train, learning_rate=1.0, diag_reg=0.0,
+                         diag_reg_absolute_scale=False, discrete=False):
+    """``predict_fn(t=None, fx_train_0=0., fx_test_0=None, k_test_train=None)`` of one network.
+
+    Linearised dynamics from the network's initial outputs f_0 with its NTK ``k_train_train``
+    (an array): f_t(x) = f_0(x) + Theta(x, X) M_t (y - f_0(X)), M_t as in the ensemble.
+    Returns f_t at the training inputs, or (train, test) when ``fx_test_0`` is given (which
+    needs ``k_test_train``, (n_test, n_train)).
+    """
+    fn = "gradient_descent_mse"
+    training = GradientDescent.validated(fn, learning_rate, diag_reg, diag_reg_absolute_scale,
+                                         discrete)
+    y_train = predict_args.targets(fn, y_train)
+    n = y_train.shape[0]
+    ntk = predict_args.matrix(fn, "k_train_train", k_train_train, (n, n))
+    flow = training.flow(eigensystem(ntk), y_train.size)
+    train_v = flow.project(ntk)
+
+    def predict_fn(t=None, fx_train_0=0.0, fx_test_0=None, k_test_train=None):
+        where = f"{fn}.predict_fn"
+        t, scalar = flow.times(where, t)
+        f0 = _outputs(where, "fx_train_0", fx_train_0, y_train.shape)
+        residual_v = flow.eigenvectors.T @ jnp.asarray(y_train - f0)
+        fx_train = _linearised(flow, train_v, residual_v, f0, jnp.asarray(t), scalar)
+        if fx_test_0 is None:
+            return fx_train
+        k_test = _test_ntk(where, k_test_train, n)
+        f0_test = _outputs(where, "fx_test_0", fx_test_0, (k_test.shape[0], y_train.shape[1]))
+        return fx_train, _linearised(flow, flow.project(k_test), residual_v, f0_test,
+                                     jnp.asarray(t), scalar)
+
+    return predict_fn
+
+
+def _outputs(fn: str, arg: str, value, shape: tuple) -> np.ndarray:
+    """Initial outputs: a number or an array broadcastable to ``shape``, finite."""
+    array = np.asarray(value, dtype=np.float64)
+    try:
+        array = np.broadcast_to(array, shape)
+    except ValueError:
+        raise predict_args.fail(fn, arg, f"<array of shape {array.shape}>",
+                                f"a number or an array of shape {shape}") from None
+    return predict_args.matrix(fn, arg, array, shape)
+
+
+def _test_ntk(fn: str, k_test_train, n: int) -> np.ndarray:
+    if k_test_train is None:
+        raise predict_args.fail(fn, "k_test_train", "None", "the (n_test, n_train) NTK when "
+                                "fx_test_0 is given")
+    return predict_args.matrix(fn, "k_test_train", k_test_train, (None, n))
+
+
+@jax.jit
+def _linearised_at_times(flow, k_test_v, residual_v, f0, t):
+    return f0 + jax.vmap(lambda time: flow_mean(flow, k_test_v, residual_v, time))(t)
+
+
+def _linearised(flow, k_test_v, residual_v, f0, t, scalar: bool):
+    values = _linearised_at_times(flow, k_test_v, residual_v, jnp.asarray(f0), t)
+    return values[0] if scalar else values
+
+
+def max_learning_rate(ntk_train_train, y_train_size=None) -> float:
+    """The largest learning rate for which gradient descent on the MSE loss converges.
+
+    With L = 0.5 * mean over the |Y| training outputs, one step maps the train residual
+    r -> (I - eta Theta / |Y|) r. It shrinks every eigen-direction iff |1 - eta lam / |Y|| < 1
+    for all eigenvalues lam of Theta, i.e. eta < 2 |Y| / lam_max; this returns that bound
+    (inf for a zero kernel). ``y_train_size`` = |Y| defaults to n_train (one output each);
+    with diag_reg, pass Theta + lambda I.
+    """
+    fn = "max_learning_rate"
+    ntk = predict_args.matrix(fn, "ntk_train_train", ntk_train_train, (None, None))
+    if ntk.shape[0] != ntk.shape[1]:
+        raise predict_args.fail(fn, "ntk_train_train", f"<array of shape {ntk.shape}>",
+                                "a square (n_train, n_train) array")
+    size = ntk.shape[0] if y_train_size is None else y_train_size
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+        raise predict_args.fail(fn, "y_train_size", repr(y_train_size), "a positive integer")
+    lam_max = float(np.max(np.linalg.eigvalsh(0.5 * (ntk + ntk.T)), initial=0.0))
+    return 2.0 * size / lam_max if lam_max > 0 else float("inf")
