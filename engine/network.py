@@ -108,14 +108,19 @@ class Network:
     def apply_fn(self, params, x, **unused):
         return self.layer.apply(params, x)
 
-    def kernel_fn(self, x1, x2=None, get=None, tile_size=None):
+    def kernel_fn(self, x1, x2=None, get=None, tile_size=None, progress=None):
+        """NNGP and/or NTK of x1 with x2 (x2=None: x1 with itself).
+
+        ``tile_size`` bounds the inputs per compiled call (default: outputs of about
+        TILE_BYTES per tile); ``progress(fraction)`` is called after each tile, and an
+        exception raised from it stops the computation.
+        """
         names = check_get(get)
         x1, x2 = check_inputs(x1, x2)
         out = self.output_shape(x1.shape[1:])
         diagonal = x1.ndim > 2 and out.spatial == 0 and not self.layer.needs_full_covariance
         tile = tile_size or _auto_tile(out.dims[:-1])
-        rows = _chunk_rows(x1.shape[1:-1], diagonal, len(x1 if x2 is None else x2))
-        arrays = _tiled(self.layer, x1, x2, diagonal, names, tile, rows)
+        arrays = _tiled(self.layer, x1, x2, diagonal, names, tile, progress or (lambda f: None))
         if isinstance(get, str):
             return arrays[0]
         return Kernels(**dict(zip(names, arrays))) if get is None else \
@@ -141,32 +146,33 @@ def _pad_rows(x, n):
     return np.concatenate([x, np.repeat(x[:1], n - len(x), axis=0)])
 
 
-def _block(layer, x1, x2, diagonal, names, rows):
+def _block(layer, x1, x2, diagonal, names):
     """One compiled call: pad x1 to a whole number of chunks, drop the padding after."""
-    rows = min(rows, len(x1))
+    rows = min(_chunk_rows(x1.shape[1:-1], diagonal, len(x2)), len(x1))
     padded = _pad_rows(x1, -(-len(x1) // rows) * rows)
     out = _kernel_block(layer, padded, x2, diagonal, names, rows)
     return tuple(np.asarray(a)[:len(x1)] for a in out)
 
 
-def _tiled(layer, x1, x2, diagonal, names, tile, rows):
+def _tiled(layer, x1, x2, diagonal, names, tile, progress):
     """Kernel blocks of at most tile x tile inputs, assembled on the host."""
     same = x2 is None
     xb = x1 if same else x2
     if len(x1) <= tile and len(xb) <= tile:
-        return _block(layer, x1, xb, diagonal, names, rows)
+        out = _block(layer, x1, xb, diagonal, names)
+        progress(1.0)
+        return out
     starts1 = range(0, len(x1), tile)
     starts2 = starts1 if same else range(0, len(xb), tile)
+    pairs = [(i, j) for i in starts1 for j in starts2 if not (same and j < i)]
     out = None
-    for i in starts1:
-        for j in starts2:
-            if same and j < i:
-                continue
-            blocks = _block(layer, _pad_rows(x1[i:i + tile], tile), _pad_rows(xb[j:j + tile], tile),
-                            diagonal, names, rows)
-            if out is None:
-                out = [np.empty((len(x1), len(xb)) + b.shape[2:], b.dtype) for b in blocks]
-            _place(out, blocks, i, j, len(x1[i:i + tile]), len(xb[j:j + tile]), same and i != j)
+    for done, (i, j) in enumerate(pairs, 1):
+        blocks = _block(layer, _pad_rows(x1[i:i + tile], tile), _pad_rows(xb[j:j + tile], tile),
+                        diagonal, names)
+        if out is None:
+            out = [np.empty((len(x1), len(xb)) + b.shape[2:], b.dtype) for b in blocks]
+        _place(out, blocks, i, j, len(x1[i:i + tile]), len(xb[j:j + tile]), same and i != j)
+        progress(done / len(pairs))
     return tuple(out)
 
 

@@ -93,3 +93,16 @@ def test_tiles_agree_with_one_block():
         tiled = net.kernel_fn(x, other, ("nngp", "ntk"), tile_size=8)
         np.testing.assert_allclose(tiled.nngp, whole.nngp, rtol=1e-12)
         np.testing.assert_allclose(tiled.ntk, whole.ntk, rtol=1e-12)
+
+
+def test_progress_is_reported_per_tile_and_can_stop():
+    spec = [D, ["Relu", {}], ["Dense", {"out_dim": 1}]]
+    x = np.random.default_rng(0).standard_normal((20, 4))
+    seen = []
+    engine.build(spec).kernel_fn(x, None, "nngp", tile_size=8, progress=seen.append)
+    assert seen == [1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1.0]
+
+    def stop(fraction):
+        raise InterruptedError("stopped")
+    with pytest.raises(InterruptedError):
+        engine.build(spec).kernel_fn(x, None, "nngp", tile_size=8, progress=stop)
