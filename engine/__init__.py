@@ -12,6 +12,7 @@ from .network import Kernels, Network
 from .predict import (Gaussian, gp_inference, gradient_descent_mse, gradient_descent_mse_ensemble,
                       max_learning_rate)
 from .spec import build
+from .widths import with_width
 
 __all__ = [
     "stax", "predict", "build", "Kernel", "Kernels", "Network",
@@ -20,3 +21,16 @@ __all__ = [
     "Gaussian", "gp_inference", "gradient_descent_mse", "gradient_descent_mse_ensemble",
     "max_learning_rate", "AccuracyCurves", "accuracy_curves",
 ]
+
+# width sweeps against the limit (used by the dashboard's convergence and kernel views)
+from .angles import AngleKernels, angle_kernels  # noqa: E402
+from .init_outputs import OutputDistribution, output_distribution  # noqa: E402
+from .spectrum import NtkChange, NtkSpectrum, ntk_change, ntk_spectrum  # noqa: E402
+
+__all__ += ["AngleKernels", "angle_kernels", "OutputDistribution", "output_distribution",
+            "NtkChange", "NtkSpectrum", "ntk_change", "ntk_spectrum"]
+
+# finite ensembles trained with real gradient descent (the dashboard's finite networks)
+from .finite import EnsembleRun, train_ensemble  # noqa: E402
+
+__all__ += ["EnsembleRun", "train_ensemble"]

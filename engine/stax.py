@@ -7,6 +7,8 @@ from __future__ import annotations
 import functools
 
 from .layers import activations, combinators, dense
+from .layers import conv, norm, pool
+from .layers import arccosine, elementwise, exponential, gelu, polynomial, trigonometric
 from .network import Network, as_network
 
 
@@ -25,11 +27,34 @@ def _combinator(constructor):
 
 
 Dense = _network(dense.Dense)
+Conv = _network(conv.Conv)
+AvgPool = _network(pool.AvgPool)
+GlobalAvgPool = _network(pool.GlobalAvgPool)
+Flatten = _network(pool.Flatten)
+LayerNorm = _network(norm.LayerNorm)
 Relu = _network(activations.Relu)
 LeakyRelu = _network(activations.LeakyRelu)
 Abs = _network(activations.Abs)
 ABRelu = _network(activations.ABRelu)
 Erf = _network(activations.Erf)
+Sigmoid_like = _network(activations.Sigmoid_like)
+Gelu = _network(gelu.Gelu)
+Sin = _network(trigonometric.Sin)
+Cos = _network(trigonometric.Cos)
+Rbf = _network(trigonometric.Rbf)
+Exp = _network(exponential.Exp)
+Gaussian = _network(exponential.Gaussian)
+Sign = _network(arccosine.Sign)
+RectifiedMonomial = _network(arccosine.RectifiedMonomial)
+Monomial = _network(polynomial.Monomial)
+Polynomial = _network(polynomial.Polynomial)
+Hermite = _network(polynomial.Hermite)
+Tanh = _network(elementwise.Tanh)
+Sigmoid = _network(elementwise.Sigmoid)
+Softplus = _network(elementwise.Softplus)
+Silu = _network(elementwise.Silu)
+Elementwise = _network(elementwise.Elementwise)
+ElementwiseNumerical = _network(elementwise.ElementwiseNumerical)
 FanOut = _network(combinators.FanOut)
 FanInSum = _network(combinators.FanInSum)
 Identity = _network(combinators.Identity)
@@ -38,6 +63,13 @@ parallel = _combinator(combinators.parallel)
 
 #: every single-layer constructor by its name in specs (combinators are handled by spec.py)
 LAYERS = {
+    "Conv": Conv, "AvgPool": AvgPool, "GlobalAvgPool": GlobalAvgPool, "Flatten": Flatten,
+    "LayerNorm": LayerNorm,
     "Dense": Dense, "Relu": Relu, "LeakyRelu": LeakyRelu, "Abs": Abs, "ABRelu": ABRelu,
-    "Erf": Erf, "FanOut": FanOut, "FanInSum": FanInSum, "Identity": Identity,
+    "Erf": Erf, "Sigmoid_like": Sigmoid_like, "Gelu": Gelu, "Sin": Sin, "Cos": Cos, "Rbf": Rbf,
+    "Exp": Exp, "Gaussian": Gaussian, "Sign": Sign, "RectifiedMonomial": RectifiedMonomial,
+    "Monomial": Monomial, "Polynomial": Polynomial, "Hermite": Hermite, "Tanh": Tanh,
+    "Sigmoid": Sigmoid, "Softplus": Softplus, "Silu": Silu, "Elementwise": Elementwise,
+    "ElementwiseNumerical": ElementwiseNumerical,
+    "FanOut": FanOut, "FanInSum": FanInSum, "Identity": Identity,
 }

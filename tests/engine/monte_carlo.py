@@ -9,27 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import engine
-
-
-def with_width(spec, width, readout=None):
-    """Set every hidden Dense out_dim / Conv out_chan to ``width``.
-
-    The last layer keeps its size unless ``readout`` is given.
-    """
-    def walk(items, is_last):
-        out = []
-        for i, (name, kw) in enumerate(items):
-            last = is_last and i == len(items) - 1
-            kw = dict(kw)
-            if name == "serial":
-                kw["layers"] = walk(kw["layers"], last)
-            elif name == "parallel":
-                kw["branches"] = [walk(b, False) for b in kw["branches"]]
-            elif name in ("Dense", "Conv") and (not last or readout):
-                kw["out_dim" if name == "Dense" else "out_chan"] = readout if last else width
-            out.append([name, kw])
-        return out
-    return walk(spec, True)
+from engine.widths import with_width  # noqa: F401  (re-exported for the tests)
 
 
 def mc_kernels(spec, x1, x2, width=1024, samples=100, seed=0, ntk=True):

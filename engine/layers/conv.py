@@ -1,0 +1,190 @@
+"""Conv: a Dense layer shared across positions, over 1 or 2 spatial axes (NWC or NHWC).
+
+Finite network, NTK parameterization (default), filter offsets a, input channels c:
+  z[p] = (W_std / sqrt(C_in |filter|)) sum_{a, c} W[a, c] h[p s + a, c] + b_std b,
+  with W, b ~ N(0, 1);
+standard: W ~ N(0, W_std^2 / (C_in |filter|)), b ~ N(0, b_std^2) and no multiplier.
+Kernel, with conv(K)[p, q] = (1/|filter|) sum_a K[p s + a, q s + a] (the same offset on both
+positions, separable per spatial axis, padded positions counted):
+  "ntk":      Sigma' = W_std^2 conv(Sigma) + b_std^2,  Theta' = Sigma' + W_std^2 conv(Theta);
+  "standard": Sigma' as above,
+              Theta' = C_in |filter| conv(Sigma) + W_std^2 conv(Theta) + (1 if bias).
+In the diagonal layout conv is the windowed mean of the diagonal K[p, p]. Output sizes follow
+lax.conv: VALID (n - f) // s + 1, SAME and CIRCULAR ceil(n / s) (CIRCULAR pads by wrapping).
+(Novak et al. 2019; Garriga-Alonso et al. 2019; Arora et al. 2019 for the NTK.)
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from .dense import affine_kernel, check_affine
+from .layer import Layer, Shape, check_number, expect_spatial
+
+PADDINGS = ("VALID", "SAME", "CIRCULAR")
+
+
+# ------------------------------------------------ window geometry (shared with pool.py)
+
+def check_window(name, arg, value) -> tuple:
+    """filter_shape / window_shape: 1 or 2 positive integers, one per spatial axis."""
+    value = tuple(value) if isinstance(value, (tuple, list)) else value
+    if not isinstance(value, tuple) or not 1 <= len(value) <= 2 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
+        raise ValueError(f"{name}({arg}={value!r}): {arg} must be a tuple of 1 or 2 positive "
+                         "integers, one per spatial axis")
+    return value
+
+
+def check_strides(name, strides, window, window_arg) -> tuple:
+    """Positive integers, one per axis of the window; None means 1 everywhere."""
+    if strides is None:
+        return (1,) * len(window)
+    strides = check_window(name, "strides", strides)
+    if len(strides) != len(window):
+        raise ValueError(f"{name}(strides={strides!r}): strides must have one entry per axis "
+                         f"of {window_arg}={window}")
+    return strides
+
+
+def check_padding(name, padding) -> str:
+    if not isinstance(padding, str) or padding.upper() not in PADDINGS:
+        raise ValueError(f"{name}(padding={padding!r}): expected one of {list(PADDINGS)}")
+    return padding.upper()
+
+
+def check_window_fits(name, arg, window, s, padding):
+    """Static check: one window entry per spatial axis, and it fits the input when VALID."""
+    spatial = s.dims[:-1]
+    if len(window) != len(spatial):
+        raise ValueError(f"{name}: {arg} {window} has one entry per spatial axis, but inputs "
+                         f"of shape {('N',) + s.dims} have {len(spatial)}")
+    if padding == "VALID" and any(w > n for w, n in zip(window, spatial)):
+        raise ValueError(f"{name}: {arg} {window} is larger than the input's spatial size "
+                         f"{spatial} with padding='VALID'; use padding='SAME' or a smaller "
+                         f"{arg}")
+
+
+def padding_widths(size, window, stride, padding) -> tuple[int, int]:
+    """(low, high) padding of one axis: none for VALID, JAX's SAME rule otherwise."""
+    if padding == "VALID":
+        return (0, 0)
+    return tuple(lax.padtype_to_pads((size,), (window,), (stride,), "SAME")[0])
+
+
+def spatial_out(size, window, stride, padding) -> int:
+    low, high = padding_widths(size, window, stride, padding)
+    return (size + low + high - window) // stride + 1
+
+
+def pad(x, axes, widths, padding):
+    """Zero padding (VALID, SAME) or wrap-around (CIRCULAR) of ``axes``."""
+    if widths == (0, 0):
+        return x
+    pads = [(0, 0)] * x.ndim
+    for ax in axes:
+        pads[ax] = widths
+    return jnp.pad(x, pads, mode="wrap" if padding == "CIRCULAR" else "constant")
+
+
+def layout_axes(ndim, spatial, diagonal, d) -> tuple[int, ...]:
+    """Axes of spatial axis d in a kernel array: (h,) diagonal, (h1, h2) full layout."""
+    if diagonal:
+        return (ndim - spatial + d,)
+    return (ndim - 2 * spatial + 2 * d, ndim - 2 * spatial + 2 * d + 1)
+
+
+def window_sum(x, axes, size, stride, padding):
+    """sum over a < size of x[..., p stride + a, ...], with the same a on every axis in ``axes``.
+
+    One axis: ``lax.reduce_window``. Two axes (a pair of the full layout, summed along the
+    diagonal): strided slices. (A 2-D convolution with the identity filter would do the
+    latter too, but XLA:CPU's float64 convolution with one channel crashes on large batches.)
+    """
+    count = spatial_out(x.shape[axes[0]], size, stride, padding)
+    x = pad(x, axes, padding_widths(x.shape[axes[0]], size, stride, padding), padding)
+    if len(axes) == 1:
+        window, strides = [1] * x.ndim, [1] * x.ndim
+        window[axes[0]], strides[axes[0]] = size, stride
+        return lax.reduce_window(x, 0.0, lax.add, window, strides, "VALID")
+    total = 0.0
+    for a in range(size):
+        part = x
+        for ax in axes:
+            part = lax.slice_in_dim(part, a, a + stride * (count - 1) + 1, stride, ax)
+        total = total + part
+    return total
+
+
+# ------------------------------------------------ Conv
+
+def conv_map(x, spatial, diagonal, filter_shape, strides, padding):
+    """conv(K) on the trailing (positions of a) kernel array, one spatial axis at a time."""
+    for d, (size, stride) in enumerate(zip(filter_shape, strides)):
+        axes = layout_axes(x.ndim, spatial, diagonal, d)
+        x = window_sum(x, axes, size, stride, padding) / size
+    return x
+
+
+def _patches(x, filter_shape, strides):
+    """(N, *out, |filter| C): the input under each filter position, offsets major, channels minor.
+
+    Slices and one matmul instead of ``lax.conv_general_dilated``: on XLA:CPU the float64
+    convolution's input gradient is ~20x slower than this, and it crashes with one channel.
+    """
+    out = [(x.shape[1 + d] - f) // s + 1 for d, (f, s) in enumerate(zip(filter_shape, strides))]
+    columns = []
+    for offset in itertools.product(*(range(f) for f in filter_shape)):
+        part = x
+        for d, (a, s) in enumerate(zip(offset, strides)):
+            part = lax.slice_in_dim(part, a, a + s * (out[d] - 1) + 1, s, 1 + d)
+        columns.append(part)
+    return jnp.concatenate(columns, axis=-1)
+
+
+def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, b_std=None,
+         parameterization="ntk") -> Layer:
+    check_number("Conv", "out_chan", out_chan, positive=True, integer=True)
+    filter_shape = check_window("Conv", "filter_shape", filter_shape)
+    strides = check_strides("Conv", strides, filter_shape, "filter_shape")
+    padding = check_padding("Conv", padding)
+    check_affine("Conv", W_std, b_std, parameterization)
+    ntk_param = parameterization == "ntk"
+    fan_in = math.prod(filter_shape)
+
+    def shape(s):
+        s = expect_spatial("Conv", s)
+        check_window_fits("Conv", "filter_shape", filter_shape, s, padding)
+        dims = tuple(spatial_out(n, f, st, padding)
+                     for n, f, st in zip(s.dims[:-1], filter_shape, strides))
+        return Shape(dims + (out_chan,), is_gaussian=True)
+
+    def init(key, s):
+        kw, kb = jax.random.split(key)
+        w = jax.random.normal(kw, filter_shape + (s.channels, out_chan))
+        params = {"W": w if ntk_param else w * (W_std / math.sqrt(s.channels * fan_in))}
+        if b_std is not None:
+            params["b"] = jax.random.normal(kb, (out_chan,)) * (1.0 if ntk_param else b_std)
+        return params
+
+    def apply(params, x):
+        for d, (size, stride) in enumerate(zip(filter_shape, strides)):
+            x = pad(x, (1 + d,), padding_widths(x.shape[1 + d], size, stride, padding), padding)
+        z = _patches(x, filter_shape, strides) @ params["W"].reshape(-1, out_chan)
+        z = z * (W_std / math.sqrt(x.shape[-1] * fan_in) if ntk_param else 1.0)
+        if b_std is None:
+            return z
+        return z + (b_std if ntk_param else 1.0) * params["b"]
+
+    def kernel(k):
+        def conv(x):
+            return conv_map(x, k.spatial, k.diagonal, filter_shape, strides, padding)
+        return affine_kernel(k, conv(k.nngp), conv(k.ntk), conv, k.channels * fan_in,
+                             W_std, b_std, parameterization, out_chan)
+
+    return Layer(key=("Conv", out_chan, filter_shape, strides, padding, W_std, b_std,
+                      parameterization), shape=shape, kernel=kernel, apply=apply, init=init)

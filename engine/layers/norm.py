@@ -1,0 +1,52 @@
+"""LayerNorm over the channel axis (per position for images).
+
+Finite layer: y = (x - mean_c x) / sqrt(var_c x + eps), statistics over the channels c.
+Kernel: K'_ij = K_ij / sqrt((K_ii + eps)(K_jj + eps)), Theta'_ij = Theta_ij / sqrt((K_ii +
+eps)(K_jj + eps)), with K_ii the variance of input i at the position in question. After an
+affine layer the channel mean vanishes and the channel variance concentrates on K_ii as the
+width grows, so this is the exact limit there. On non-Gaussian inputs (after an activation) the
+mean does not vanish; the kernel follows neural-tangents and ignores it. The output is Gaussian
+when the input is (a per-input rescaling), so an activation may follow.
+"""
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from ..kernel import variances
+from .layer import Layer, Shape, check_number, expect_single
+
+
+def _check_axis(axis) -> tuple[int, ...]:
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    if not axes or not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
+        raise ValueError(f"LayerNorm(axis={axis!r}): axis must be an integer or a tuple of "
+                         "integers")
+    return axes
+
+
+def LayerNorm(axis=-1, eps=1e-12) -> Layer:
+    axes = _check_axis(axis)
+    check_number("LayerNorm", "eps", eps, nonnegative=True)
+
+    def shape(s):
+        s = expect_single("LayerNorm", s)
+        ndim = len(s.dims) + 1
+        if any(not -ndim <= a < ndim or a % ndim != ndim - 1 for a in axes):
+            raise ValueError(f"LayerNorm(axis={axis!r}): only the channel axis (-1, or "
+                             f"{ndim - 1} for inputs of shape {('N',) + s.dims}) can be "
+                             "normalised")
+        return Shape(s.dims, is_gaussian=s.is_gaussian)
+
+    def apply(params, x):
+        mean = jnp.mean(x, axis=-1, keepdims=True)
+        var = jnp.var(x, axis=-1, keepdims=True)
+        return (x - mean) / jnp.sqrt(var + eps)
+
+    def kernel(k):
+        (q1, q2), (c1a, c1b), (c2a, c2b) = variances(k)
+        scale = 1.0 / jnp.sqrt((q1 + eps) * (q2 + eps))
+        return k.replace(nngp=k.nngp * scale, ntk=k.ntk * scale,
+                         cov1=k.cov1 / jnp.sqrt((c1a + eps) * (c1b + eps)),
+                         cov2=k.cov2 / jnp.sqrt((c2a + eps) * (c2b + eps)))
+
+    return Layer(key=("LayerNorm", axes, eps), shape=shape, kernel=kernel, apply=apply)

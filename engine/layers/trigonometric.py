@@ -1,0 +1,60 @@
+"""Sinusoids: Sin, Cos and the Rbf activation (random Fourier features).
+
+For phi(x) = a sin(b x + c), by sin A sin B = [cos(A - B) - cos(A + B)] / 2 and the
+Gaussian characteristic function E[cos(t w)] = exp(-t^2 Var(w) / 2), with
+  m = exp(-b^2 (q11 + q22 - 2 q12) / 2)   (from u - v),
+  p = exp(-b^2 (q11 + q22 + 2 q12) / 2)   (from u + v):
+  E[phi phi]   = a^2 / 2 (m - cos(2c) p)
+  E[phi' phi'] = a^2 b^2 / 2 (m + cos(2c) p)
+(Pearce, Tsuchida & Nott 2019, "Expressive priors in Bayesian neural networks: kernel
+combinations and periodic functions"). Cos(a, b, c) is Sin(a, b, c + pi/2), so cos(2c)
+changes sign. Rbf(gamma) = sqrt(2) sin(sqrt(2 gamma) x + pi/4) has cos(2c) = 0:
+  E[phi phi] = exp(-gamma (q11 + q22 - 2 q12)),  E[phi' phi'] = 2 gamma E[phi phi],
+the squared-exponential kernel of the pre-activations (Rahimi & Recht 2007).
+Both exponents are <= 0, so nothing overflows.
+"""
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+
+from .activations import Activation, activation_layer
+from .layer import Layer, check_number
+
+
+def _sinusoid_dual(a, b, cos_2c):
+    def dual(q11, q12, q22):
+        m = jnp.exp(-b * b * jnp.maximum(q11 + q22 - 2 * q12, 0.0) / 2)
+        p = jnp.exp(-b * b * jnp.maximum(q11 + q22 + 2 * q12, 0.0) / 2)
+        return a * a / 2 * (m - cos_2c * p), a * a * b * b / 2 * (m + cos_2c * p)
+    return dual
+
+
+def _check_abc(name, a, b, c):
+    for arg, v in (("a", a), ("b", b), ("c", c)):
+        check_number(name, arg, v)
+
+
+def Sin(a=1.0, b=1.0, c=0.0) -> Layer:
+    """phi(x) = a sin(b x + c)."""
+    _check_abc("Sin", a, b, c)
+    fn = lambda x: a * jnp.sin(b * x + c)  # noqa: E731
+    dual = _sinusoid_dual(a, b, math.cos(2 * c))
+    return activation_layer(Activation(("Sin", a, b, c), fn, dual))
+
+
+def Cos(a=1.0, b=1.0, c=0.0) -> Layer:
+    """phi(x) = a cos(b x + c)."""
+    _check_abc("Cos", a, b, c)
+    fn = lambda x: a * jnp.cos(b * x + c)  # noqa: E731
+    dual = _sinusoid_dual(a, b, -math.cos(2 * c))
+    return activation_layer(Activation(("Cos", a, b, c), fn, dual))
+
+
+def Rbf(gamma=1.0) -> Layer:
+    """phi(x) = sqrt(2) sin(sqrt(2 gamma) x + pi / 4); gamma = 1 / (2 lengthscale^2)."""
+    check_number("Rbf", "gamma", gamma, nonnegative=True)
+    b = math.sqrt(2 * gamma)
+    fn = lambda x: math.sqrt(2) * jnp.sin(b * x + math.pi / 4)  # noqa: E731
+    return activation_layer(Activation(("Rbf", gamma), fn, _sinusoid_dual(math.sqrt(2), b, 0.0)))
