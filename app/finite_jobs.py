@@ -1,0 +1,158 @@
+"""Finite ensembles for the current settings, trained in the background and cached.
+
+Whenever the closed form changes (network, width, data, learning rate) or a finite
+setting does, ``FiniteEnsembles`` asks for the ensemble of those settings: a cached one
+arrives at once (returning to a width is instant), otherwise ``engine.train_ensemble``
+runs in a thread (app/background.py) with a progress bar and a stop button, and the
+other sessions stay responsive. Results are cached server-wide per (spec, data, width,
+ensemble size, seed, learning rate, steps).
+"""
+from __future__ import annotations
+
+import functools
+import threading
+import time
+
+import numpy as np
+import panel as pn
+import param
+
+import engine
+
+from . import stack
+from .background import Cancelled, Job
+from .cache import Cache
+from .finite_run import FiniteRun
+from .settings import T_GRID
+
+RUNS = Cache(64)
+#: seconds the settings must stay put before a training starts (a slider passes through)
+SETTLE = 0.4
+
+
+class FiniteEnsembles(param.Parameterized):
+    """Keeps ``session.finite_run`` the ensemble of the session's current settings."""
+
+    job = param.ClassSelector(class_=Job)
+    note = param.String(default="", doc="Why no ensemble is shown, or what is shown.")
+
+    def __init__(self, session, **params):
+        params.setdefault("job", Job())
+        super().__init__(**params)
+        self.session = session
+        self._key = None
+        self._timer: threading.Timer | None = None
+        self._lock = threading.Lock()
+        session.param.watch(self.update, "closed_form")
+        session.finite.param.watch(self.update, ["ensemble_size", "network_seed", "show"])
+        self.job.param.watch(self._on_job, "running")
+
+    def _on_job(self, event) -> None:
+        """A training that ended without a result (stopped, failed): its status says why."""
+        if not event.new and self.session.finite_run is None and self.note.startswith("Training"):
+            self.note = ""
+
+    def steps(self) -> np.ndarray:
+        """The slider's times up to the server's step limit."""
+        return np.array([t for t in T_GRID if t <= self.session.limits.max_steps])
+
+    def _refusal(self) -> str:
+        s = self.session
+        if not s.finite.show:
+            return "Finite ensembles are off."
+        if s.closed_form is None or s.stack_error:
+            return "Finite ensembles wait for a valid network."
+        if s.training.mode != "ntk":
+            return ("Finite ensembles are trained by gradient descent on all layers; they are "
+                    "shown in the NTK gradient descent mode.")
+        return ""
+
+    def update(self, *events) -> None:
+        """Show the ensemble of the current settings: from the cache, or train it."""
+        refusal = self._refusal()
+        if refusal:
+            self._stop(refusal)
+            return
+        key, settings, start = self._request()
+        if key == self._key and (self.job.running or self._timer is not None):
+            return  # already training exactly this
+        self._key = key
+        self._cancel_timer()
+        if RUNS.peek(key) is not None:
+            start()  # delivers at once
+            return
+        self.session.finite_run = None  # the shown ensemble belongs to other settings
+        self.note = (f"Training {settings['ensemble_size']} networks of width "
+                     f"{settings['width']} for {int(settings['steps'][-1]):,} steps…")
+        self.job.cancel(status="")
+        self._timer = threading.Timer(SETTLE, self._start_settled, args=(key, start))
+        self._timer.start()
+
+    def _start_settled(self, key, start) -> None:
+        """Start a training once its settings stayed SETTLE seconds (sliders move on)."""
+        with self._lock:
+            if key != self._key:
+                return
+            self._timer = None
+            start()
+
+    def _cancel_timer(self) -> None:
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+    def stop(self) -> None:
+        """Stop any pending or running training (nothing part-trained is kept)."""
+        self._stop("")
+
+    def _stop(self, reason: str) -> None:
+        self._cancel_timer()
+        self.job.cancel(status="")
+        self._key = None
+        self.session.finite_run = None
+        self.note = reason
+
+    def _request(self):
+        """(cache key, training settings, a function starting the job) of the settings."""
+        s, result = self.session, self.session.closed_form
+        spec = engine.with_width(s.architecture.spec, s.architecture.width)
+        key = (stack.canonical(spec), s.data.key, s.architecture.width, s.finite.ensemble_size,
+               s.finite.network_seed, result.learning_rate, s.limits.max_steps)
+        settings = dict(width=s.architecture.width, ensemble_size=s.finite.ensemble_size,
+                        learning_rate=result.learning_rate, steps=self.steps(),
+                        seed=s.finite.network_seed)
+        compute = functools.partial(_train, spec, result.data, settings)
+        deliver = functools.partial(self._deliver, pn.state.curdoc)
+        return key, settings, lambda: self.job.start(RUNS, key, compute, deliver, label="Training")
+
+    def _deliver(self, doc, run: FiniteRun) -> None:
+        limits = self.session.limits
+        self.note = run.describe() + (f" (the step limit; {limits.describe('max_steps')})"
+                                      if run.last_step < T_GRID[-1] else "")
+        _in_session(doc, lambda: setattr(self.session, "finite_run", run))
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until a pending or running training ends (tests, scripts)."""
+        timer = self._timer
+        if timer is not None:
+            timer.join(timeout)
+        self.job.wait(timeout)
+
+
+def _train(spec, data, settings: dict, report, should_stop) -> FiniteRun:
+    start = time.perf_counter()
+    run = engine.train_ensemble(spec, data.x_train, data.y_train, data.x_test, data.y_test,
+                                float32=True, on_progress=report, should_stop=should_stop,
+                                **settings)
+    if run.stopped:  # a part-trained ensemble is never cached
+        raise Cancelled()
+    return FiniteRun(run, time.perf_counter() - start)
+
+
+def _in_session(doc, change) -> None:
+    """Apply a session change from a job thread inside that session's Document context."""
+    if doc is None or doc.session_context is None:
+        change()
+        return
+    doc.add_next_tick_callback(change)

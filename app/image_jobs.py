@@ -1,0 +1,121 @@
+"""The images experiment: test accuracy of infinite FC, CNN and residual CNN nets on the digits.
+
+The analogue of the Neural Tangents announcement's comparison (FC below CNN below residual
+CNN). Each network's kernels are computed once, tiled and in the background
+(``kernel_fn(..., progress=...)``), for the largest training set; every smaller set and
+every time t is then a cheap query (``engine.accuracy_curves``). Each network trains
+with half its own stable maximum learning rate, as the dashboard does, so "time" means
+the same thing for all three. Results are cached server-wide on the settings.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import engine
+
+from .analysis_settings import ImageExperiment
+from .cache import Cache
+from .settings import T_GRID
+from .stack import canonical
+from .state import SAFE_FRACTION
+
+
+def _conv(padding: str) -> list:
+    return ["Conv", {"out_chan": 64, "filter_shape": [3, 3], "padding": padding, "W_std": 1.41,
+                     "b_std": 0.05}]
+
+
+def _dense(units: int) -> list:
+    return ["Dense", {"out_dim": units, "W_std": 1.41, "b_std": 0.05}]
+
+
+_RELU = ["Relu", {}]
+_RESIDUAL = [["FanOut", {"num": 2}],
+             ["parallel", {"branches": [[_RELU, _conv("SAME")], [["Identity", {}]]]}],
+             ["FanInSum", {}]]
+
+#: the three networks compared, by name (infinite width: the hidden widths do not matter).
+#: VALID convolutions shrink the 8x8 images (6x6, 4x4, 2x2), which keeps the full
+#: spatial covariance, and so the kernels, cheap enough to compute while a user waits.
+ARCHITECTURES: dict[str, list] = {
+    "FC": [["Flatten", {}], _dense(512), _RELU, _dense(10)],
+    "CNN": [_conv("VALID"), _RELU, _conv("VALID"), _RELU, _conv("VALID"), _RELU,
+            ["GlobalAvgPool", {}], _dense(10)],
+    "Residual CNN": [_conv("VALID"), *_RESIDUAL, _RELU, _conv("VALID"), _RELU, _conv("VALID"),
+                     _RELU, ["GlobalAvgPool", {}], _dense(10)],
+}
+#: relative cost of each network's kernels, to share the progress bar
+COST = {"FC": 0.03, "CNN": 0.37, "Residual CNN": 0.6}
+#: training times: the slider's, then t = infinity
+TIMES = np.array([float(t) for t in T_GRID] + [np.inf])
+
+KERNELS = Cache(12)
+RESULTS = Cache(16)
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """accuracy[name]: (len(train_sizes), len(t)) test accuracy; t ends with inf."""
+
+    t: np.ndarray
+    train_sizes: np.ndarray
+    accuracy: dict
+    learning_rate: dict
+
+
+def digits(max_train: int, n_test: int, seed: int):
+    """The stratified split: every leading block of the train set is class-balanced."""
+    return engine.make_dataset("digits", n_train=max_train, n_test=n_test, seed=seed)
+
+
+def _precomputed(k_train_train, k_test_train):
+    """A kernel_fn for engine.accuracy_curves that answers with kernels computed earlier."""
+    def kernel_fn(x1, x2=None, get=None, tile_size=None, progress=None):
+        if progress is not None:
+            progress(1.0)
+        return k_train_train if x2 is None else k_test_train
+    return kernel_fn
+
+
+def kernels(name: str, max_train: int, n_test: int, seed: int, report) -> tuple:
+    """(train-train, test-train) nngp and ntk of network ``name``, cached; tiled with progress."""
+    def compute():
+        data = digits(max_train, n_test, seed)
+        net = engine.build(ARCHITECTURES[name])
+        both = ("nngp", "ntk")
+        share = max_train / (max_train + 2 * n_test)  # the train block is symmetric: half
+        train = net.kernel_fn(data.x_train, None, get=both,
+                              progress=lambda f: report(share * f))
+        test = net.kernel_fn(data.x_test, data.x_train, get=both,
+                             progress=lambda f: report(share + (1 - share) * f))
+        return train, test
+    spec_key = canonical(ARCHITECTURES[name])
+    return KERNELS.get((spec_key, max_train, n_test, seed), compute)
+
+
+def compare(key: tuple, report=lambda f: None, should_stop=lambda: False) -> Comparison:
+    """Accuracy curves of every network for ImageExperiment.key, kernels in the background."""
+    max_train, n_test, diag_reg, seed = key
+    experiment = ImageExperiment(max_train=max_train, n_test=n_test, diag_reg=diag_reg, seed=seed)
+    data = digits(max_train, n_test, seed)
+    accuracy, learning_rate, done = {}, {}, 0.0
+    for name in ARCHITECTURES:
+        start, share = done, COST[name]
+        train, test = kernels(name, max_train, n_test, seed,
+                              lambda f: report(start + share * f))
+        eta = SAFE_FRACTION * engine.max_learning_rate(train.ntk, data.y_train.size)
+        curves = engine.accuracy_curves(
+            _precomputed(train, test), data.x_train, data.y_train, data.x_test,
+            data.labels_test, experiment.train_sizes, TIMES, get="ntk",
+            learning_rate=eta, diag_reg=diag_reg)
+        accuracy[name], learning_rate[name] = curves.accuracy, eta
+        done += share
+        report(done)
+    return Comparison(TIMES, np.array(experiment.train_sizes), accuracy, learning_rate)
+
+
+def comparison(key: tuple, report=lambda f: None, should_stop=lambda: False) -> Comparison:
+    """``compare`` behind the server-wide cache."""
+    return RESULTS.get(key, lambda: compare(key, report, should_stop))

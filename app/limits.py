@@ -1,0 +1,41 @@
+"""Server-wide limits on what one request may ask for, configurable at start.
+
+Set them with environment variables (``IWE_MAX_WIDTH=1024 panel serve app/main.py``) or
+after ``--args`` (``panel serve app/main.py --args --max-width 1024``). The controls' ranges
+follow the limits, and a refused request (e.g. from a URL) is reported, not applied.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import param
+
+
+class Limits(param.Parameterized):
+    max_width = param.Integer(default=4096, bounds=(16, None), doc="widest hidden layer of a finite network")
+    max_ensemble_size = param.Integer(default=32, bounds=(1, None), doc="networks in one finite ensemble")
+    max_steps = param.Integer(default=10_000, bounds=(1, None), doc="gradient-descent steps of a finite ensemble")
+    max_train = param.Integer(default=1000, bounds=(1, None), doc="training points")
+    max_test = param.Integer(default=2000, bounds=(1, None), doc="test points")
+
+    def describe(self, name: str) -> str:
+        """E.g. "max_width = 4096 (set IWE_MAX_WIDTH or --max-width)"."""
+        return (f"{name} = {getattr(self, name)} (set IWE_{name.upper()} or "
+                f"--{name.replace('_', '-')} when starting the server)")
+
+
+def from_environment(argv: list[str] | None = None, environ=None) -> Limits:
+    """Limits from ``IWE_*`` variables, overridden by ``--max-*`` arguments."""
+    environ = os.environ if environ is None else environ
+    values = {name: int(environ[f"IWE_{name.upper()}"]) for name in _NAMES
+              if f"IWE_{name.upper()}" in environ}
+    parser = argparse.ArgumentParser(add_help=False)
+    for name in _NAMES:
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, dest=name)
+    given, _ = parser.parse_known_args([] if argv is None else argv)
+    values.update({k: v for k, v in vars(given).items() if v is not None})
+    return Limits(**values)
+
+
+_NAMES = [p for p in Limits.param if p != "name"]

@@ -1,0 +1,24 @@
+"""`panel serve app/main.py`: the dashboard. JAX is configured here (and in tests/conftest.py).
+
+Limits (widest network, steps, data size, ...) come from IWE_* environment variables or
+from arguments after --args, e.g. `panel serve app/main.py --args --max-width 1024`
+(app/limits.py).
+"""
+import sys
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import holoviews as hv  # noqa: E402
+import panel as pn  # noqa: E402
+
+from app.dashboard import App  # noqa: E402
+from app.limits import from_environment  # noqa: E402
+from app.state import Session  # noqa: E402
+
+pn.extension(sizing_mode="stretch_width")
+hv.extension("bokeh")
+
+if pn.state.served:
+    App(session=Session(from_environment(sys.argv[1:]))).servable(title="Infinite-width explorer")

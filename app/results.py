@@ -1,0 +1,92 @@
+"""Engine calls behind caches: datasets, kernels, predictors, loss curves.
+
+Every function takes hashable settings and returns an engine result; the caches are
+shared by all sessions of the server (app/cache.py). Moving the time slider only queries
+a cached predictor (matrix products), never recomputes kernels or eigendecompositions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import engine
+
+from .cache import Cache
+from .settings import T_GRID
+
+DATASETS = Cache(32)
+NETWORKS = Cache(64)
+KERNELS = Cache(16)
+PREDICTORS = Cache(64)
+LOSSES = Cache(64)
+
+#: engine training mode of each app mode (the posterior is the NNGP one at t = inf)
+ENGINE_MODE = {"ntk": "ntk", "nngp": "nngp", "posterior": "nngp"}
+
+
+def dataset(key: tuple, max_train: int, max_test: int):
+    """``engine.make_dataset`` of a Data.key, within the server's limits."""
+    name, params = key
+    return DATASETS.get((key, max_train, max_test), lambda: engine.make_dataset(
+        name, max_train=max_train, max_test=max_test, **dict(params)))
+
+
+def network(spec_json: str, spec: list):
+    """``engine.build(spec)``; a ValueError names the offending layer."""
+    return NETWORKS.get(spec_json, lambda: engine.build(spec))
+
+
+def check_shapes(net, spec: list, data) -> None:
+    """The static shape pass on the dataset's inputs (a ValueError names the layer).
+
+    The network must end with one value per target: the finite networks are trained on them.
+    """
+    out = net.output_shape(data.in_shape).dims
+    if out != (data.n_outputs,):
+        last = len(spec) - 1
+        raise ValueError(
+            f"layer {last} ({spec[last][0]}): the network outputs shape {('N',) + out} but the "
+            f"data has {data.n_outputs} target(s) per input; end with a Dense(out_dim="
+            f"{data.n_outputs}) readout" + (" after GlobalAvgPool or Flatten" if len(out) > 1
+                                             else ""))
+
+
+@dataclass(frozen=True, eq=False)
+class TrainTestKernels:
+    """The kernels a predictor needs: train-train, test-train (nngp, ntk), test-test nngp."""
+
+    train_train: engine.Kernels
+    test_train: engine.Kernels
+    test_test: object
+
+
+def kernels(kernel_key: str, net, data_key: tuple, data) -> TrainTestKernels:
+    def compute():
+        both = ("nngp", "ntk")
+        return TrainTestKernels(net.kernel_fn(data.x_train, None, get=both),
+                                net.kernel_fn(data.x_test, data.x_train, get=both),
+                                net.kernel_fn(data.x_test, None, get=("nngp",)))
+    return KERNELS.get((kernel_key, data_key), compute)
+
+
+def predictor(key: tuple, k: TrainTestKernels, data, mode: str, learning_rate: float,
+              diag_reg: float):
+    """The cached predictor; other learning rates and diag_reg reuse its eigensystem."""
+    def base():
+        return engine.ensemble_predictor(k.train_train, data.y_train, k.test_train, k.test_test,
+                                         data.y_test, get=ENGINE_MODE[mode],
+                                         learning_rate=learning_rate, diag_reg=diag_reg)
+    first = PREDICTORS.get(key + (mode,), base)
+    return PREDICTORS.get(key + (mode, learning_rate, diag_reg),
+                          lambda: first.retrained(learning_rate=learning_rate, diag_reg=diag_reg))
+
+
+def max_learning_rate(k: TrainTestKernels, data, mode: str) -> float:
+    """The stable maximum of gradient descent on the kernel that ``mode`` trains with."""
+    return engine.max_learning_rate(getattr(k.train_train, ENGINE_MODE[mode]), data.y_train.size)
+
+
+def loss_curves(key: tuple, predictor_):
+    """Expected train and test loss (mean, std across the ensemble) at every slider time."""
+    return LOSSES.get(key, lambda: predictor_.loss(np.asarray(T_GRID, dtype=np.float64)))

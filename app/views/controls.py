@@ -1,0 +1,163 @@
+"""The controls: time and width, training, data. Widgets are made from the parameters."""
+from __future__ import annotations
+
+import threading
+
+import panel as pn
+import param
+
+from ..settings import MODES, T_GRID
+from ..state import Session, safe_learning_rate
+from .grid_slider import grid_slider
+from .job_bar import JobBar
+
+
+class TimeControls(pn.viewable.Viewer):
+    """The training-time slider (log-spaced steps) with play/pause, and the width slider."""
+
+    session = param.ClassSelector(class_=Session)
+    playing = param.Boolean(default=False, label="▶ Play", doc="""
+        Step through the training times, one slider position per tick.""")
+    interval = param.Integer(default=300, bounds=(50, 5000), doc="Milliseconds per step.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._callback = None
+        self._stepping = threading.Lock()
+        self.session.training.param.watch(self._on_mode, "mode")
+
+    def step(self) -> None:
+        """Advance t to the next slider position; stop at the end.
+
+        A tick that comes while the previous one still updates the views is skipped, so a
+        slow machine plays slower instead of queueing ticks.
+        """
+        if not self._stepping.acquire(blocking=False):
+            return
+        try:
+            self._advance()
+        finally:
+            self._stepping.release()
+
+    def _advance(self) -> None:
+        if not self.playing:
+            return
+        training = self.session.training
+        i = T_GRID.index(training.t)
+        if i + 1 >= len(T_GRID):
+            self.playing = False
+            return
+        training.t = T_GRID[i + 1]
+
+    @param.depends("playing", watch=True)
+    def _play(self):
+        if self.playing and self._callback is None:
+            if T_GRID.index(self.session.training.t) == len(T_GRID) - 1:
+                self.session.training.t = T_GRID[0]  # play again from the start
+            self._callback = pn.state.add_periodic_callback(self.step, period=self.interval)
+        elif not self.playing and self._callback is not None:
+            self._callback.stop()
+            self._callback = None
+
+    def _on_mode(self, event):
+        if event.new == "posterior":
+            self.playing = False
+
+    def __panel__(self):
+        training = self.session.training
+        slider = grid_slider(training, "t", "Training time t (steps)", css_classes=["t-slider"])
+        play = pn.widgets.Toggle.from_param(self.param.playing, width=110, css_classes=["t-play"])
+        play.param.watch(lambda e: setattr(play, "name", "❚❚ Pause" if e.new else "▶ Play"),
+                         "value")
+        note = pn.pane.Markdown("", styles={"font-size": "0.85em"}, margin=(0, 5))
+
+        def mode_changed(*events):
+            posterior = training.mode == "posterior"
+            slider.disabled = play.disabled = posterior
+            note.object = "The Bayesian posterior has no training time (t = ∞)." if posterior else ""
+
+        training.param.watch(mode_changed, "mode")
+        mode_changed()
+        width = grid_slider(self.session.architecture, "width", "Width of the finite networks",
+                            css_classes=["width-slider"])
+        return pn.Column(slider, play, note, width, sizing_mode="stretch_width")
+
+
+class TrainingControls(pn.viewable.Viewer):
+    """Mode, learning rate (with its stable maximum), diag_reg, ensemble size."""
+
+    session = param.ClassSelector(class_=Session)
+
+    def use_safe_learning_rate(self, event=None):
+        result = self.session.closed_form
+        if result is not None:
+            self.session.training.learning_rate = safe_learning_rate(result.max_learning_rate)
+
+    @param.depends("session.closed_form")
+    def _learning_rate_note(self):
+        result = self.session.closed_form
+        if result is None:
+            return pn.pane.Markdown("")
+        return pn.pane.Markdown(
+            f"Stable maximum η_max = **{result.max_learning_rate:.3g}** (gradient descent "
+            f"diverges above it); diag_reg adds λ = {result.diag_reg:.3g} to the train kernel.",
+            styles={"font-size": "0.85em"}, css_classes=["lr-note"], margin=(0, 5))
+
+    def __panel__(self):
+        training, finite = self.session.training, self.session.finite
+        safe = pn.widgets.Button(name="Use ½ η_max", width=110, css_classes=["safe-lr"])
+        safe.on_click(self.use_safe_learning_rate)
+        return pn.Column(
+            pn.widgets.RadioBoxGroup.from_param(training.param.mode, options={v: k for k, v in MODES.items()},
+                                                css_classes=["mode"]),
+            pn.Row(pn.widgets.FloatInput.from_param(training.param.learning_rate, name="Learning rate η",
+                                                    format="0.[0000]", css_classes=["learning-rate"]),
+                   safe),
+            self._learning_rate_note,
+            pn.widgets.FloatInput.from_param(training.param.diag_reg,
+                                             name="diag_reg (× mean diagonal of the train kernel)",
+                                             format="0.[000000]"),
+            sizing_mode="stretch_width")
+
+
+class DataControls(pn.viewable.Viewer):
+    """Dataset, number of points, noise, seed, and a button for a new sample."""
+
+    session = param.ClassSelector(class_=Session)
+
+    @param.depends("session.data_error")
+    def _error(self):
+        return pn.pane.Alert(self.session.data_error, alert_type="danger",
+                             visible=bool(self.session.data_error), css_classes=["data-error"])
+
+    def __panel__(self):
+        data, limits = self.session.data, self.session.limits
+        widgets = {
+            "dataset": {"type": pn.widgets.Select, "name": "Dataset"},
+            "n_train": {"type": pn.widgets.IntInput, "name": f"Training points (≤ {limits.max_train})"},
+            "n_test": {"type": pn.widgets.IntInput, "name": f"Test points (≤ {limits.max_test})"},
+            "noise": {"type": pn.widgets.FloatSlider, "step": 0.01, "name": "Noise (std)"},
+            "seed": {"type": pn.widgets.IntInput, "name": "Seed"},
+            "regenerate": {"type": pn.widgets.Button, "name": "New sample", "css_classes": ["regenerate"]},
+        }
+        return pn.Column(pn.Param(data, parameters=list(widgets), widgets=widgets, show_name=False,
+                                  sizing_mode="stretch_width"),
+                         self._error, sizing_mode="stretch_width")
+
+
+class FiniteControls(pn.viewable.Viewer):
+    """The finite ensembles: on/off, size, seed, and their training's progress and stop."""
+
+    session = param.ClassSelector(class_=Session)
+
+    def __panel__(self):
+        finite, ensembles = self.session.finite, self.session.finite_ensembles
+        note = pn.pane.Markdown(pn.bind(lambda text: text, ensembles.param.note),
+                                css_classes=["finite-note"], styles={"font-size": "0.85em"},
+                                margin=(0, 5))
+        return pn.Column(
+            pn.widgets.Checkbox.from_param(finite.param.show, name="Train finite ensembles",
+                                           css_classes=["finite-show"]),
+            pn.widgets.IntSlider.from_param(finite.param.ensemble_size, name="Ensemble size"),
+            pn.widgets.IntInput.from_param(finite.param.network_seed, name="Network seed"),
+            JobBar(job=ensembles.job, css_class="finite"), note, sizing_mode="stretch_width")

@@ -1,0 +1,164 @@
+"""Function space: what the networks compute, before, during and after training."""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from ..state import Session
+from .plotting import COLORS, Glyphs, band_patch, is_function_plot, plot_inputs, x_dim, y_dims
+
+CAPTION = """**Function space.** The training points (black), the target (grey, dashed), and
+the infinite-width ensemble at training time *t*: its mean
+μₜ(x) = Θ(x, X) Θ⁻¹(I − e^(−ηΘt/|Y|)) Y with a ±2 sd band (blue), next to finite networks of
+the chosen width trained by real gradient descent (red: thin lines, their mean and ±2 sd).
+At *t* = 0 the band is the prior and the thin lines are draws from it; as the width grows,
+the red ensemble settles onto the blue band at every *t*."""
+
+Y_LABEL = "f(x)"
+#: padding around the data and the prior band when fixing the vertical range
+MARGIN = 0.08
+
+
+def _empty_curves():
+    return {"x": np.zeros(0), "mean": np.zeros(0), "std": np.zeros(0), "label": "x"}
+
+
+class FunctionSpaceView(pn.viewable.Viewer):
+    """Training data, closed-form band at t, finite members and their band; patched in place."""
+
+    session = param.ClassSelector(class_=Session)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._glyphs = Glyphs()
+        self._data = hv.streams.Pipe(data=None)
+        self._closed = hv.streams.Pipe(data=_empty_curves())
+        self._finite = hv.streams.Pipe(data=None)
+        self._axis, self._label, self._ylim = np.zeros(0), "x", (-1.5, 1.5)
+        self._notice = pn.pane.Alert("", alert_type="info", visible=False)
+        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width", height=430)
+        self.session.param.watch(self._on_result, "closed_form")
+        self.session.param.watch(self._on_finite, "finite_run")
+        self.session.training.param.watch(self._on_time, "t")
+        self._on_result()
+
+    # ----------------------------------------------------------------- updates
+
+    def _on_result(self, *events):
+        result = self.session.closed_form
+        shown = result is not None and is_function_plot(result.data)
+        self._notice.param.update(visible=not shown, object=(
+            "" if shown else "The function-space view draws one output over one input axis "
+            "(1-D regression, the unit circle); the loss view shows every dataset."))
+        self._pane.visible = shown
+        if not shown:
+            return
+        data = result.data
+        x_train, self._axis, self._label = plot_inputs(data)
+        self._ylim = self._vertical_range(result)
+        self._data.send({"x_train": x_train, "y_train": data.y_train[:, 0],
+                         "x_test": self._axis, "y_test": data.y_test[:, 0]})
+        self._closed.send(self._closed_data())
+        self._finite.send(self._finite_data())
+
+    def _vertical_range(self, result) -> tuple[float, float]:
+        """Room for the data and the prior's ±2 sd band, so moving t never rescales."""
+        prior = result.prior
+        values = np.concatenate([result.data.y_train[:, 0], result.data.y_test[:, 0],
+                                 prior.mean[:, 0] - 2 * prior.std, prior.mean[:, 0] + 2 * prior.std])
+        lo, hi = float(values.min()), float(values.max())
+        pad = MARGIN * (hi - lo or 1.0)
+        return lo - pad, hi + pad
+
+    def _closed_data(self) -> dict:
+        curves = self.session.closed_form.at(self.session.training.t)
+        return {"x": self._axis, "mean": curves.mean[:, 0], "std": curves.std,
+                "label": self._label}
+
+    def _finite_data(self):
+        run = self.session.finite_run
+        snapshot = None if run is None else run.at(self.session.training.t)
+        if snapshot is None:
+            return None
+        return {"x": self._axis, "members": snapshot.members[:, :, 0],
+                "mean": snapshot.mean[:, 0], "std": snapshot.std[:, 0]}
+
+    def _on_finite(self, *events):
+        if self.session.closed_form is not None and is_function_plot(self.session.closed_form.data):
+            self._finite.send(self._finite_data())
+
+    def _on_time(self, *events):
+        result = self.session.closed_form
+        if result is None or not is_function_plot(result.data):
+            return
+        closed, finite = self._closed_data(), self._finite_data()
+        columns = {"fs_mean": {"y": closed["mean"]},
+                   "fs_band": band_patch(closed["mean"] - 2 * closed["std"],
+                                         closed["mean"] + 2 * closed["std"])}
+        if finite is not None:
+            columns.update({"fs_members": {"ys": list(finite["members"])},
+                            "fs_finite_mean": {"y": finite["mean"]},
+                            "fs_finite_band": band_patch(finite["mean"] - 2 * finite["std"],
+                                                         finite["mean"] + 2 * finite["std"])})
+        if not self._glyphs.patch(columns):  # not rendered yet, or no finite run drawn yet
+            self._closed.send(closed)
+            self._finite.send(finite)
+
+    # ----------------------------------------------------------------- elements
+
+    def _dims(self, label=None):
+        return x_dim(label or self._label), y_dims(Y_LABEL, band=True, range=self._ylim)
+
+    def _band(self, x, mean, std, name, color, alpha):
+        kdim, vdims = self._dims()
+        return hv.Area((x, mean - 2 * std, mean + 2 * std), kdim, vdims).opts(
+            color=color, alpha=alpha, line_alpha=0, hooks=[self._glyphs.hook(name)])
+
+    def _data_elements(self, data):
+        if data is None:
+            data = {k: np.zeros(0) for k in ("x_train", "y_train", "x_test", "y_test")}
+        kdim, vdims = self._dims()
+        return hv.Overlay([
+            hv.Curve((data["x_test"], data["y_test"]), kdim, vdims[:1]).opts(
+                color=COLORS["target"], line_dash="dashed", line_width=1.5,
+                hooks=[self._glyphs.hook("fs_target")]),
+            hv.Scatter((data["x_train"], data["y_train"]), kdim, vdims[:1]).opts(
+                color=COLORS["train"], size=7, hooks=[self._glyphs.hook("fs_train")])])
+
+    def _closed_elements(self, data):
+        x, mean, std = data["x"], data["mean"], data["std"]
+        kdim, vdims = self._dims(data["label"])
+        return hv.Overlay([
+            self._band(x, mean, std, "fs_band", COLORS["closed"], 0.2),
+            hv.Curve((x, mean), kdim, vdims[:1]).opts(
+                color=COLORS["closed"], line_width=2.5, hooks=[self._glyphs.hook("fs_mean")])])
+
+    def _finite_elements(self, data):
+        if data is None:
+            data = {"x": np.zeros(0), "members": np.zeros((0, 0)), "mean": np.zeros(0),
+                    "std": np.zeros(0)}
+        x = data["x"]
+        kdim, vdims = self._dims()
+        return hv.Overlay([
+            self._band(x, data["mean"], data["std"], "fs_finite_band", COLORS["finite"], 0.12),
+            hv.Path([(x, member) for member in data["members"]], [kdim, vdims[0]]).opts(
+                color=COLORS["finite"], alpha=0.45, line_width=1,
+                hooks=[self._glyphs.hook("fs_members")]),
+            hv.Curve((x, data["mean"]), kdim, vdims[:1]).opts(
+                color=COLORS["finite"], line_width=2, line_dash="dotdash",
+                hooks=[self._glyphs.hook("fs_finite_mean")])])
+
+    def _plot(self):
+        closed = hv.DynamicMap(self._closed_elements, streams=[self._closed])
+        finite = hv.DynamicMap(self._finite_elements, streams=[self._finite])
+        data = hv.DynamicMap(self._data_elements, streams=[self._data])
+        return (closed * finite * data).opts(
+            responsive=True, height=420, show_legend=False, title="Function space",
+            framewise=True, toolbar="above")
+
+    def __panel__(self):
+        return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}),
+                         self._notice, self._pane,
+                         sizing_mode="stretch_width")

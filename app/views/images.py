@@ -1,0 +1,163 @@
+"""Images: test accuracy of infinite FC, CNN and residual CNN nets on the 8x8 digits."""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from .. import image_jobs, snippets
+from ..background import Job
+from ..settings import T_GRID
+from ..state import Session
+from .job_bar import JobBar
+from .overlays import overlay
+from .plotting import COLORS, Glyphs, x_dim
+
+CAPTION = """**Images: FC vs CNN vs residual CNN** on the 8×8
+digits: test accuracy of the infinite ensemble's class argmaxₖ μₜ(x)ₖ,
+μₜ = Θ(x, X) Θ⁻¹(I − e^(−ηΘt/|Y|)) Y, against training time *t* (left, largest training set)
+and training-set size (right; solid at the current *t*, dashed at *t* = ∞), each network at
+half its own stable learning rate. Look for FC below the convolutional networks once they
+have trained, as in the Neural Tangents announcement; on these tiny centred digits the
+residual connection adds little over the plain CNN."""
+
+SLUGS = {"FC": "fc", "CNN": "cnn", "Residual CNN": "resnet"}
+NET_COLORS = {"FC": COLORS["target"], "CNN": COLORS["closed"], "Residual CNN": COLORS["finite"]}
+TIME, SIZE = x_dim("training time t (steps)"), x_dim("training-set size")
+
+
+def accuracy_dim(result) -> list:
+    """The accuracy axis, from a little below the lowest accuracy shown to 1."""
+    low = 0.0 if result is None else min(float(a[:, 1:].min()) for a in result.accuracy.values())
+    return [hv.Dimension("y", label="test accuracy", range=(max(0.0, low - 0.03), 1.005))]
+
+SETTINGS = {
+    "max_train": {"type": pn.widgets.Select, "name": "Largest training set",
+                  "css_classes": ["images-max-train"]},
+    "n_test": {"type": pn.widgets.IntInput, "name": "Test images",
+               "css_classes": ["images-n-test"]},
+    "diag_reg": {"type": pn.widgets.FloatInput, "name": "diag_reg (× mean diagonal)",
+                 "format": "0.[000000]", "css_classes": ["images-diag-reg"]},
+    "seed": {"type": pn.widgets.IntInput, "name": "Split seed", "css_classes": ["images-seed"]},
+}
+
+
+class ImagesView(pn.viewable.Viewer):
+    """Accuracy vs time and vs training-set size; kernels in the background, cached."""
+
+    session = param.ClassSelector(class_=Session)
+    slug = "images"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.job = Job()
+        self._glyphs = Glyphs()
+        self.result: image_jobs.Comparison | None = None
+        self._time = hv.streams.Pipe(data=None)
+        self._size = hv.streams.Pipe(data=None)
+        self.session.images.param.watch(self._start, list(SETTINGS))
+        self.session.selection.param.watch(self._start, "view")
+        self.session.training.param.watch(self._on_time, "t")
+        self._start()
+
+    # ----------------------------------------------------------------- work
+
+    def _start(self, *events):
+        if self.session.selection.view != self.slug:
+            return
+        key = self.session.images.key
+        self.job.start(image_jobs.RESULTS, key,
+                       lambda report, stop: image_jobs.compare(key, report, stop),
+                       self._deliver, label="Computing the image kernels (tiled)")
+
+    def _deliver(self, result) -> None:
+        self.result = result
+        self._time.send(result)
+        self._on_time()
+
+    def _on_time(self, *events):
+        if self.result is not None:
+            self._size.send((self.result, self._index()))
+
+    def _index(self) -> int:
+        return T_GRID.index(self.session.training.t)
+
+    # ----------------------------------------------------------------- export
+
+    def export_table(self) -> dict:
+        """One row per network, training-set size and time."""
+        rows = {"network": [], "train_size": [], "t": [], "accuracy": []}
+        result = self.result
+        if result is None:
+            return rows
+        for name, accuracy in result.accuracy.items():
+            for i, size in enumerate(result.train_sizes):
+                for j, t in enumerate(result.t):
+                    for column, value in zip(rows, (name, int(size), t, accuracy[i, j])):
+                        rows[column].append(value)
+        return rows
+
+    def export_python(self) -> str:
+        return snippets.images(self.session.images.key)
+
+    # ----------------------------------------------------------------- elements
+
+    def _time_elements(self, data):
+        result = data
+        elements = []
+        for name, slug in SLUGS.items():
+            t, accuracy = (np.zeros(0), np.zeros(0)) if result is None else (
+                result.t[1:-1], result.accuracy[name][-1, 1:-1])
+            elements.append(hv.Curve((t, accuracy), TIME, accuracy_dim(result), label=name).opts(
+                color=NET_COLORS[name], line_width=2.5, hooks=[self._glyphs.hook(f"img_time_{slug}")]))
+        return overlay(elements)
+
+    def _marker_elements(self, t):
+        return hv.VLine(max(t, 1)).opts(color=COLORS["marker"], line_width=2, framewise=True)
+
+    def _size_elements(self, data):
+        elements = []
+        dims = accuracy_dim(None if data is None else data[0])
+        for name, slug in SLUGS.items():
+            if data is None:
+                sizes = now = final = np.zeros(0)
+            else:
+                result, index = data
+                sizes = result.train_sizes
+                now, final = result.accuracy[name][:, index], result.accuracy[name][:, -1]
+            elements += [
+                hv.Curve((sizes, final), SIZE, dims).opts(
+                    color=NET_COLORS[name], line_dash="dashed", line_width=1.5,
+                    hooks=[self._glyphs.hook(f"img_size_{slug}_inf")]),
+                hv.Curve((sizes, now), SIZE, dims, label=name).opts(
+                    color=NET_COLORS[name], line_width=2.5, hooks=[self._glyphs.hook(f"img_size_{slug}")]),
+                hv.Scatter((sizes, now), SIZE, dims).opts(
+                    color=NET_COLORS[name], size=7)]
+        ticks = [int(n) for n in sizes] or self.session.images.train_sizes
+        return overlay([e.opts(xticks=ticks) for e in elements])
+
+    def _plots(self):
+        marker = hv.DynamicMap(self._marker_elements,
+                               streams=[hv.streams.Params(self.session.training, ["t"])])
+        by_time = (hv.DynamicMap(self._time_elements, streams=[self._time]) * marker).opts(
+            logx=True, responsive=True, height=380, title="Test accuracy vs training time",
+            legend_position="bottom_right",
+            toolbar="above", framewise=True)
+        by_size = hv.DynamicMap(self._size_elements, streams=[self._size]).opts(
+            logx=True, responsive=True, height=380, title="Test accuracy vs training-set size",
+            legend_position="bottom_right", toolbar="above",
+            framewise=True)
+        return by_time, by_size
+
+    def __panel__(self):
+        by_time, by_size = self._plots()
+        settings = pn.Param(self.session.images, parameters=list(SETTINGS), widgets=SETTINGS,
+                            show_name=False, default_layout=pn.Row, sizing_mode="stretch_width")
+        return pn.Column(
+            pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}), settings,
+            JobBar(job=self.job, css_class="images-job"),
+            pn.Row(pn.pane.HoloViews(by_time, sizing_mode="stretch_width", height=390),
+                   pn.pane.HoloViews(by_size, sizing_mode="stretch_width", height=390),
+                   sizing_mode="stretch_width"),
+            sizing_mode="stretch_width")

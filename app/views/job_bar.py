@@ -1,0 +1,31 @@
+"""A background job as the user sees it: progress bar, what it is doing, a stop button."""
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from ..background import Job
+
+
+class JobBar(pn.viewable.Viewer):
+    job = param.ClassSelector(class_=Job)
+    css_class = param.String(default="job")
+
+    def __panel__(self):
+        job = self.job
+        bar = pn.indicators.Progress(value=0, max=1000, height=14, width=220, margin=(12, 8),
+                                     bar_color="primary", css_classes=[f"{self.css_class}-progress"])
+        stop = pn.widgets.Button(label="Stop", width=70, color="warning",
+                                 css_classes=[f"{self.css_class}-stop"])
+        stop.on_click(job.cancel)
+        status = pn.pane.Str("", css_classes=[f"{self.css_class}-status"], margin=(8, 5),
+                             styles={"font-size": "0.85em", "color": "#555"})
+
+        def show(*events):
+            bar.param.update(value=int(1000 * job.progress), visible=job.running)
+            stop.visible = job.running
+            status.object = job.status
+
+        job.param.watch(show, ["progress", "running", "status"])
+        show()
+        return pn.Row(bar, stop, status, sizing_mode="stretch_width", height=40)

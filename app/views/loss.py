@@ -1,0 +1,165 @@
+"""Loss: expected train and test loss of the infinite ensemble against training time."""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from ..settings import T_GRID
+from ..state import Session
+from .plotting import COLORS, LOG_FLOOR, Glyphs, x_dim, y_dims
+
+CAPTION = """**Loss.** The expected loss E[L(t)] of the infinite ensemble on the training
+points (solid) and the test points (dashed), L = ½ mean (f(x) − y)², with a band of ±1 sd
+across its members; red lines are the finite networks' own losses. Training loss falls
+fastest along the kernel's large eigenvalues (e^(−ηλt/|Y|)); the gap to the test loss is
+what the network does not generalise. The vertical line marks the current *t*."""
+
+CURVES = ("train", "test")
+T_DIM = x_dim("training time t (steps)")
+
+
+def _curve_data(curve) -> dict:
+    """The part of a LossCurve on a log axis (t > 0); the band's lower edge stops a decade
+    below the curve's lowest value (mean - sd may reach 0, which a log axis cannot show)."""
+    keep = curve.t > 0
+    t, mean, std = curve.t[keep], curve.mean[keep], curve.std[keep]
+    floor = max(float(mean.min()) / 10, LOG_FLOOR) if len(mean) else LOG_FLOOR
+    return {"t": t, "mean": np.maximum(mean, LOG_FLOOR),
+            "lower": np.maximum(mean - std, floor), "upper": np.maximum(mean + std, floor)}
+
+
+class LossView(pn.viewable.Viewer):
+    """Closed-form loss curves, finite-ensemble losses, a marker at the current t."""
+
+    session = param.ClassSelector(class_=Session)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._glyphs = Glyphs()
+        self._ylim = (LOG_FLOOR, 1.0)
+        self._curves = hv.streams.Pipe(data=None)
+        self._marker = hv.streams.Pipe(data=None)
+        self._finite = hv.streams.Pipe(data=None)
+        self.session.param.watch(self._on_result, "closed_form")
+        self.session.param.watch(self._on_finite, "finite_run")
+        self.session.training.param.watch(self._on_time, ["t", "mode"])
+        self._on_result()
+
+    def _on_result(self, *events):
+        result = self.session.closed_form
+        if result is None:
+            return
+        losses = result.losses
+        curves = {name: _curve_data(getattr(losses, name)) for name in CURVES
+                  if getattr(losses, name) is not None}
+        self._ylim = self._vertical_range(curves)
+        self._curves.send(curves)
+        self._on_finite()  # every layer of the figure with the new vertical range
+        self._on_time()
+
+    def _y(self, band: bool = False) -> list:
+        """The loss dimension(s), ranging over the current curves (fixed while t moves)."""
+        return y_dims("loss", band=band, range=self._ylim)
+
+    def _vertical_range(self, curves: dict) -> tuple[float, float]:
+        """From a decade below the lowest curve to a bit above the highest band edge."""
+        lows = [d["mean"].min() for d in curves.values() if len(d["mean"])]
+        highs = [d["upper"].max() for d in curves.values() if len(d["upper"])]
+        if not lows:
+            return (LOG_FLOOR, 1.0)
+        return max(min(lows) / 10, LOG_FLOOR), max(highs) * 2
+
+    def _on_finite(self, *events):
+        run = self.session.finite_run
+        self._finite.send(None if run is None else run.losses())
+
+    def _finite_elements(self, data):
+        elements = []
+        for name in CURVES:
+            steps, members, mean = (data or {}).get(name, (np.zeros(0), np.zeros((0, 0)),
+                                                           np.zeros(0)))
+            dash = "solid" if name == "train" else "dashed"
+            paths = [(steps, np.maximum(member, LOG_FLOOR)) for member in members if len(steps)]
+            elements.append(hv.Path(paths, [T_DIM, self._y()[0]]).opts(
+                color=COLORS["finite"], alpha=0.25, line_width=1, line_dash=dash,
+                hooks=[self._glyphs.hook(f"loss_finite_{name}_members")]))
+            elements.append(hv.Curve((steps, np.maximum(mean, LOG_FLOOR)), T_DIM,
+                                     self._y()).opts(
+                color=COLORS["finite"], line_width=2, line_dash=dash,
+                hooks=[self._glyphs.hook(f"loss_finite_{name}")]))
+        return hv.Overlay(elements)
+
+    def _marker_data(self):
+        result = self.session.closed_form
+        t = self.session.training.t
+        index = T_GRID.index(t)  # the loss curves are computed on the slider's times
+        points = {name: float(getattr(result.losses, name).mean[index]) for name in CURVES
+                  if getattr(result.losses, name) is not None}
+        return {"t": max(t, 1), "points": points, "visible": result.mode != "posterior"}
+
+    def _on_time(self, *events):
+        if self.session.closed_form is None:
+            return
+        marker = self._marker_data()
+        visible = bool(events) and all(e.name == "t" for e in events) and marker["visible"]
+        n = len(marker["points"])
+        patched = visible and self._glyphs.patch({"loss_marker": {
+            "x": np.full(n, float(marker["t"])),
+            "y": np.maximum(list(marker["points"].values()), LOG_FLOOR)}})
+        if patched:
+            self._glyphs.set("loss_time", location=float(marker["t"]))
+        else:
+            self._marker.send(marker)
+
+    # ----------------------------------------------------------------- elements
+
+    def _curve_elements(self, data):
+        elements = []
+        for name in CURVES:
+            d = (data or {}).get(name, {"t": [], "mean": [], "lower": [], "upper": []})
+            color = COLORS["closed"] if name == "train" else COLORS["test"]
+            elements.append(hv.Area((d["t"], d["lower"], d["upper"]), T_DIM, self._y(True))
+                            .opts(color=color, alpha=0.15, line_alpha=0,
+                                  hooks=[self._glyphs.hook(f"loss_{name}_band")]))
+            elements.append(hv.Curve((d["t"], d["mean"]), T_DIM, self._y()).opts(
+                color=color, line_width=2.5, line_dash="solid" if name == "train" else "dashed",
+                hooks=[self._glyphs.hook(f"loss_{name}")]))
+        return hv.Overlay(elements)
+
+    def _marker_elements(self, data):
+        data = data or {"t": 1, "points": {}, "visible": False}
+        xs = [data["t"]] * len(data["points"])
+        ys = [max(v, LOG_FLOOR) for v in data["points"].values()]
+        alpha = 1.0 if data["visible"] else 0.0
+        return hv.Overlay([
+            hv.VLine(data["t"]).opts(color=COLORS["marker"], line_width=2, alpha=alpha,
+                                     hooks=[self._glyphs.hook("loss_time")]),
+            hv.Scatter((xs, ys), T_DIM, self._y()).opts(color=COLORS["marker"], size=9, alpha=alpha,
+                                                   hooks=[self._glyphs.hook("loss_marker")])])
+
+    def _plot(self):
+        curves = hv.DynamicMap(self._curve_elements, streams=[self._curves])
+        marker = hv.DynamicMap(self._marker_elements, streams=[self._marker])
+        finite = hv.DynamicMap(self._finite_elements, streams=[self._finite])
+        return (curves * finite * marker).opts(
+            logx=True, logy=True, responsive=True, height=420, title="Loss",
+            xlabel="training time t (steps)", ylabel="loss", show_legend=False,
+            toolbar="above", framewise=True)
+
+    @param.depends("session.training.mode")
+    def _mode_note(self):
+        notes = {"posterior": "The Bayesian posterior has no training time: the curves show "
+                              "readout-only (NNGP) training, whose t → ∞ end is the posterior.",
+                 "nngp": "Only the readout layer is trained: the curves follow the NNGP kernel."}
+        note = notes.get(self.session.training.mode, "")
+        return pn.pane.Markdown(note, visible=bool(note), styles={"font-size": "0.85em"},
+                                css_classes=["loss-note"])
+
+    def __panel__(self):
+        return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}),
+                         self._mode_note,
+                         pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width",
+                                           height=430),
+                         sizing_mode="stretch_width")

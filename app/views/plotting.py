@@ -1,0 +1,128 @@
+"""Shared plotting helpers: stable Bokeh model names, colours, axis conventions.
+
+Browser tests and the latency benchmark find glyphs by name
+(``Bokeh.documents[0].get_model_by_name(name + ":source")``), see ``Glyphs``. Data
+columns are always "x" and "y" (and "y2" for a band's upper edge).
+"""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+from panel.io.state import set_curdoc
+
+COLORS = {"train": "#202020", "target": "#7f7f7f", "closed": "#1f77b4", "finite": "#d62728",
+          "prior": "#9467bd", "test": "#ff7f0e", "marker": "#2ca02c"}
+#: the lowest value shown on a logarithmic loss axis (a band's lower edge may reach 0)
+LOG_FLOOR = 1e-8
+
+
+def x_dim(label: str) -> hv.Dimension:
+    """The horizontal dimension: always called "x" in the data, labelled for the reader."""
+    return hv.Dimension("x", label=label)
+
+
+def y_dims(label: str, band: bool = False, range=(None, None)) -> list:
+    """The value dimension "y" (and "y2", a band's other edge).
+
+    The two need different labels: HoloViews finds dimensions by label too, and a "y2"
+    labelled like "y" would silently read the "y" column (a band of zero width).
+    """
+    y = hv.Dimension("y", label=label, range=range)
+    return [y, hv.Dimension("y2", label=f"{label} (band edge)")] if band else [y]
+
+
+class Glyphs:
+    """The Bokeh glyphs HoloViews rendered for one view, by name.
+
+    ``hook(name)`` is a HoloViews hook: it names the glyph's renderer ``name`` and its data
+    source ``name + ":source"`` (tests and the latency benchmark find them so), and keeps
+    them. HoloViews renders a view and redraws it when its result changes (new data, new
+    network); the time slider changes only a few columns, and ``patch`` writes those
+    straight into the rendered data sources, a Bokeh patch without another pass through
+    HoloViews (which costs tens of milliseconds per element).
+    """
+
+    def __init__(self):
+        self._renderers: dict = {}
+
+    def hook(self, name: str):
+        def hook(plot, element):
+            renderer = plot.handles.get("glyph_renderer")
+            if renderer is not None:
+                renderer.name = name
+                renderer.data_source.name = f"{name}:source"
+                self._renderers[name] = renderer
+            elif "glyph" in plot.handles:  # annotations (a VLine is a Bokeh Span)
+                plot.handles["glyph"].name = name
+                self._renderers[name] = plot.handles["glyph"]
+        return hook
+
+    def patch(self, columns: dict[str, dict]) -> bool:
+        """Write ``{name: {column: values}}`` into rendered glyphs; False if not all rendered.
+
+        Columns keep their lengths (the time slider never changes them).
+        """
+        if not all(name in self._renderers for name in columns):
+            return False
+        sources = [(self._renderers[name].data_source, values) for name, values in columns.items()]
+
+        def write():
+            for source, values in sources:
+                source.data.update(values)
+        _on_document(sources[0][0].document, write)
+        return True
+
+    def set(self, name: str, **properties) -> bool:
+        """Set properties of a rendered model (e.g. a Span's ``location``)."""
+        model = self._renderers.get(name)
+        if model is None:
+            return False
+        _on_document(model.document, lambda: model.update(**properties))
+        return True
+
+
+def _on_document(doc, write) -> None:
+    """Run ``write`` (Bokeh model changes) where it may change ``doc``: at once when this
+    thread holds the Document lock (or there is no server), else on the server's event loop
+    (from Panel's callback threads and from background jobs)."""
+    if doc is None or doc.session_context is None:
+        write()
+        return
+    with set_curdoc(doc):
+        pn.state.execute(write)
+
+
+def named(name: str):
+    """A HoloViews hook that only names a glyph (for views that never patch; see Glyphs)."""
+    return Glyphs().hook(name)
+
+
+def band_patch(lower: np.ndarray, upper: np.ndarray) -> dict:
+    """The data-source columns of a band drawn as ``hv.Area((x, lower, upper), ...)``.
+
+    HoloViews draws an Area as one polygon: x then x reversed, against the second value
+    column then the first reversed (holoviews.plotting.bokeh.chart.AreaPlot);
+    tests/app/test_views_training.py compares the patched band with a full redraw.
+    """
+    return {"y": np.append(upper, lower[::-1])}
+
+
+def plot_inputs(data) -> tuple[np.ndarray, np.ndarray, str]:
+    """(train, test) positions on the horizontal axis, and its label.
+
+    1-D inputs are plotted against x; the unit circle (Jacot et al.) against the angle
+    gamma of x = (cos gamma, sin gamma), over its test grid.
+    """
+    if data.in_shape == (1,):
+        return data.x_train[:, 0], data.x_test[:, 0], "x"
+    if data.name == "unit_circle":
+        lo, hi = data.grid_extent
+        angle = np.arctan2(data.x_train[:, 1], data.x_train[:, 0])
+        return angle, np.linspace(lo, hi, data.n_test), "angle γ of x = (cos γ, sin γ)"
+    return None, None, ""
+
+
+def is_function_plot(data) -> bool:
+    """Can the function-space view draw this dataset (one output over one axis)?"""
+    return data.n_outputs == 1 and plot_inputs(data)[0] is not None

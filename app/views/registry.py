@@ -1,0 +1,30 @@
+"""The view registry: which views the dashboard shows, grouped in tabs.
+
+A new view is a ``pn.viewable.Viewer`` taking ``session=``; register it here under a tab
+title and the dashboard shows it. Views in one tab sit side by side.
+"""
+from __future__ import annotations
+
+from .classification import ClassificationView
+from .distribution import DistributionView
+from .function_space import FunctionSpaceView
+from .images import ImagesView
+from .kernels import KernelsView
+from .loss import LossView
+from .spectrum import SpectrumView
+
+#: tab title -> the views it shows
+TABS: dict[str, list[type]] = {
+    "Training dynamics": [FunctionSpaceView, LossView],
+    # the analysis views (titles and URL names: app/analysis_settings.py TAB_SLUGS)
+    "Convergence with width": [SpectrumView],
+    "Kernels": [KernelsView],
+    "Output distribution": [DistributionView],
+    "Classification": [ClassificationView],
+    "Images": [ImagesView],
+}
+
+
+def register(tab: str, view: type) -> None:
+    """Add ``view`` to ``tab`` (a new tab is appended)."""
+    TABS.setdefault(tab, []).append(view)

@@ -1,0 +1,219 @@
+"""The layer stack editor: presets, rows of layers, residual blocks, the spec as JSON.
+
+Every edit builds new editor items (app/stack.py) and hands them to the Architecture,
+which keeps the engine spec. The rows are rebuilt only when the stack's structure
+changes (a layer added, removed, moved, wrapped), so typing a value keeps the focus.
+An engine error is shown under the layer it names; the views keep the last valid result.
+"""
+from __future__ import annotations
+
+import json
+
+import panel as pn
+import param
+
+from .. import catalog, stack
+from ..presets import DEFAULT, PRESETS
+from ..state import Session
+from .layer_row import LayerRow
+
+SPEC_HELP = ("The engine spec: a JSON list of [name, {arguments}] layers, as in "
+             "neural-tangents' stax (combinators: FanOut, parallel, FanInSum). Read as JSON, "
+             "never run as code.")
+
+
+def _structure(items: list) -> tuple:
+    return tuple((n, _structure(k["layers"])) if n == stack.RESIDUAL else n for n, k in items)
+
+
+class StackEditor(pn.viewable.Viewer):
+    session = param.ClassSelector(class_=Session)
+    preset = param.Selector(default=DEFAULT, objects=list(PRESETS), label="Preset")
+    new_layer = param.Selector(default="Dense", objects=catalog.layer_names(), label="Layer type")
+    parameterization = param.Selector(default="ntk", objects=catalog.CHOICES["parameterization"],
+                                      label="Parameterization (all weight layers)")
+    spec_text = param.String(default="", label="Spec (JSON)")
+    notice = param.String(default="")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._rows: dict[tuple, LayerRow] = {}
+        self._structure = None
+        self._list = pn.Column(sizing_mode="stretch_width", margin=0)
+        self._general_error = pn.pane.Alert("", alert_type="danger", visible=False,
+                                            css_classes=["stack-error"])
+        architecture = self.session.architecture
+        architecture.param.watch(self._refresh, "spec")
+        self.session.param.watch(self._show_errors, ["stack_error", "error_path"])
+        self._refresh()
+
+    # ---------------------------------------------------------------- spec -> rows
+
+    @property
+    def _items(self) -> list:
+        return self.session.architecture.items
+
+    def _refresh(self, *events):
+        items = self._items
+        self.spec_text = json.dumps(self.session.architecture.spec)
+        uniform = {stack.get(items, p)[1].get("parameterization", "ntk")
+                   for p in stack.weight_paths(items)}
+        if len(uniform) == 1:
+            with param.parameterized.discard_events(self):
+                self.parameterization = uniform.pop()
+        if _structure(items) == self._structure:
+            for path, row in self._rows.items():
+                row.update(stack.get(items, path))
+        else:
+            self._structure = _structure(items)
+            self._rows = {}
+            self._list.objects = self._build(items, ())
+        self._show_errors()
+
+    def _build(self, items, prefix) -> list:
+        views = []
+        for i, entry in enumerate(items):
+            path = prefix + (i,)
+            if entry[0] == stack.RESIDUAL:
+                views.append(self._residual(entry, path))
+            else:
+                row = LayerRow(entry, self._edit, self._act, path=path)
+                self._rows[path] = row
+                views.append(row)
+        return views
+
+    def _residual(self, entry, path):
+        def button(label, action, tip):
+            b = pn.widgets.Button(name=label, width=34 if len(label) == 1 else 80,
+                                  margin=(0, 2), description=tip,
+                                  css_classes=[f"residual-{action}"])
+            b.on_click(lambda event: self._act(path, action))
+            return b
+        header = pn.Row(
+            pn.pane.HTML(f"<b>{'.'.join(map(str, path))} Residual block</b> y = x + f(x)",
+                         margin=(8, 4)),
+            button("↑", "up", "move up"), button("↓", "down", "move down"),
+            button("unwrap", "unwrap", "replace the block by its layers"),
+            button("✕", "remove", "remove the block"), margin=0)
+        inner = self._build(entry[1]["layers"], path)
+        return pn.Column(header, *inner, css_classes=["residual-block"], margin=(4, 0),
+                         styles={"border": "1px dashed #888", "padding": "4px",
+                                 "border-radius": "6px"}, sizing_mode="stretch_width")
+
+    def _show_errors(self, *events):
+        error, where = self.session.stack_error, self.session.error_path
+        for path, row in self._rows.items():
+            row.show_error(error if where == path else "")
+        shown_at_row = where in self._rows
+        self._general_error.param.update(object=error, visible=bool(error) and not shown_at_row)
+
+    # ---------------------------------------------------------------- edits
+
+    def _set_items(self, items) -> None:
+        self.notice = ""
+        self.session.architecture.edit(items)
+
+    def _edit(self, path, entry) -> None:
+        self._set_items(stack.replace(self._items, path, entry))
+
+    def _new_entry(self, name):
+        args = catalog.starting_arguments(name)
+        if name in stack.WIDTH_ARGS:
+            args[stack.WIDTH_ARGS[name]] = self.session.architecture.width
+        return [name, args]
+
+    def _act(self, path, action) -> None:
+        items = self._items
+        edits = {
+            "up": lambda: stack.move(items, path, -1),
+            "down": lambda: stack.move(items, path, 1),
+            "remove": lambda: stack.remove(items, path),
+            "unwrap": lambda: stack.unwrap(items, path),
+            "insert": lambda: stack.insert(items, path[:-1] + (path[-1] + 1,),
+                                           self._new_entry(self.new_layer)),
+        }
+        if action == "remove" and len(items) == 1 and len(path) == 1:
+            self.notice = "The stack needs at least one layer."
+            return
+        self._set_items(edits[action]())
+
+    def add_layer(self, event=None) -> None:
+        """Insert a layer of type ``new_layer`` before the readout (the last layer)."""
+        items = self._items
+        self._set_items(stack.insert(items, (max(len(items) - 1, 0),),
+                                     self._new_entry(self.new_layer)))
+
+    def wrap_selected(self, event=None) -> None:
+        """Wrap the selected adjacent layers of one list in a residual block."""
+        paths = sorted(p for p, row in self._rows.items() if row.selected)
+        if not paths:
+            self.notice = "Select the layers to wrap (the 'select' boxes) first."
+            return
+        parents = {p[:-1] for p in paths}
+        positions = [p[-1] for p in paths]
+        if len(parents) != 1 or positions != list(range(positions[0], positions[0] + len(paths))):
+            self.notice = "Select adjacent layers of the same block to wrap them."
+            return
+        self._set_items(stack.wrap_residual(self._items, paths[0], len(paths)))
+
+    def apply_json(self, event=None) -> None:
+        """Read the JSON text as the new spec (JSON only: nothing is evaluated)."""
+        try:
+            spec = json.loads(self.spec_text)
+        except json.JSONDecodeError as err:
+            self.notice = f"Spec (JSON): {err}"
+            return
+        if not isinstance(spec, list):
+            self.notice = "Spec (JSON): expected a list of [name, {arguments}] layers"
+            return
+        self.notice = ""
+        self.session.architecture.spec = spec
+
+    @param.depends("preset", watch=True)
+    def _load_preset(self):
+        self.session.load_preset(self.preset)
+
+    @param.depends("parameterization", watch=True)
+    def _set_parameterization(self):
+        items = self._items
+        for path in stack.weight_paths(items):
+            name, kwargs = stack.get(items, path)
+            items = stack.replace(items, path, [name, {**kwargs,
+                                                       "parameterization": self.parameterization}])
+        self._set_items(items)
+
+    # ---------------------------------------------------------------- layout
+
+    @param.depends("preset")
+    def _description(self):
+        return pn.pane.Markdown(PRESETS[self.preset].description, styles={"font-size": "0.85em"},
+                                margin=(0, 5))
+
+    @param.depends("notice")
+    def _notice(self):
+        return pn.pane.Alert(self.notice, alert_type="warning", visible=bool(self.notice),
+                             css_classes=["editor-notice"])
+
+    def __panel__(self):
+        add = pn.widgets.Button(name="Add layer", button_type="primary", css_classes=["add-layer"])
+        add.on_click(self.add_layer)
+        wrap = pn.widgets.Button(name="Wrap selected in residual block",
+                                 css_classes=["wrap-residual"])
+        wrap.on_click(self.wrap_selected)
+        apply = pn.widgets.Button(name="Apply JSON", css_classes=["apply-json"])
+        apply.on_click(self.apply_json)
+        json_card = pn.Card(
+            pn.pane.Markdown(SPEC_HELP, styles={"font-size": "0.8em"}),
+            pn.widgets.TextAreaInput.from_param(self.param.spec_text, height=140,
+                                                css_classes=["spec-json"]),
+            apply, title="Spec as JSON", collapsed=True, sizing_mode="stretch_width")
+        return pn.Column(
+            pn.widgets.Select.from_param(self.param.preset, css_classes=["preset-select"]),
+            self._description,
+            pn.Row(pn.pane.HTML("Parameterization", margin=(8, 5)),
+                   pn.widgets.RadioButtonGroup.from_param(self.param.parameterization,
+                                                          button_type="default")),
+            self._general_error, self._list,
+            pn.Row(pn.widgets.Select.from_param(self.param.new_layer, width=140,
+                                                css_classes=["new-layer-type"]), add),
+            wrap, self._notice, json_card, sizing_mode="stretch_width")

@@ -1,0 +1,94 @@
+"""What the width-sweep views share: start when shown, restart on a new setting, a job bar.
+
+A subclass names its tab (``slug``), the settings it depends on (``WATCHED``), how to make
+its cache key (``key()``, None when the current settings cannot be swept, with a reason
+in ``self.reason``), the cache, the engine call and what to do with a result.
+"""
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from ..background import Job
+from ..convergence import spec_key
+from ..state import Session
+from .job_bar import JobBar
+
+
+SWEEP_WIDGETS = {
+    "widths": {"type": pn.widgets.MultiChoice, "name": "Widths"},
+    "seeds": {"type": pn.widgets.IntInput, "name": "Seeds per width"},
+    "steps": {"type": pn.widgets.IntInput, "name": "Training steps (kernel motion)"},
+    "samples": {"type": pn.widgets.IntInput, "name": "Networks per width"},
+}
+
+
+class SweepView(pn.viewable.Viewer):
+    session = param.ClassSelector(class_=Session)
+
+    slug = ""    # names files and CSS classes
+    tab = ""     # the tab (session.selection.view) in which it shows; default: slug
+    label = "Computing"
+    #: (owner, [parameters]) of the session whose change restarts the sweep
+    WATCHED: list = [("sweep", ["widths", "seeds", "steps", "samples"])]
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.job = Job()
+        self.result = None
+        self.reason = ""
+        self._notice = pn.pane.Alert("", alert_type="info", visible=False,
+                                     css_classes=[f"{self.slug}-notice"])
+        for owner, names in self.WATCHED:
+            getattr(self.session, owner).param.watch(self._start, names)
+        self.session.param.watch(self._start, "closed_form")
+        self.session.selection.param.watch(self._start, "view")
+        self._start()
+
+    # ------------------------------------------------------------- to override
+
+    def key(self):
+        raise NotImplementedError
+
+    cache = None
+
+    def compute(self, key, report, should_stop):
+        raise NotImplementedError
+
+    def show(self, result) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------- work
+
+    def _start(self, *events):
+        if self.session.selection.view != (self.tab or self.slug) or self.session.closed_form is None:
+            return
+        invalid = self.session.stack_error or self.session.data_error
+        self.reason = "Fix the architecture or the data settings first." if invalid else ""
+        key = None if invalid else self.key()
+        self._notice.param.update(object=self.reason, visible=key is None)
+        if key is None:
+            self.job.cancel(status="")
+            return
+        self.job.start(self.cache, key, lambda report, stop: self.compute(key, report, stop),
+                       self._deliver, label=self.label)
+
+    def _deliver(self, result) -> None:
+        self.result = result
+        self.show(result)
+
+    def _sweep_key(self) -> tuple:
+        """The settings every sweep shares: spec (widths free), data, the server limits."""
+        s = self.session
+        return (spec_key(s.architecture.spec), s.data.key,
+                (s.limits.max_train, s.limits.max_test))
+
+    def job_bar(self):
+        return JobBar(job=self.job, css_class=f"{self.slug}-job")
+
+    def settings(self, *names):
+        """Widgets of the shared sweep settings (the same values in every tab)."""
+        widgets = {name: dict(SWEEP_WIDGETS[name], css_classes=[f"{self.slug}-{name}"])
+                   for name in names}
+        return pn.Param(self.session.sweep, parameters=list(names), widgets=widgets,
+                        show_name=False, default_layout=pn.Row, sizing_mode="stretch_width")

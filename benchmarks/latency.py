@@ -1,0 +1,76 @@
+"""Interaction latency of the dashboard, end to end through a real server, measured in the browser.
+
+    .venv/bin/python benchmarks/latency.py [--moves 40]
+
+Starts `panel serve app/main.py` as the README does, opens it in headless Chromium, waits
+for the default view's finite ensemble, and moves the training-time slider with the keyboard. Each latency is measured in the page:
+from the keydown event to the first animation frame in which the function-space mean
+(the Bokeh glyph named "fs_mean") shows new data. Prints the median and quartiles; the
+target is a median below 100 ms.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.ui.conftest import ENTRIES, FLAGS, open_app, serve, wait_for_members  # noqa: E402
+
+WATCH = """() => {
+  """ + ENTRIES + """
+  const source = Bokeh.documents[0].get_model_by_name('fs_mean:source');
+  const snapshot = () => JSON.stringify(Array.from(entries(source.data).find(([k]) => k === 'y')[1]));
+  window.__latency = {start: null, end: null, before: snapshot()};
+  document.addEventListener('keydown', () => {
+    if (window.__latency.start === null) window.__latency.start = performance.now();
+  }, {capture: true, once: true});
+  const poll = () => {
+    if (window.__latency.start !== null && snapshot() !== window.__latency.before) {
+      window.__latency.end = performance.now();
+      return;
+    }
+    requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+}"""
+
+
+def measure(page, key: str) -> float:
+    page.evaluate(WATCH)
+    page.locator(".t-slider .noUi-handle").press(key)
+    page.wait_for_function("() => window.__latency.end !== null", timeout=30_000)
+    return page.evaluate("() => window.__latency.end - window.__latency.start")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=40)
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    process, base = serve()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            open_app(page, base)
+            wait_for_members(page, timeout=600_000)  # with the finite ensemble on screen
+            page.locator(".t-slider .noUi-handle").focus()
+            for _ in range(3):  # warm the path once
+                measure(page, "ArrowLeft")
+            times = [measure(page, "ArrowLeft" if (i // 10) % 2 else "ArrowRight")
+                     for i in range(args.moves)]
+            browser.close()
+    finally:
+        process.terminate()
+    q1, median, q3 = statistics.quantiles(times, n=4)
+    print(f"time-slider latency over {len(times)} moves: median {median:.1f} ms "
+          f"(quartiles {q1:.1f} / {q3:.1f} ms, max {max(times):.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""app/views/stack_editor.py without a browser: edits become engine specs; errors are placed."""
+import pytest
+
+from app import stack
+from app.limits import Limits
+from app.state import Session
+from app.views.stack_editor import StackEditor
+
+
+@pytest.fixture
+def editor():
+    return StackEditor(session=Session(Limits()))
+
+
+def _names(editor):
+    return [name for name, _ in editor.session.architecture.items]
+
+
+def test_add_layer_goes_before_the_readout_at_the_current_width(editor):
+    editor.new_layer = "Dense"
+    editor.add_layer()
+    assert _names(editor) == ["Dense", "Erf", "Dense", "Erf", "Dense", "Dense"]
+    assert editor.session.architecture.items[4][1]["out_dim"] == editor.session.architecture.width
+
+
+def test_row_actions(editor):
+    editor._act((1,), "up")
+    assert _names(editor)[:2] == ["Erf", "Dense"]
+    assert "Erf" in editor.session.stack_error  # Erf first: its input is not Gaussian
+    assert editor.session.error_path == (0,)
+    editor._act((0,), "remove")
+    assert _names(editor) == ["Dense", "Dense", "Erf", "Dense"]
+    assert editor.session.stack_error == ""
+    editor.new_layer = "Relu"
+    editor._act((0,), "insert")
+    assert _names(editor) == ["Dense", "Relu", "Dense", "Erf", "Dense"]
+
+
+def test_wrap_selected_layers_in_a_residual_block_and_unwrap(editor):
+    editor._rows[(1,)].selected = True
+    editor._rows[(2,)].selected = True
+    editor.wrap_selected()
+    assert _names(editor) == ["Dense", stack.RESIDUAL, "Erf", "Dense"]
+    assert [n for n, _ in editor.session.architecture.spec][1:4] == ["FanOut", "parallel", "FanInSum"]
+    assert editor.session.stack_error == "" and editor.notice == ""
+    editor._act((1,), "unwrap")
+    assert _names(editor) == ["Dense", "Erf", "Dense", "Erf", "Dense"]
+
+
+def test_wrapping_needs_adjacent_selected_layers(editor):
+    editor.wrap_selected()
+    assert editor.notice == "Select the layers to wrap (the 'select' boxes) first."
+    editor._rows[(0,)].selected = True
+    editor._rows[(2,)].selected = True
+    editor.wrap_selected()
+    assert editor.notice == "Select adjacent layers of the same block to wrap them."
+
+
+def test_the_last_layer_cannot_be_removed(editor):
+    editor.session.architecture.spec = [["Dense", {"out_dim": 1}]]
+    editor._act((0,), "remove")
+    assert editor.notice == "The stack needs at least one layer."
+
+
+def test_a_form_edit_reaches_the_spec_and_a_bad_tuple_is_reported_at_the_row(editor):
+    row = editor._rows[(0,)]
+    row._form.W_std = 2.0
+    assert editor.session.architecture.spec[0][1]["W_std"] == 2.0
+    editor.session.architecture.spec = [["Conv", {"out_chan": 8, "filter_shape": [3, 3]}],
+                                        ["Flatten", {}], ["Dense", {"out_dim": 1}]]
+    conv = editor._rows[(0,)]
+    conv._form.filter_shape = "3, x"
+    assert conv._error.object == ("Conv(filter_shape='3, x': expected integers separated by "
+                                  "commas, e.g. 3, 3)")
+    assert conv._error.visible
+
+
+def test_json_is_read_as_json_only(editor):
+    editor.spec_text = "[['Dense', {}]]"
+    editor.apply_json()
+    assert editor.notice == "Spec (JSON): Expecting value: line 1 column 3 (char 2)"
+    editor.spec_text = '{"Dense": 1}'
+    editor.apply_json()
+    assert editor.notice == "Spec (JSON): expected a list of [name, {arguments}] layers"
+    editor.spec_text = '[["Dense", {"out_dim": 1, "W_std": 2.0}]]'
+    editor.apply_json()
+    assert editor.notice == "" and editor.session.architecture.spec == [
+        ["Dense", {"out_dim": 1, "W_std": 2.0}]]
+
+
+def test_parameterization_applies_to_every_weight_layer(editor):
+    editor.parameterization = "standard"
+    weights = [k for n, k in editor.session.architecture.spec if n == "Dense"]
+    assert {k["parameterization"] for k in weights} == {"standard"}
+
+
+def test_structure_unchanged_keeps_the_rows(editor):
+    rows = dict(editor._rows)
+    editor.session.architecture.width = 512
+    assert editor._rows == rows
+    assert rows[(0,)]._form.out_dim == 512
+
+
+def test_presets_load_with_their_data(editor):
+    editor.preset = "Residual Erf net (cookbook)"
+    assert _names(editor) == ["Dense", stack.RESIDUAL, stack.RESIDUAL, "Erf", "Dense"]
+    assert editor.session.stack_error == ""

@@ -1,0 +1,103 @@
+"""app/finite_jobs.py: finite ensembles train in the background, are cached, can be stopped."""
+import time
+
+import numpy as np
+import pytest
+
+import engine
+from app import finite_jobs
+from app.limits import Limits
+from app.settings import Finite
+from app.state import Session
+
+
+def _wait(session, timeout=120):
+    session.finite_ensembles.wait(timeout)
+
+
+@pytest.fixture
+def session():
+    s = Session(Limits(max_steps=100), finite=Finite(show=False))
+    s.architecture.width = 16
+    s.finite.ensemble_size = 2
+    return s
+
+
+def test_training_delivers_the_engine_ensemble(session):
+    session.finite.show = True
+    _wait(session)
+    run = session.finite_run
+    assert run is not None and not session.finite_ensembles.job.running
+    expected = engine.train_ensemble(
+        engine.with_width(session.architecture.spec, 16), *[getattr(session.closed_form.data, a)
+                                                             for a in ("x_train", "y_train", "x_test", "y_test")],
+        width=16, ensemble_size=2, learning_rate=session.closed_form.learning_rate,
+        steps=session.finite_ensembles.steps(), float32=True)
+    np.testing.assert_allclose(run.run.test_outputs, expected.test_outputs, rtol=1e-5)
+    assert list(run.run.steps) == [t for t in session.training.param.t.objects if t <= 100]
+    snapshot = run.at(1000)  # beyond the step limit: the last recorded step
+    assert snapshot.step == 100 and snapshot.members.shape == (2, 200, 1)
+    assert session.finite_ensembles.note.startswith("2 networks of width 16 trained to 100 steps")
+
+
+def test_returning_to_a_width_is_instant(session):
+    session.finite.show = True
+    _wait(session)
+    first = session.finite_run
+    session.architecture.width = 24
+    _wait(session)
+    assert session.finite_run is not first
+    misses = finite_jobs.RUNS.misses
+    session.architecture.width = 16
+    assert session.finite_run is first  # delivered from the cache, no thread
+    assert finite_jobs.RUNS.misses == misses
+
+
+def test_stop_cancels_the_training(session):
+    session.limits.max_steps = 10_000
+    session.architecture.width = 256
+    session.finite.show = True
+    job = session.finite_ensembles.job
+    session.finite_ensembles._timer.join()  # the settings settle first
+    assert session.finite_ensembles.note == "Training 2 networks of width 256 for 10,000 steps…"
+    deadline = time.time() + 60
+    while job.progress == 0 and time.time() < deadline:
+        time.sleep(0.05)
+    job.cancel()
+    _wait(session)
+    assert not job.running and session.finite_run is None
+    assert job.status == "Stopped; change a setting to compute again."
+    assert session.finite_ensembles.note == ""
+
+
+def test_no_finite_ensembles_outside_the_ntk_mode(session):
+    session.finite.show = True
+    session.training.mode = "nngp"
+    assert session.finite_run is None
+    assert session.finite_ensembles.note == (
+        "Finite ensembles are trained by gradient descent on all layers; they are shown in "
+        "the NTK gradient descent mode.")
+
+
+def test_switched_off(session):
+    assert session.finite_ensembles.note == "Finite ensembles are off."
+
+
+def test_a_slider_passing_through_widths_trains_only_where_it_stops(session):
+    session.finite.show = True
+    _wait(session)
+    misses = finite_jobs.RUNS.misses
+    for width in (24, 32, 48):
+        session.architecture.width = width
+    _wait(session)
+    assert finite_jobs.RUNS.misses == misses + 1
+    assert session.finite_run.run.width == 48
+
+
+def test_closing_the_session_stops_its_training(session):
+    session.limits.max_steps = 10_000
+    session.architecture.width = 256
+    session.finite.show = True
+    session.close()
+    session.finite_ensembles.wait(60)
+    assert not session.finite_ensembles.job.running and session.finite_run is None

@@ -1,0 +1,154 @@
+"""The width-sweep views (spectrum, kernels along the circle, output distribution) and the
+classification and kernel heatmap views: what they compute, when, and what they export."""
+import numpy as np
+import pytest
+
+from app import convergence
+from app.limits import Limits
+from app.state import Session
+from app.views.classification import ClassificationView
+from app.views.distribution import DistributionView
+from app.views.kernels import AngleKernelsView, KernelHeatmapsView
+from app.views.spectrum import SpectrumView
+
+SMALL = dict(widths=[8, 64], seeds=2, steps=10, samples=100)
+
+
+def _session(**data):
+    session = Session(Limits())
+    session.finite.show = False
+    session.sweep.param.update(**SMALL)
+    if data:
+        session.data.param.update(**data)
+    return session
+
+
+def _shown(view_class, tab, session=None):
+    session = session or _session()
+    view = view_class(session=session)
+    session.selection.view = tab
+    view.job.wait(600)
+    assert view.result is not None, (view.job.status, view.reason)
+    return session, view
+
+
+@pytest.fixture(scope="module")
+def spectrum():
+    return _shown(SpectrumView, "convergence")
+
+
+@pytest.fixture(scope="module")
+def angles():
+    return _shown(AngleKernelsView, "kernels")
+
+
+@pytest.fixture(scope="module")
+def distribution():
+    return _shown(DistributionView, "distribution")
+
+
+def run(snippet: str) -> dict:
+    namespace = {}
+    exec(compile(snippet, "<snippet>", "exec"), namespace)
+    return namespace
+
+
+def test_sweeps_wait_until_their_tab_is_shown():
+    session = _session()
+    views = [SpectrumView(session=session), AngleKernelsView(session=session),
+             DistributionView(session=session)]
+    assert all(v.job.thread is None for v in views)
+
+
+def test_the_spectrum_sweep_covers_every_width_and_seed(spectrum):
+    session, view = spectrum
+    s, c = view.result.spectrum, view.result.change
+    assert s.widths.tolist() == [8, 64] and s.eigenvalues.shape == (2, 2, 10)
+    assert c.relative_change.shape == (2, 2) and np.isfinite(s.slope)
+    assert c.learning_rate == session.closed_form.learning_rate and c.steps == 10
+    table = view.export_table()
+    assert len(table["value"]) == 2 * 10 + 2 * 2 * (10 + 1 + 1)
+
+
+def test_moving_the_width_slider_reuses_the_sweep(spectrum):
+    session, view = spectrum
+    result = view.result
+    session.architecture.width = 1024  # every hidden width of the spec: not part of the key
+    assert view.result is result and not view.job.running
+
+
+def test_the_spectrum_snippet_recomputes_the_numbers(spectrum):
+    session, view = spectrum
+    got = run(view.export_python())
+    np.testing.assert_allclose(got["eigenvalue"], view.result.spectrum.eigenvalues, rtol=1e-8,
+                               atol=1e-12)
+    np.testing.assert_allclose(got["relative_change"], view.result.change.relative_change,
+                               rtol=1e-6)
+
+
+def test_images_are_not_swept():
+    session = _session()
+    session.load_preset("CNN with global average pooling")
+    view = SpectrumView(session=session)
+    session.selection.view = "convergence"
+    assert view.job.thread is None and "vector inputs" in view.reason
+
+
+def test_angle_curves_at_the_narrowest_and_widest_width(angles):
+    session, view = angles
+    r = view.result
+    assert r.widths.tolist() == [8, 64] and r.ntk_init.shape == (2, 2, 121)
+    assert not np.allclose(r.ntk_init, r.ntk_trained)  # training moved the kernels
+    got = run(view.export_python())
+    np.testing.assert_allclose(got["ntk"], r.ntk, rtol=1e-10)
+    np.testing.assert_allclose(got["ntk_trained"], r.ntk_trained, rtol=1e-6, atol=1e-9)
+
+
+def test_angle_curves_train_on_the_current_2d_data():
+    session = _session(dataset="unit_circle", n_train=4)
+    _, view = _shown(AngleKernelsView, "kernels", session)
+    assert convergence.angle_training_set(session.data.key, (1000, 2000)).name == "unit_circle"
+    assert "make_dataset('unit_circle'" in view.export_python()
+
+
+def test_distribution_samples_and_ks_per_width(distribution):
+    session, view = distribution
+    r = view.result
+    assert r.samples.shape == (2, 100, 1) and r.ks_statistic.shape == (2, 1)
+    got = run(view.export_python())
+    np.testing.assert_allclose(got["ks_statistic"], r.ks_statistic[:, 0], rtol=1e-10)
+    table = view.export_table()
+    assert table["quantity"].count("output") == 200
+
+
+def test_heatmaps_are_the_closed_form_kernels_sorted():
+    session = _session()
+    view = KernelHeatmapsView(session=session)
+    maps = view.maps
+    assert maps.nngp.shape == (10, 10) and np.allclose(maps.ntk, maps.ntk.T)
+    x = session.closed_form.data.x_train[maps.order, 0]
+    assert np.all(np.diff(x) >= 0)
+    got = run(view.export_python())
+    np.testing.assert_allclose(got["ntk"], maps.ntk, rtol=1e-10)
+
+
+def test_classification_maps_move_with_t_and_export_the_grid():
+    session = _session(dataset="circle", n_train=40)
+    view = ClassificationView(session=session)
+    session.training.t = 10
+    early = view.maps()["infinite_mean"]
+    session.training.t = 10000
+    late = view.maps()["infinite_mean"]
+    assert early.shape == (2500,) and not np.allclose(early, late)
+    assert view.maps()["finite_mean"] is None  # no finite run in this session
+    table = view.export_table()
+    assert len(table["x1"]) == 2500 and np.isnan(table["finite_mean"]).all()
+    got = run(view.export_python())
+    np.testing.assert_allclose(got["infinite_mean"], table["infinite_mean"], rtol=1e-9,
+                               atol=1e-12)
+
+
+def test_classification_view_explains_other_data():
+    session = _session()
+    view = ClassificationView(session=session)
+    assert view._notice.visible and view.export_table() == {"x1": [], "x2": []}

@@ -1,0 +1,80 @@
+"""The images view: FC / CNN / residual CNN accuracy on the digits, in the background, cached."""
+import numpy as np
+import pytest
+
+from app import image_jobs
+from app.limits import Limits
+from app.state import Session
+from app.views.images import ImagesView
+
+SMALL = dict(max_train=32, n_test=30)
+
+
+@pytest.fixture(scope="module")
+def small_result():
+    """One small comparison for the module (kernels of 32 + 30 digits)."""
+    session = Session(Limits())
+    session.images.param.update(**SMALL)
+    view = ImagesView(session=session)
+    session.selection.view = "images"
+    view.job.wait(300)
+    assert view.result is not None, view.job.status
+    return session, view
+
+
+def test_nothing_is_computed_until_the_tab_is_shown():
+    session = Session(Limits())
+    view = ImagesView(session=session)
+    assert view.job.thread is None and view.result is None
+
+
+def test_the_comparison_has_every_network_size_and_time(small_result):
+    session, view = small_result
+    result = view.result
+    assert list(result.accuracy) == ["FC", "CNN", "Residual CNN"]
+    assert result.train_sizes.tolist() == [16, 32]
+    for accuracy in result.accuracy.values():
+        assert accuracy.shape == (2, len(image_jobs.TIMES))
+        assert np.all((accuracy >= 0) & (accuracy <= 1))
+    assert np.isinf(result.t[-1]) and not view.job.running and view.job.status == ""
+
+
+def test_the_result_is_cached_server_wide(small_result):
+    session, view = small_result
+    other = Session(Limits())
+    other.images.param.update(**SMALL)
+    second = ImagesView(session=other)
+    other.selection.view = "images"
+    assert second.result is view.result  # delivered at once, no thread
+    assert second.job.thread is None
+
+
+def test_a_new_setting_recomputes_and_cancel_stops(small_result):
+    session, view = small_result
+    session.images.seed = 7  # a new split: new kernels
+    assert view.job.running
+    view.job.cancel()
+    view.job.wait(120)
+    assert not view.job.running and view.job.status.startswith("Stopped")
+    assert image_jobs.RESULTS.peek((32, 30, 1e-4, 7)) is None
+    session.images.seed = 0
+    assert view.result is image_jobs.RESULTS.peek(session.images.key)
+
+
+def test_the_table_holds_what_is_plotted(small_result):
+    session, view = small_result
+    table = view.export_table()
+    n = 3 * 2 * len(image_jobs.TIMES)
+    assert all(len(column) == n for column in table.values())
+    rows = [i for i, (name, size) in enumerate(zip(table["network"], table["train_size"]))
+            if name == "CNN" and size == 32]
+    np.testing.assert_array_equal(np.array(table["accuracy"])[rows],
+                                  view.result.accuracy["CNN"][1])
+
+
+def test_copy_as_python_recomputes_the_numbers(small_result):
+    session, view = small_result
+    namespace = {}
+    exec(view.export_python(), namespace)
+    for name, accuracy in view.result.accuracy.items():
+        np.testing.assert_allclose(namespace["accuracy"][name], accuracy, atol=1e-12)

@@ -1,0 +1,119 @@
+"""The analysis views' settings: URL state, limits, tab selection, background jobs."""
+import json
+import threading
+import urllib.parse
+
+import pytest
+from panel.io.location import Location
+
+from app import url
+from app.analysis_settings import TAB_SLUGS, ImageExperiment, Sweep
+from app.background import Cancelled, Job
+from app.cache import Cache
+from app.limits import Limits
+from app.state import Session
+from app.views.registry import TABS
+from app.views.tabs import view_tabs
+
+
+def _location(**query):
+    values = {k: json.dumps(v) if isinstance(v, list) else v for k, v in query.items()}
+    return Location(search="?" + urllib.parse.urlencode(values))
+
+
+def test_the_url_sets_the_view_and_the_analysis_settings():
+    session = Session(Limits())
+    url.sync(session, _location(view="images", sweep_widths=[8, 64], sweep_seeds=2,
+                                sweep_steps=50, samples=300, image_max_train=64,
+                                image_n_test=100, image_diag_reg=0.01, image_seed=3))
+    assert session.selection.view == "images"
+    assert (session.sweep.widths, session.sweep.seeds, session.sweep.steps,
+            session.sweep.samples) == ([8, 64], 2, 50, 300)
+    assert session.images.key == (64, 100, 0.01, 3)
+    assert session.notice == ""
+
+
+def test_the_session_writes_the_analysis_settings_to_the_url():
+    session = Session(Limits())
+    location = _location()
+    url.sync(session, location)
+    session.selection.view = "kernels"
+    session.sweep.widths = [16, 256]
+    session.images.max_train = 256
+    query = location.query_params
+    assert query["view"] == "kernels" and query["sweep_widths"] == [16, 256]
+    assert query["image_max_train"] == 256
+
+
+def test_refused_analysis_settings_are_reported():
+    session = Session(Limits(max_width=1024))
+    url.sync(session, _location(view="nowhere", sweep_widths=[4096], image_max_train=100,
+                                sweep_seeds=2))
+    assert session.sweep.seeds == 2  # the rest applies
+    assert session.selection.view == "dynamics" and 4096 not in session.sweep.widths
+    for name in ("view=", "widths=", "max_train="):
+        assert name in session.notice
+
+
+def test_sweep_widths_follow_the_server_limit():
+    assert max(Sweep(Limits(max_width=256)).param.widths.objects) == 256
+    assert Sweep().sorted_widths == tuple(sorted(Sweep().widths))
+
+
+def test_image_training_sizes_double_up_to_the_largest():
+    assert ImageExperiment(max_train=128).train_sizes == [16, 32, 64, 128]
+    assert ImageExperiment(max_train=32).train_sizes == [16, 32]
+
+
+def test_every_tab_has_a_url_name_and_the_tabs_follow_the_selection():
+    assert set(TABS) <= set(TAB_SLUGS)
+    session = Session(Limits())
+    session.finite.show = False
+    tabs = view_tabs(session)
+    session.selection.view = "classification"  # a view without background work
+    assert tabs.active == list(TABS).index("Classification")
+    tabs.active = list(TABS).index("Training dynamics")
+    assert session.selection.view == "dynamics"
+
+
+def _slow(report, should_stop, release):
+    report(0.5)
+    release.wait(30)
+    report(1.0)  # raises Cancelled after cancel()
+    return "done"
+
+
+def test_a_job_delivers_caches_and_reports_progress():
+    cache, job, got = Cache(4), Job(), []
+    release = threading.Event()
+    job.start(cache, "k", lambda r, s: _slow(r, s, release), got.append)
+    assert job.running and job.status.startswith("Computing")
+    release.set()
+    job.wait(30)
+    assert got == ["done"] and not job.running and job.progress == 1.0 and job.status == ""
+    job.start(cache, "k", lambda r, s: pytest.fail("recomputed"), got.append)
+    assert got == ["done", "done"] and job.thread is None or not job.thread.is_alive()
+
+
+def test_a_cancelled_job_delivers_nothing_and_caches_nothing():
+    cache, job, got = Cache(4), Job(), []
+    release = threading.Event()
+    job.start(cache, "k", lambda r, s: _slow(r, s, release), got.append)
+    job.cancel()
+    release.set()
+    job.wait(30)
+    assert got == [] and cache.peek("k") is None and job.status.startswith("Stopped")
+
+
+def test_a_failing_job_says_why():
+    def broken(report, should_stop):
+        raise ValueError("widths: expected positive integers")
+    job = Job()
+    job.start(Cache(4), "k", broken, lambda v: None)
+    job.wait(30)
+    assert job.status == "Failed: widths: expected positive integers" and not job.running
+
+
+def test_cancelled_is_an_exception_engine_progress_reports_propagate():
+    with pytest.raises(Cancelled):
+        raise Cancelled()

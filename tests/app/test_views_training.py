@@ -1,0 +1,66 @@
+"""The training-dynamics views without a browser: what the figures hold, and that the
+time slider's direct patches equal what a full HoloViews redraw would draw."""
+import numpy as np
+import panel as pn
+import pytest
+from bokeh.document import Document
+from bokeh.models import ColumnDataSource
+
+from app.limits import Limits
+from app.settings import Finite
+from app.state import Session
+from app.views.function_space import FunctionSpaceView
+from app.views.loss import LossView
+
+
+def _render(view):
+    doc = Document()
+    doc.add_root(pn.panel(view).get_root(doc))
+    return doc
+
+
+def _data(doc, name):
+    source = doc.select_one({"type": ColumnDataSource, "name": f"{name}:source"})
+    return {k: np.asarray(v) if not isinstance(v, list) else v for k, v in source.data.items()}
+
+
+@pytest.fixture(scope="module")
+def finite_session():
+    session = Session(Limits(max_steps=100), finite=Finite(show=True))
+    session.architecture.width = 16
+    session.finite.ensemble_size = 3
+    session.finite_ensembles.wait(300)
+    return session
+
+
+@pytest.mark.parametrize("view", [FunctionSpaceView, LossView])
+def test_a_time_move_patches_what_a_redraw_would_draw(finite_session, view):
+    moved = _render(view(session=finite_session))
+    finite_session.training.t = 10
+    redrawn = _render(view(session=finite_session))
+    names = (["fs_mean", "fs_band", "fs_members", "fs_finite_mean", "fs_finite_band"]
+             if view is FunctionSpaceView else ["loss_marker"])
+    for name in names:
+        patched, fresh = _data(moved, name), _data(redrawn, name)
+        assert patched.keys() == fresh.keys(), name
+        for key in fresh:
+            np.testing.assert_allclose(np.asarray(patched[key], float),
+                                       np.asarray(fresh[key], float), rtol=1e-12, err_msg=name)
+    finite_session.training.t = 1000
+
+
+def test_function_space_holds_the_data_and_the_closed_form(finite_session):
+    doc = _render(FunctionSpaceView(session=finite_session))
+    data = finite_session.closed_form.data
+    np.testing.assert_allclose(_data(doc, "fs_train")["y"], data.y_train[:, 0])
+    np.testing.assert_allclose(_data(doc, "fs_mean")["y"],
+                               finite_session.closed_form.at(1000).mean[:, 0])
+    assert len(_data(doc, "fs_members")["ys"]) == 3
+
+
+def test_function_space_steps_aside_for_data_it_cannot_draw():
+    session = Session(Limits())
+    view = FunctionSpaceView(session=session)
+    session.data.param.update(dataset="xor", n_train=20)
+    assert view._notice.visible and not view._pane.visible
+    assert view._notice.object.startswith("The function-space view draws one output")
