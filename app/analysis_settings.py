@@ -38,7 +38,7 @@ class Sweep(param.Parameterized):
         Networks (initialisations) per width.""")
     steps = param.Integer(default=200, bounds=(1, 10_000), doc="""
         Gradient-descent steps after which the empirical NTK is compared with its start.""")
-    samples = param.Integer(default=500, bounds=(100, 10_000), doc="""
+    samples = param.Integer(default=1000, bounds=(100, 10_000), doc="""
         Networks per width for the output distribution at initialisation.""")
 
     def __init__(self, limits: Limits | None = None, **params):

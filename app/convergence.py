@@ -41,8 +41,10 @@ class Convergence:
 
 
 def spec_key(spec) -> str:
-    """The spec as a cache key, hidden widths left out (every sweep sets its own)."""
-    return stack.canonical(engine.with_width(spec, 1))
+    """The spec as a cache key and sweep input: in the NTK parameterization its hidden widths
+    are left out (each sweep sets its own; the limit does not depend on them), in the
+    standard one they stay (the limit's NTK grows with them)."""
+    return stack.kernel_key(spec)
 
 
 def network(spec):

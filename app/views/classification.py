@@ -8,6 +8,7 @@ import param
 
 from .. import snippets
 from ..state import Session
+from .job_bar import on_page_load
 from .plotting import Glyphs
 
 CAPTION = """**2-D classification** (TensorFlow Playground's circle,
@@ -48,6 +49,7 @@ class ClassificationView(pn.viewable.Viewer):
         self._grid = None
         self.session.param.watch(self._on_result, ["closed_form", "finite_run"])
         self.session.training.param.watch(self._on_time, "t")
+        on_page_load(self._on_result)
         self._on_result()
 
     # ----------------------------------------------------------------- updates

@@ -10,7 +10,7 @@ from .. import image_jobs, snippets
 from ..background import Job
 from ..settings import T_GRID
 from ..state import Session
-from .job_bar import JobBar
+from .job_bar import JobBar, on_page_load
 from .overlays import overlay
 from .plotting import COLORS, Glyphs, x_dim
 
@@ -59,7 +59,12 @@ class ImagesView(pn.viewable.Viewer):
         self.session.images.param.watch(self._start, list(SETTINGS))
         self.session.selection.param.watch(self._start, "view")
         self.session.training.param.watch(self._on_time, "t")
+        on_page_load(self._resend)
         self._start()
+
+    def _resend(self) -> None:
+        if self.result is not None:
+            self._deliver(self.result)
 
     # ----------------------------------------------------------------- work
 

@@ -7,6 +7,17 @@ import param
 from ..background import Job
 
 
+def on_page_load(callback) -> None:
+    """Run ``callback`` once the browser has connected to this session.
+
+    Updates a job thread makes before the page's websocket is open can be lost, so views
+    send their current state again then (a job often finishes while a page is loading).
+    """
+    doc = pn.state.curdoc
+    if doc is not None and doc.session_context is not None:
+        pn.state.onload(callback)
+
+
 class JobBar(pn.viewable.Viewer):
     job = param.ClassSelector(class_=Job)
     css_class = param.String(default="job")
@@ -27,5 +38,6 @@ class JobBar(pn.viewable.Viewer):
             status.object = job.status
 
         job.param.watch(show, ["progress", "running", "status"])
+        on_page_load(show)
         show()
         return pn.Row(bar, stop, status, sizing_mode="stretch_width", height=40)

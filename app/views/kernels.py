@@ -1,4 +1,4 @@
-"""Kernels: NNGP and NTK heatmaps on the current inputs; both along the unit circle."""
+"""Kernels: NNGP and NTK heatmaps on the current inputs, above the unit-circle curves."""
 from __future__ import annotations
 
 import holoviews as hv
@@ -6,28 +6,17 @@ import numpy as np
 import panel as pn
 import param
 
-from .. import convergence, kernel_views, snippets
+from .. import kernel_views, snippets
 from ..state import Session
 from .export_bar import ExportBar
-from .overlays import overlay, placeholder
-from .plotting import COLORS, Glyphs, x_dim, y_dims
-from .sweep_view import SweepView
+from .kernel_angles import AngleKernelsView
+from .plotting import Glyphs
 
 HEATMAP_CAPTION = """**Kernels on the training inputs.** The NNGP
 K(x, x′) = E[f(x) f(x′)] at initialisation (left) and the NTK Θ(x, x′) = E[∇θf(x) · ∇θf(x′)]
 (right), in closed form for the current architecture and data, the points sorted by x,
 angle or class. A bright band along the diagonal shows how far the network generalises
 from a point; blocks show separable classes."""
-
-ANGLE_CAPTION = """**Along the unit circle** (Jacot et al. 2018, Fig. 1):
-Θ(x₀, x(γ)) and K(x₀, x(γ)) for x₀ = (1, 0), x(γ) = (cos γ, sin γ): the limit (black) and
-finite networks at the narrowest (red) and widest (blue) sweep width, several seeds, at
-initialisation (solid) and after gradient descent (dashed) on the points marked ▲ (the
-current 2-D data, else Jacot's f(x) = x₁x₂ at four points). The wide networks lie on the
-limit and hardly move in training; the narrow ones scatter and drift."""
-
-NARROW, WIDE = "#d62728", "#1f77b4"
-STATES = {"init": "solid", "trained": "dashed"}
 
 
 class KernelHeatmapsView(pn.viewable.Viewer):
@@ -81,110 +70,6 @@ class KernelHeatmapsView(pn.viewable.Viewer):
                  for name in ("nngp", "ntk")]
         return pn.Column(pn.pane.Markdown(HEATMAP_CAPTION, styles={"font-size": "0.9em"}),
                          pn.Row(*panes, sizing_mode="stretch_width"), sizing_mode="stretch_width")
-
-
-class AngleKernelsView(SweepView):
-    """Analytic and empirical kernels along the unit circle, at init and after training."""
-
-    slug = "kernel-angles"
-    tab = "kernels"
-    label = "Empirical kernels along the circle (two widths, init and trained)"
-    cache = convergence.ANGLE_CURVES
-
-    def __init__(self, **params):
-        self._glyphs = Glyphs()
-        self._pipe = hv.streams.Pipe(data=None)
-        super().__init__(**params)
-
-    def _train(self):
-        s = self.session
-        return convergence.angle_training_set(s.data.key, (s.limits.max_train, s.limits.max_test))
-
-    def key(self):
-        s = self.session
-        try:
-            out = convergence.network(s.architecture.spec).output_shape((2,)).dims
-        except ValueError:
-            out = None
-        if out != (1,):
-            self.reason = ("The curves along the unit circle need a network of 2-D vector "
-                           "inputs with one output (Dense layers first, Dense(out_dim=1) last).")
-            return None
-        widths = s.sweep.sorted_widths
-        spec_json = convergence.spec_key(s.architecture.spec)
-        rate = convergence.angle_learning_rate(spec_json, self._train())
-        return self._sweep_key() + ((widths[0], widths[-1]), s.sweep.seeds, rate, s.sweep.steps)
-
-    def compute(self, key, report, should_stop):
-        return convergence.compute_angles(key, report, should_stop)
-
-    def show(self, result) -> None:
-        self._pipe.send((result, self._train()))
-
-    def export_table(self) -> dict:
-        """Long format: kernel (ntk/nngp), width (0 = analytic), seed, state, gamma, value."""
-        rows = {"kernel": [], "width": [], "seed": [], "state": [], "gamma": [], "value": []}
-        r = self.result
-        if r is None:
-            return rows
-
-        def add(kernel, width, seed, state, values):
-            for gamma, v in zip(r.angles, values):
-                for column, value in zip(rows, (kernel, int(width), int(seed), state, gamma, v)):
-                    rows[column].append(value)
-        for kernel in ("ntk", "nngp"):
-            add(kernel, 0, -1, "limit", getattr(r, kernel))
-            for w, width in enumerate(r.widths):
-                for i, seed in enumerate(r.seeds):
-                    add(kernel, width, seed, "init", getattr(r, f"{kernel}_init")[w, i])
-                    add(kernel, width, seed, "trained", getattr(r, f"{kernel}_trained")[w, i])
-        return rows
-
-    def export_python(self) -> str:
-        key = self.key() if self.session.closed_form is not None else None
-        if key is None:
-            return ""
-        train = self._train()
-        code = (snippets.dataset(self.session.data.key) if train.name == self.session.data.dataset
-                else "data = engine.make_dataset('unit_circle')   # Jacot et al.'s points\n")
-        return snippets.angles(self.session.architecture.spec, key, code)
-
-    def _elements(self, data, kernel):
-        gamma = x_dim("angle γ of x = (cos γ, sin γ)")
-        value = y_dims(f"{'Θ' if kernel == 'ntk' else 'K'}(x₀, x(γ))")[0]
-        empty = (np.zeros(0), np.zeros(0))
-        paths = {(size, state): [] for size in ("narrow", "wide") for state in STATES}
-        limit, ticks, title = empty, empty, f"{kernel.upper()} along the unit circle"
-        if data is not None:
-            r, train = data
-            for size, w in zip(("narrow", "wide"), range(len(r.widths))):
-                for state in STATES:
-                    paths[size, state] = [(r.angles, c) for c in getattr(r, f"{kernel}_{state}")[w]]
-            limit = (r.angles, getattr(r, kernel))
-            angles = np.arctan2(train.x_train[:, 1], train.x_train[:, 0])
-            ticks = (angles, np.full(len(angles), np.nanmin(limit[1])))
-            title += f" (widths {r.widths[0]} and {r.widths[-1]})"
-        elements = [hv.Path(placeholder(paths[size, state]), [gamma, value]).opts(
-            color=NARROW if size == "narrow" else WIDE, line_dash=STATES[state], alpha=0.55,
-            line_width=1.2, hooks=[self._glyphs.hook(f"angle_{kernel}_{size}_{state}")])
-            for size, state in paths]
-        elements += [
-            hv.Curve(limit, gamma, value, label="limit").opts(
-                color=COLORS["train"], line_width=3, hooks=[self._glyphs.hook(f"angle_{kernel}")]),
-            hv.Scatter(ticks, gamma, value, label="training inputs").opts(
-                color=COLORS["target"], marker="triangle", size=9)]
-        return overlay(elements, responsive=True, height=360, title=title,
-                       legend_position="top_right", toolbar="above")
-
-    def __panel__(self):
-        panes = [pn.pane.HoloViews(hv.DynamicMap(lambda data, k=kernel: self._elements(data, k),
-                                                 streams=[self._pipe]),
-                                   sizing_mode="stretch_width", height=370)
-                 for kernel in ("ntk", "nngp")]
-        return pn.Column(pn.pane.Markdown(ANGLE_CAPTION, styles={"font-size": "0.9em"}),
-                         self.settings("widths", "seeds", "steps"), self.job_bar(), self._notice,
-                         pn.Row(*panes, sizing_mode="stretch_width"),
-                         sizing_mode="stretch_width")
 
 
 class KernelsView(pn.viewable.Viewer):

@@ -11,7 +11,7 @@ from .plotting import COLORS, LOG_FLOOR, Glyphs, x_dim, y_dims
 from .sweep_view import SweepView
 
 CAPTION = """**Convergence with width.** Left: eigenvalues of the empirical NTK
-Θ̂ = ∇θf(X) ∇θf(X)ᵀ of finite networks at initialisation (dots, coloured by width, several
+Θ̂ = ∇θf(X) ∇θf(X)ᵀ on the training inputs X (at most 64) of finite networks at initialisation (dots, coloured by width, several
 seeds) beside the analytic NTK's (black). Middle and right: the relative distance
 ‖Θ̂ − Θ‖_F / ‖Θ‖_F at initialisation, and how far Θ̂ moves in *t* steps of gradient descent,
 ‖Θ̂ₜ − Θ̂₀‖_F / ‖Θ̂₀‖_F, against width on log-log axes with their fitted slopes. Both should

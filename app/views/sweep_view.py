@@ -12,7 +12,7 @@ import param
 from ..background import Job
 from ..convergence import spec_key
 from ..state import Session
-from .job_bar import JobBar
+from .job_bar import JobBar, on_page_load
 
 
 SWEEP_WIDGETS = {
@@ -43,7 +43,12 @@ class SweepView(pn.viewable.Viewer):
             getattr(self.session, owner).param.watch(self._start, names)
         self.session.param.watch(self._start, "closed_form")
         self.session.selection.param.watch(self._start, "view")
+        on_page_load(self._resend)
         self._start()
+
+    def _resend(self) -> None:
+        if self.result is not None:
+            self.show(self.result)
 
     # ------------------------------------------------------------- to override
 

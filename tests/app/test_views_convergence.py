@@ -8,7 +8,8 @@ from app.limits import Limits
 from app.state import Session
 from app.views.classification import ClassificationView
 from app.views.distribution import DistributionView
-from app.views.kernels import AngleKernelsView, KernelHeatmapsView
+from app.views.kernel_angles import AngleKernelsView
+from app.views.kernels import KernelHeatmapsView
 from app.views.spectrum import SpectrumView
 
 SMALL = dict(widths=[8, 64], seeds=2, steps=10, samples=100)
