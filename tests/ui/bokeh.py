@@ -1,0 +1,42 @@
+"""Reading what the browser shows: Bokeh model state by the names the app gives its glyphs."""
+from __future__ import annotations
+
+import json
+
+from .conftest import ENTRIES
+
+_DATA = """(name) => {
+  """ + ENTRIES + """
+  const source = Bokeh.documents[0].get_model_by_name(name + ':source');
+  if (!source) return null;
+  const out = {};
+  for (const [key, value] of entries(source.data)) out[key] = Array.from(value, v =>
+      (v && typeof v === 'object' && v.length !== undefined) ? Array.from(v) : v);
+  return JSON.stringify(out);
+}"""
+
+
+def data(page, name: str) -> dict | None:
+    """The ColumnDataSource columns of the glyph named ``name`` (lists of numbers)."""
+    text = page.evaluate(_DATA, name)
+    return None if text is None else json.loads(text)
+
+
+def column(page, name: str, key: str = "y") -> list:
+    """One column ("x", "y" or "y2") of a named glyph's data."""
+    return (data(page, name) or {}).get(key, [])
+
+
+def wait_for_change(page, name: str, before, key: str = "y", timeout: float = 30_000):
+    """Wait until the named glyph's column is non-empty and differs from ``before``."""
+    page.wait_for_function(
+        """([name, before, key]) => {
+            """ + ENTRIES + """
+            const source = Bokeh.documents[0].get_model_by_name(name + ':source');
+            if (!source) return false;
+            const found = entries(source.data).find(([k]) => k === key);
+            const col = Array.from(found ? found[1] : [], v =>
+                (v && typeof v === 'object' && v.length !== undefined) ? Array.from(v) : v);
+            return col.length > 0 && JSON.stringify(col) !== JSON.stringify(before);
+        }""", arg=[name, before, key], timeout=timeout)
+    return column(page, name, key)

@@ -1,0 +1,148 @@
+"""Browser tests: the real app served as the README does, driven in headless Chromium.
+
+design.md §4: Debian's chromium through pytest-playwright, the server on 127.0.0.1 with a
+free port and an explicit websocket origin, /liveness polled (with the app's endpoint,
+which also runs the app once and so warms the server's caches). Every page records its
+console errors and any request that leaves 127.0.0.1; tests assert there are none.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage"]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(str(item.fspath)).parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.ui)
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": FLAGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1500, "height": 1000}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_live(url: str, process, timeout: float = 240) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"panel serve exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=120) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def serve(extra_env: dict | None = None, args: tuple = ()):
+    """Start `panel serve app/main.py` as the README does; returns (process, base url)."""
+    port = _free_port()
+    command = [str(ROOT / ".venv" / "bin" / "panel"), "serve", "app/main.py", "--port", str(port),
+               "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}",
+               "--num-threads", "4", "--liveness"]
+    if args:
+        command += ["--args", *args]
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / f"server-{port}.log", "w")
+    process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, **(extra_env or {})})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_live(f"{base}/liveness?endpoint=/main", process)
+    except Exception:
+        process.terminate()
+        raise
+    return process, base
+
+
+#: the server's limits in these tests (configurable limits, and quick finite training)
+LIMITS = {"IWE_MAX_STEPS": "2000", "IWE_MAX_WIDTH": "2048"}
+
+
+@pytest.fixture(scope="session")
+def server():
+    process, base = serve(LIMITS)
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+class Recorder:
+    """Console errors, page errors and requests that leave 127.0.0.1, of one page."""
+
+    def __init__(self, page):
+        self.errors, self.external = [], []
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "ws://127.0.0.1",
+                                                                "data:", "blob:", "about:"))
+                else self.external.append(r.url))
+
+
+@pytest.fixture
+def app(page, server):
+    """The default view loaded, with its Recorder; fails the test on console errors."""
+    recorder = Recorder(page)
+    open_app(page, server)
+    yield page
+    assert recorder.errors == [], f"console errors: {recorder.errors}"
+    assert recorder.external == [], f"requests leaving 127.0.0.1: {recorder.external}"
+
+
+#: JS: the (column, values) pairs of a ColumnDataSource's data (a Map or a plain object)
+ENTRIES = "const entries = (d) => d instanceof Map ? [...d.entries()] : Object.entries(d);"
+
+
+def open_app(page, base: str, query: str = "") -> None:
+    page.goto(f"{base}/main{query}")
+    page.wait_for_function(f"() => {{ {ENTRIES} const s = window.Bokeh && Bokeh.documents.length "
+                           "&& Bokeh.documents[0].get_model_by_name('fs_mean:source'); "
+                           "return s && entries(s.data).length > 0 && entries(s.data)[0][1].length > 0 }",
+                           timeout=120_000)
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def wait_for_members(page, timeout: float = 180_000) -> list:
+    """The finite ensemble's member curves, once trained (the first training compiles)."""
+    page.wait_for_function(f"() => {{ {ENTRIES} const s = Bokeh.documents[0].get_model_by_name("
+                           "'fs_members:source'); if (!s) return false; "
+                           "const ys = entries(s.data).find(([k]) => k === 'ys'); "
+                           "return ys && ys[1].length > 0 }", timeout=timeout)
+    from .bokeh import column
+    return column(page, "fs_members", "ys")

@@ -1,0 +1,54 @@
+"""The default view, the time slider and play/pause, offline loading."""
+from .bokeh import column, data, wait_for_change
+from .conftest import screenshot, wait_for_members
+
+
+def test_default_view_renders_the_cookbook_setup(app):
+    train = data(app, "fs_train")
+    assert len(train["x"]) == 10  # noisy sin, 10 points
+    assert len(column(app, "fs_mean")) == 200
+    assert len(column(app, "loss_train")) > 40
+    assert app.get_by_text("Cookbook Erf net").count() >= 1
+    members = wait_for_members(app)
+    assert len(members) == 8 and len(members[0]) == 200  # the default ensemble size
+    assert len(column(app, "fs_finite_mean")) == 200
+    screenshot(app, "default_view")
+
+
+def test_moving_the_time_slider_changes_the_plotted_data(app):
+    members = wait_for_members(app)
+    before, marker = column(app, "fs_mean"), column(app, "loss_marker", "x")
+    band = column(app, "fs_band")
+    handle = app.locator(".t-slider .noUi-handle")
+    handle.focus()
+    for _ in range(12):
+        handle.press("ArrowLeft")
+    assert wait_for_change(app, "fs_mean", before) != before
+    assert wait_for_change(app, "fs_band", band) != band
+    assert wait_for_change(app, "loss_marker", marker, "x") != marker
+    assert wait_for_change(app, "fs_members", members, "ys") != members
+    screenshot(app, "time_moved")
+    for _ in range(30):
+        handle.press("ArrowLeft")  # t = 0: the prior; the members are draws from it
+    app.locator(".t-slider .bk-slider-value").get_by_text("0", exact=True).wait_for()
+    app.wait_for_timeout(1000)
+    assert column(app, "loss_marker", "x")[0] == 1  # t = 0 is marked at the axis' left end
+    screenshot(app, "prior_at_t0")
+
+
+def test_play_steps_through_time_and_pause_stops(app):
+    before = column(app, "loss_marker", "x")
+    app.locator(".t-play button").click()
+    first = wait_for_change(app, "loss_marker", before, "x")
+    second = wait_for_change(app, "loss_marker", first, "x")
+    assert second[0] > first[0] > before[0]
+    app.locator(".t-play button").click()
+    app.wait_for_timeout(1500)
+    stopped = column(app, "loss_marker", "x")
+    app.wait_for_timeout(1000)
+    assert column(app, "loss_marker", "x") == stopped
+
+
+def test_no_request_leaves_the_machine(app):
+    """Fonts, scripts and styles all come from the server (checked by the `app` fixture)."""
+    app.wait_for_timeout(500)

@@ -1,0 +1,36 @@
+"""Images: FC, CNN and residual CNN on the digits; the default settings order FC < CNN."""
+import time
+
+from .analysis import open_view
+from .bokeh import column, wait_for_change
+from .conftest import Recorder, screenshot
+
+
+def test_default_settings_order_fc_below_cnn(page, server):
+    """The default experiment (kernels tiled in the background; about a minute on 2 cores)."""
+    recorder = Recorder(page)
+    fc = open_view(page, server, "view=images", "img_size_fc_inf")
+    cnn = column(page, "img_size_cnn_inf")
+    resnet = column(page, "img_size_resnet_inf")
+    sizes = column(page, "img_size_fc_inf", "x")
+    assert sizes == [16, 32, 64, 128]
+    assert cnn[-1] > fc[-1], (fc, cnn)            # the largest training set, t = infinity
+    assert sum(cnn) > sum(fc), (fc, cnn)          # and on average over the sizes
+    assert resnet[-1] >= fc[-1], (fc, resnet)
+    assert len(column(page, "img_time_cnn")) > 40
+    # the accuracy at the current t moves with the time slider
+    before = column(page, "img_size_cnn")
+    handle = page.locator(".t-slider .noUi-handle")
+    handle.focus()
+    for _ in range(25):
+        handle.press("ArrowLeft")
+    assert wait_for_change(page, "img_size_cnn", before) != before
+    screenshot(page, "view_images")
+    assert recorder.errors == []
+
+
+def test_a_second_session_gets_the_cached_result_at_once(page, server):
+    start = time.time()
+    fc = open_view(page, server, "view=images", "img_size_fc_inf", timeout=30_000)
+    assert len(fc) == 4 and time.time() - start < 30
+    assert page.locator(".images-job-stop:visible").count() == 0

@@ -1,0 +1,68 @@
+"""The width slider retrains the finite ensembles in the background; stop cancels."""
+import time
+
+from .bokeh import column, wait_for_change
+from .conftest import open_app, screenshot, wait_for_members
+
+
+def _width_handle(page):
+    handle = page.locator(".width-slider .noUi-handle")
+    handle.focus()
+    return handle
+
+
+def test_moving_the_width_retrains_and_returning_is_instant(app):
+    members = wait_for_members(app)
+    mean = column(app, "fs_mean")
+    handle = _width_handle(app)
+    handle.press("ArrowLeft")  # 128 -> 96
+    retrained = wait_for_change(app, "fs_members", members, "ys", timeout=180_000)
+    assert retrained != members
+    assert column(app, "fs_mean") == mean  # the closed form does not depend on the width
+    assert app.locator(".layer-row .arg-out_dim input").first.input_value() == "96"
+    handle.press("ArrowRight")  # back to 128: from the cache
+    assert wait_for_change(app, "fs_members", retrained, "ys", timeout=10_000) == members
+
+
+def _progress(bar) -> float:
+    return float(bar.get_attribute("value") or 0)
+
+
+def test_progress_bar_moves_and_stop_cancels(app):
+    wait_for_members(app)
+    handle = _width_handle(app)
+    for _ in range(6):
+        handle.press("ArrowRight")  # 128 -> 1024: a long training
+        app.wait_for_timeout(100)
+    app.locator(".width-slider .bk-slider-value").get_by_text("1024").wait_for(timeout=30_000)
+    bar = app.locator(".finite-progress progress")
+    bar.wait_for(timeout=30_000)
+    first = _progress(bar)
+    deadline = time.time() + 240
+    while _progress(bar) <= first and time.time() < deadline:
+        app.wait_for_timeout(250)
+    assert _progress(bar) > first
+    screenshot(app, "training_progress")
+    app.locator(".finite-stop button").click()
+    app.get_by_text("Stopped; change a setting to compute again.").wait_for(timeout=30_000)
+    assert not bar.is_visible()
+    assert column(app, "fs_members", "ys") == []  # nothing half-trained is shown
+
+
+def test_other_sessions_stay_responsive_while_one_trains(app, context, server):
+    wait_for_members(app)
+    handle = _width_handle(app)
+    for _ in range(6):
+        handle.press("ArrowRight")
+        app.wait_for_timeout(100)
+    app.locator(".finite-progress progress").wait_for(timeout=30_000)  # training under way
+    other = context.new_page()
+    open_app(other, server)
+    before = column(other, "fs_mean")
+    slider = other.locator(".t-slider .noUi-handle")
+    slider.focus()
+    start = time.time()
+    slider.press("ArrowLeft")
+    wait_for_change(other, "fs_mean", before, timeout=10_000)
+    assert time.time() - start < 5
+    app.locator(".finite-stop button").click()
