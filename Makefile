@@ -24,5 +24,6 @@ test: $(VENV)/.installed chromium
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -m "not slow"
 
-bench: $(VENV)/.installed
-	$(PY) benchmarks/kernels.py
+bench: $(VENV)/.installed chromium
+	for b in kernels predict_vs_nt predict finite empirical latency; do \
+		echo "== benchmarks/$$b.py"; $(PY) benchmarks/$$b.py || exit 1; done

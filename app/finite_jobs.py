@@ -106,6 +106,11 @@ class FiniteEnsembles(param.Parameterized):
         """Stop any pending or running training (nothing part-trained is kept)."""
         self._stop("")
 
+    def close(self) -> None:
+        """The browser tab is gone: stop the work and leave its (discarded) plots alone."""
+        self._cancel_timer()
+        self.job.cancel(status="")
+
     def _stop(self, reason: str) -> None:
         self._cancel_timer()
         self.job.cancel(status="")

@@ -74,7 +74,7 @@ class Session(param.Parameterized):
 
     def close(self) -> None:
         """Stop background work (the browser tab is gone)."""
-        self.finite_ensembles.stop()
+        self.finite_ensembles.close()
 
     @contextlib.contextmanager
     def one_update(self):

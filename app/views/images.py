@@ -119,7 +119,8 @@ class ImagesView(pn.viewable.Viewer):
         return overlay(elements)
 
     def _marker_elements(self, t):
-        return hv.VLine(max(t, 1)).opts(color=COLORS["marker"], line_width=2, framewise=True)
+        return hv.VLine(max(t, 1)).opts(color=COLORS["marker"], line_width=2, framewise=True,
+                                        hooks=[self._glyphs.hook("img_time_marker")])
 
     def _size_elements(self, data):
         elements = []

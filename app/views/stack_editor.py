@@ -34,6 +34,7 @@ class StackEditor(pn.viewable.Viewer):
                                       label="Parameterization (all weight layers)")
     spec_text = param.String(default="", label="Spec (JSON)")
     notice = param.String(default="")
+    selected = param.Integer(default=0, doc="How many layers are ticked for wrapping.")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -68,6 +69,7 @@ class StackEditor(pn.viewable.Viewer):
             self._structure = _structure(items)
             self._rows = {}
             self._list.objects = self._build(items, ())
+            self._count_selected()
         self._show_errors()
 
     def _build(self, items, prefix) -> list:
@@ -78,6 +80,7 @@ class StackEditor(pn.viewable.Viewer):
                 views.append(self._residual(entry, path))
             else:
                 row = LayerRow(entry, self._edit, self._act, path=path)
+                row.param.watch(self._count_selected, "selected")
                 self._rows[path] = row
                 views.append(row)
         return views
@@ -143,6 +146,15 @@ class StackEditor(pn.viewable.Viewer):
         self._set_items(stack.insert(items, (max(len(items) - 1, 0),),
                                      self._new_entry(self.new_layer)))
 
+    def _count_selected(self, *events) -> None:
+        self.selected = sum(row.selected for row in self._rows.values())
+
+    def wrap_label(self) -> str:
+        """The wrap button's label: it says how many layers the server has seen ticked."""
+        if not self.selected:
+            return "Wrap selected in residual block"
+        return f"Wrap {self.selected} selected layer{'s' if self.selected > 1 else ''} in a residual block"
+
     def wrap_selected(self, event=None) -> None:
         """Wrap the selected adjacent layers of one list in a residual block."""
         paths = sorted(p for p, row in self._rows.items() if row.selected)
@@ -200,6 +212,7 @@ class StackEditor(pn.viewable.Viewer):
         wrap = pn.widgets.Button(name="Wrap selected in residual block",
                                  css_classes=["wrap-residual"])
         wrap.on_click(self.wrap_selected)
+        self.param.watch(lambda event: setattr(wrap, "name", self.wrap_label()), "selected")
         apply = pn.widgets.Button(name="Apply JSON", css_classes=["apply-json"])
         apply.on_click(self.apply_json)
         json_card = pn.Card(

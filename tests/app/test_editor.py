@@ -37,12 +37,16 @@ def test_row_actions(editor):
 
 
 def test_wrap_selected_layers_in_a_residual_block_and_unwrap(editor):
+    assert editor.wrap_label() == "Wrap selected in residual block"
     editor._rows[(1,)].selected = True
+    assert editor.wrap_label() == "Wrap 1 selected layer in a residual block"
     editor._rows[(2,)].selected = True
+    assert editor.wrap_label() == "Wrap 2 selected layers in a residual block"
     editor.wrap_selected()
     assert _names(editor) == ["Dense", stack.RESIDUAL, "Erf", "Dense"]
     assert [n for n, _ in editor.session.architecture.spec][1:4] == ["FanOut", "parallel", "FanInSum"]
     assert editor.session.stack_error == "" and editor.notice == ""
+    assert editor.selected == 0  # new rows, none ticked
     editor._act((1,), "unwrap")
     assert _names(editor) == ["Dense", "Erf", "Dense", "Erf", "Dense"]
 

@@ -101,3 +101,12 @@ def test_closing_the_session_stops_its_training(session):
     session.close()
     session.finite_ensembles.wait(60)
     assert not session.finite_ensembles.job.running and session.finite_run is None
+
+
+def test_closing_the_session_leaves_its_plots_alone(session):
+    """A closed tab's document is being destroyed: closing must not redraw its views."""
+    session.finite.show = True
+    _wait(session)
+    run = session.finite_run
+    session.close()
+    assert session.finite_run is run and not session.finite_ensembles.job.running

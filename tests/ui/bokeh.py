@@ -40,3 +40,15 @@ def wait_for_change(page, name: str, before, key: str = "y", timeout: float = 30
             return col.length > 0 && JSON.stringify(col) !== JSON.stringify(before);
         }""", arg=[name, before, key], timeout=timeout)
     return column(page, name, key)
+
+
+def model_property(page, name: str, prop: str):
+    """A property of the Bokeh model named ``name`` (e.g. a Span's ``location``), or None."""
+    return page.evaluate("([name, prop]) => { const m = Bokeh.documents[0].get_model_by_name(name);"
+                         " return m ? m[prop] : null }", [name, prop])
+
+
+def slider_value(page, css_class: str) -> float:
+    """The value a Panel slider shows in its title ("Label: value")."""
+    title = page.locator(f".{css_class} .bk-slider-title").inner_text()
+    return float(title.rsplit(":", 1)[1].replace(",", ""))

@@ -12,6 +12,9 @@ def test_default_view_renders_the_cookbook_setup(app):
     members = wait_for_members(app)
     assert len(members) == 8 and len(members[0]) == 200  # the default ensemble size
     assert len(column(app, "fs_finite_mean")) == 200
+    # the finite networks' own loss curves join the closed-form ones, and the job bar clears
+    wait_for_change(app, "loss_finite_train", [])
+    app.locator(".finite-stop").wait_for(state="hidden")
     screenshot(app, "default_view")
 
 

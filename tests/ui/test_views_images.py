@@ -2,7 +2,7 @@
 import time
 
 from .analysis import open_view
-from .bokeh import column, wait_for_change
+from .bokeh import column, model_property, slider_value, wait_for_change
 from .conftest import Recorder, screenshot
 
 
@@ -25,6 +25,12 @@ def test_default_settings_order_fc_below_cnn(page, server):
     for _ in range(25):
         handle.press("ArrowLeft")
     assert wait_for_change(page, "img_size_cnn", before) != before
+    # the marker on the accuracy-vs-time plot follows to the slider's final t
+    page.wait_for_function("([name, t]) => { const m = Bokeh.documents[0].get_model_by_name(name);"
+                           " return m && m.location === t }",
+                           arg=["img_time_marker", max(slider_value(page, "t-slider"), 1)],
+                           timeout=30_000)
+    assert model_property(page, "img_time_marker", "location") < 1000
     screenshot(page, "view_images")
     assert recorder.errors == []
 
