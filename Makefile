@@ -18,8 +18,10 @@ serve: $(VENV)/.installed
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# two workers (browser tests together on one, with one server); a 2-core machine spends
+# much of the suite compiling, which is single-threaded
 test: $(VENV)/.installed chromium
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -m "not slow"

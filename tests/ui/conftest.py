@@ -30,6 +30,7 @@ def pytest_collection_modifyitems(items):
         if Path(str(item.fspath)).parent == Path(__file__).parent:
             item.add_marker(pytest.mark.ui)
             item.add_marker(pytest.mark.slow)
+            item.add_marker(pytest.mark.xdist_group("ui"))  # one worker, one server
 
 
 @pytest.fixture(scope="session")
