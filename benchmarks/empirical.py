@@ -83,7 +83,6 @@ def main():
     jacobian = run_child(args, "jacobian", args.jacobian_n)
     agree = max(abs(a - b) for ra, rb in zip(dense_small["corner"], jacobian["corner"])
                 for a, b in zip(ra, rb))
-    scale = (args.n / args.jacobian_n) ** 2
     print(f"parameters: {dense['parameters']:,}")
     for row in (dense, dense_small, jacobian):
         print(f"{row['implementation']:>9} N={row['n']:<4} median {row['median_s']:8.3f} s  "

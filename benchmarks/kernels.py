@@ -12,24 +12,20 @@ Peak memory of each of our workloads is measured in a fresh subprocess (ru_maxrs
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PEER = os.path.join(HERE, "..", "..", "shared", "peers", "neural_tangents", "bench.py")
+import peer
+
 W, B = 1.4, 0.1
 
 
 def workloads(rng):
     """name -> (layers builder, input array), inputs drawn in bench.py's order."""
-    import numpy as np
-
     fc = [["Dense", {"out_dim": 512, "W_std": W, "b_std": B}], ["Relu", {}]] * 3 + \
         [["Dense", {"out_dim": 1, "W_std": W, "b_std": B}]]
     conv = ["Conv", {"out_chan": 1, "filter_shape": [3, 3], "padding": "SAME", "W_std": W, "b_std": B}]
@@ -59,19 +55,10 @@ def time_ours(spec, x, repeats):
     return first, runs
 
 
-def time_peer(name, repeats, venv):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "nt.json")
-        cmd = [os.path.join(venv, "bin", "python"), PEER, "--repeats", str(repeats),
-               "--only", name, "--out", out]
-        subprocess.run(cmd, check=True, capture_output=True, cwd=tmp)
-        results = [r for r in json.load(open(out))["results"] if r["name"] == name]
-        return results[0]["median_s"] if results else None
-
-
 def peak_memory(name):
     """Peak resident memory (GB) of a fresh process computing one workload."""
-    code = (f"import sys; sys.argv=['x','--only','{name}','--repeats','1','--no-peer','--inner']; "
+    here = os.path.dirname(os.path.abspath(__file__))
+    code = (f"import sys; sys.path.insert(0, {here!r}); sys.argv=['x','--only','{name}','--repeats','1','--no-peer','--inner']; "
             f"import runpy; runpy.run_path({__file__!r}, run_name='__main__')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -89,8 +76,7 @@ def main():
     import numpy as np
 
     jax.config.update("jax_enable_x64", True)
-    venv = os.environ.get("NT_VENV", os.path.expanduser("~/.cache/nt-peer-venv"))
-    peer = not args.no_peer and os.path.exists(os.path.join(venv, "bin", "python"))
+    use_peer = not args.no_peer and peer.available()
     rows = []
     for name, (spec, x) in workloads(np.random.default_rng(0)).items():
         if args.only and not any(o in name for o in args.only):
@@ -101,20 +87,14 @@ def main():
             print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20)
             return
         ours = statistics.median(runs)
-        theirs = time_peer(name, repeats, venv) if peer else None
+        theirs = peer.median_seconds(name, repeats) if use_peer else None
         memory = peak_memory(name)
         rows.append((name, ours, theirs, first, memory))
         ratio = f"{ours / theirs:6.2f}" if theirs else "   n/a"
         print(f"{name:40s} ours {ours:8.3f}s  nt {theirs or float('nan'):8.3f}s  ratio {ratio}  "
               f"first {first:6.2f}s  peak {memory:5.2f} GB", flush=True)
-    print()
-    print("| workload | ours median s | neural-tangents median s | ratio ours/nt | our peak GB |")
-    print("|---|---|---|---|---|")
-    for name, ours, theirs, first, memory in rows:
-        print(f"| {name} | {ours:.3f} | {theirs if theirs else float('nan'):.3f} | "
-              f"{(ours / theirs) if theirs else float('nan'):.2f} | {memory:.2f} |")
-    if not peer:
-        print(f"(neural-tangents venv not found at {venv}: run ../shared/peers/neural_tangents/setup.sh)")
+    peer.table([(name, ours, theirs, memory) for name, ours, theirs, _, memory in rows],
+               extra="our peak GB")
 
 
 if __name__ == "__main__":

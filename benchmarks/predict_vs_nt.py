@@ -10,11 +10,11 @@ repeats), then in neural-tangents' own venv (see benchmarks/kernels.py), and the
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 
-from kernels import W, B, time_peer
+import peer
+from kernels import W, B
 
 N_TRAIN, N_TEST = 500, 500
 
@@ -76,26 +76,18 @@ def main():
     import jax
 
     jax.config.update("jax_enable_x64", True)
-    venv = os.environ.get("NT_VENV", os.path.expanduser("~/.cache/nt-peer-venv"))
-    peer = not args.no_peer and os.path.exists(os.path.join(venv, "bin", "python"))
+    use_peer = not args.no_peer and peer.available()
     rows = []
     for name, fn in workloads().items():
         if args.only and not any(o in name for o in args.only):
             continue
         first, ours = timed(fn, args.repeats)
-        theirs = time_peer(name, args.repeats, venv) if peer else None
+        theirs = peer.median_seconds(name, args.repeats) if use_peer else None
         rows.append((name, ours, theirs))
         ratio = f"{ours / theirs:6.2f}" if theirs else "   n/a"
         print(f"{name:44s} ours {ours:8.3f}s  nt {theirs or float('nan'):8.3f}s  ratio {ratio}  "
               f"first {first:6.2f}s", flush=True)
-    print()
-    print("| workload | ours median s | neural-tangents median s | ratio ours/nt |")
-    print("|---|---|---|---|")
-    for name, ours, theirs in rows:
-        print(f"| {name} | {ours:.3f} | {theirs if theirs else float('nan'):.3f} | "
-              f"{(ours / theirs) if theirs else float('nan'):.2f} |")
-    if not peer:
-        print(f"(neural-tangents venv not found at {venv}: run ../shared/peers/neural_tangents/setup.sh)")
+    peer.table(rows)
 
 
 if __name__ == "__main__":

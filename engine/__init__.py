@@ -2,7 +2,7 @@
 
 The public surface; the app imports only from here.
 """
-from . import predict, stax
+from . import empirical, predict, stax
 from .data import DATASETS, Dataset, make_dataset
 from .accuracy import AccuracyCurves, accuracy_curves
 from .ensemble import EnsemblePredictor, Losses, ensemble_predictor
@@ -15,11 +15,11 @@ from .spec import build
 from .widths import with_width
 
 __all__ = [
-    "stax", "predict", "build", "Kernel", "Kernels", "Network",
+    "stax", "predict", "empirical", "build", "Kernel", "Kernels", "Network",
     "DATASETS", "Dataset", "make_dataset",
     "EnsemblePredictor", "ensemble_predictor", "LossCurve", "Losses",
     "Gaussian", "gp_inference", "gradient_descent_mse", "gradient_descent_mse_ensemble",
-    "max_learning_rate", "AccuracyCurves", "accuracy_curves",
+    "max_learning_rate", "AccuracyCurves", "accuracy_curves", "with_width",
 ]
 
 # width sweeps against the limit (used by the dashboard's convergence and kernel views)

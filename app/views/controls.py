@@ -104,7 +104,7 @@ class TrainingControls(pn.viewable.Viewer):
             styles={"font-size": "0.85em"}, css_classes=["lr-note"], margin=(0, 5))
 
     def __panel__(self):
-        training, finite = self.session.training, self.session.finite
+        training = self.session.training
         safe = pn.widgets.Button(name="Use ½ η_max", width=110, css_classes=["safe-lr"])
         safe.on_click(self.use_safe_learning_rate)
         return pn.Column(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import jax
-import jax.numpy as jnp
 
 from .layer import Layer, Shape, check_number, expect_single
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 
-import jax.numpy as jnp
 import numpy as np
 
 from .activations import Activation, activation_layer

@@ -1,5 +1,4 @@
 """Every kernel case of ../shared/oracle matches, built from its spec with engine.build."""
-import numpy as np
 import pytest
 
 import engine

@@ -52,3 +52,12 @@ def slider_value(page, css_class: str) -> float:
     """The value a Panel slider shows in its title ("Label: value")."""
     title = page.locator(f".{css_class} .bk-slider-title").inner_text()
     return float(title.rsplit(":", 1)[1].replace(",", ""))
+
+
+def press_slider(page, css_class: str, key: str, times: int = 1):
+    """Move a Panel slider with the keyboard, as a user would; returns its handle."""
+    handle = page.locator(f".{css_class} .noUi-handle")
+    handle.focus()
+    for _ in range(times):
+        handle.press(key)
+    return handle

@@ -1,5 +1,5 @@
 """The default view, the time slider and play/pause, offline loading."""
-from .bokeh import column, data, wait_for_change
+from .bokeh import column, data, press_slider, wait_for_change
 from .conftest import screenshot, wait_for_members
 
 
@@ -22,17 +22,13 @@ def test_moving_the_time_slider_changes_the_plotted_data(app):
     members = wait_for_members(app)
     before, marker = column(app, "fs_mean"), column(app, "loss_marker", "x")
     band = column(app, "fs_band")
-    handle = app.locator(".t-slider .noUi-handle")
-    handle.focus()
-    for _ in range(12):
-        handle.press("ArrowLeft")
+    press_slider(app, "t-slider", "ArrowLeft", 12)
     assert wait_for_change(app, "fs_mean", before) != before
     assert wait_for_change(app, "fs_band", band) != band
     assert wait_for_change(app, "loss_marker", marker, "x") != marker
     assert wait_for_change(app, "fs_members", members, "ys") != members
     screenshot(app, "time_moved")
-    for _ in range(30):
-        handle.press("ArrowLeft")  # t = 0: the prior; the members are draws from it
+    press_slider(app, "t-slider", "ArrowLeft", 30)  # t = 0: the prior; the members are draws from it
     app.locator(".t-slider .bk-slider-value").get_by_text("0", exact=True).wait_for()
     app.wait_for_timeout(1000)
     assert column(app, "loss_marker", "x")[0] == 1  # t = 0 is marked at the axis' left end

@@ -1,16 +1,13 @@
 """The whole state is in the URL: a copied link reproduces the view; refusals are shown."""
 import urllib.parse
 
-from .bokeh import column, wait_for_change
+from .bokeh import column, press_slider, wait_for_change
 from .conftest import open_app, screenshot
 
 
 def test_a_copied_link_restores_the_view(app, context, server):
     before = column(app, "fs_mean")
-    handle = app.locator(".t-slider .noUi-handle")
-    handle.focus()
-    for _ in range(4):
-        handle.press("ArrowLeft")
+    press_slider(app, "t-slider", "ArrowLeft", 4)
     moved = wait_for_change(app, "fs_mean", before)
     app.locator(".new-layer-type select").select_option("Dense")
     app.locator(".add-layer button").click()
@@ -37,8 +34,6 @@ def test_a_refused_link_value_is_reported_and_the_session_works(page, server):
     notice.get_by_text("width=4096 is beyond the limit max_width = 2048").wait_for(timeout=30_000)
     assert "t=10" in page.url or page.locator(".t-slider").get_by_text("10").count() >= 1
     before = column(page, "fs_mean")
-    handle = page.locator(".t-slider .noUi-handle")
-    handle.focus()
-    handle.press("ArrowRight")
+    press_slider(page, "t-slider", "ArrowRight")
     assert wait_for_change(page, "fs_mean", before) != before
     screenshot(page, "refused_link")

@@ -1,6 +1,6 @@
 """2-D classification: infinite and finite heatmaps with the data, moving with t."""
 from .analysis import GOTO_TIMEOUT, flat, wait_for_data
-from .bokeh import column, wait_for_change
+from .bokeh import column, press_slider, wait_for_change
 from .conftest import Recorder, screenshot
 
 
@@ -17,10 +17,7 @@ def test_heatmaps_move_with_time_and_show_the_finite_ensemble(page, server):
     assert len(flat(wait_for_data(page, "cls_infinite_std", "image", nonzero=True))) == 2500
     finite = flat(wait_for_data(page, "cls_finite_mean", "image", timeout=300_000, nonzero=True))
     assert len(finite) == 2500 and len(set(finite)) > 100  # trained networks, not a placeholder
-    handle = page.locator(".t-slider .noUi-handle")
-    handle.focus()
-    for _ in range(8):
-        handle.press("ArrowLeft")
+    press_slider(page, "t-slider", "ArrowLeft", 8)
     after = wait_for_change(page, "cls_infinite_mean", column(page, "cls_infinite_mean", "image"),
                             "image")
     assert flat(after) != mean

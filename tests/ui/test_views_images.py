@@ -2,7 +2,7 @@
 import time
 
 from .analysis import open_view
-from .bokeh import column, model_property, slider_value, wait_for_change
+from .bokeh import column, model_property, press_slider, slider_value, wait_for_change
 from .conftest import Recorder, screenshot
 
 
@@ -20,10 +20,7 @@ def test_default_settings_order_fc_below_cnn(page, server):
     assert len(column(page, "img_time_cnn")) > 40
     # the accuracy at the current t moves with the time slider
     before = column(page, "img_size_cnn")
-    handle = page.locator(".t-slider .noUi-handle")
-    handle.focus()
-    for _ in range(25):
-        handle.press("ArrowLeft")
+    press_slider(page, "t-slider", "ArrowLeft", 25)
     assert wait_for_change(page, "img_size_cnn", before) != before
     # the marker on the accuracy-vs-time plot follows to the slider's final t
     page.wait_for_function("([name, t]) => { const m = Bokeh.documents[0].get_model_by_name(name);"
