@@ -21,6 +21,8 @@ import param
 from .cache import Cache
 
 
+#: the status shown when a result comes from the server-wide cache
+FROM_CACHE = "From the server's cache (computed earlier with these settings)."
 #: seconds to wait at interpreter exit for running jobs to reach their next progress report
 EXIT_GRACE = 120
 _JOBS: "weakref.WeakSet[Job]" = weakref.WeakSet()
@@ -56,6 +58,7 @@ class Job(param.Parameterized):
         cached = cache.peek(key)
         if cached is not None:
             self.cancel(status="")
+            self.status = FROM_CACHE
             deliver(cached)
             return
         with self._lock:

@@ -92,7 +92,8 @@ def test_a_job_delivers_caches_and_reports_progress():
     job.wait(30)
     assert got == ["done"] and not job.running and job.progress == 1.0 and job.status == ""
     job.start(cache, "k", lambda r, s: pytest.fail("recomputed"), got.append)
-    assert got == ["done", "done"] and job.thread is None or not job.thread.is_alive()
+    assert got == ["done", "done"] and not job.thread.is_alive()
+    assert job.status == "From the server's cache (computed earlier with these settings)."
 
 
 def test_a_cancelled_job_delivers_nothing_and_caches_nothing():
