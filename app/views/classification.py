@@ -115,7 +115,7 @@ class ClassificationView(pn.viewable.Viewer):
     def _image(self, name, values):
         grid = self._grid or {"xs": np.linspace(-1, 1, 2), "ys": np.linspace(-1, 1, 2),
                               "shape": (2, 2), "std_max": 1.0}
-        missing = values is None  # no finite run yet: a transparent placeholder
+        missing = values is None  # no finite run yet: drawn transparent
         if missing:
             values = np.zeros(grid["shape"])
         image = hv.Image((grid["xs"], grid["ys"], values), ["x1", "x2"], "f")

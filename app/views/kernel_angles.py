@@ -6,7 +6,7 @@ import numpy as np
 import panel as pn
 
 from .. import convergence, snippets
-from .overlays import overlay, placeholder
+from .overlays import nonempty_paths, overlay
 from .plotting import COLORS, Glyphs, x_dim, y_dims
 from .sweep_view import SweepView
 
@@ -102,7 +102,7 @@ class AngleKernelsView(SweepView):
             angles = np.arctan2(train.x_train[:, 1], train.x_train[:, 0])
             ticks = (angles, np.full(len(angles), np.nanmin(limit[1])))
             title += f" (widths {r.widths[0]} and {r.widths[-1]})"
-        elements = [hv.Path(placeholder(paths[size, state]), [gamma, value]).opts(
+        elements = [hv.Path(nonempty_paths(paths[size, state]), [gamma, value]).opts(
             color=NARROW if size == "narrow" else WIDE, line_dash=STATES[state], alpha=0.55,
             line_width=1.2, hooks=[self._glyphs.hook(f"angle_{kernel}_{size}_{state}")])
             for size, state in paths]

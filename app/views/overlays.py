@@ -21,7 +21,7 @@ def overlay(elements, **opts) -> hv.Overlay:
     return hv.Overlay([e.opts(framewise=True, padding=0.05) for e in elements]).opts(**opts)
 
 
-def placeholder(paths: list) -> list:
+def nonempty_paths(paths: list) -> list:
     """An empty list of paths as one invisible path, so the first render has a legend entry."""
     return paths or [(np.array([np.nan]), np.array([np.nan]))]
 

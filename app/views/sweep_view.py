@@ -24,6 +24,13 @@ SWEEP_WIDGETS = {
 
 
 class SweepView(pn.viewable.Viewer):
+    """A view computed by a width sweep in the background.
+
+    Each subclass defines ``cache`` (an app.cache.Cache), ``key()`` (the cache key of the
+    current settings, or None with ``self.reason`` set when the view cannot be drawn),
+    ``compute(key, report, should_stop)`` (the engine call) and ``show(result)``.
+    """
+
     session = param.ClassSelector(class_=Session)
 
     slug = ""    # names files and CSS classes
@@ -49,19 +56,6 @@ class SweepView(pn.viewable.Viewer):
     def _resend(self) -> None:
         if self.result is not None:
             self.show(self.result)
-
-    # ------------------------------------------------------------- to override
-
-    def key(self):
-        raise NotImplementedError
-
-    cache = None
-
-    def compute(self, key, report, should_stop):
-        raise NotImplementedError
-
-    def show(self, result) -> None:
-        raise NotImplementedError
 
     # ------------------------------------------------------------- work
 
