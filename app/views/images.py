@@ -56,6 +56,7 @@ class ImagesView(pn.viewable.Viewer):
         self.result: image_jobs.Comparison | None = None
         self._time = hv.streams.Pipe(data=None)
         self._size = hv.streams.Pipe(data=None)
+        self._marker = hv.streams.Pipe(data=self._marker_t())
         self.session.images.param.watch(self._start, list(SETTINGS))
         self.session.selection.param.watch(self._start, "view")
         self.session.training.param.watch(self._on_time, "t")
@@ -84,6 +85,15 @@ class ImagesView(pn.viewable.Viewer):
     def _on_time(self, *events):
         if self.result is not None:
             self._size.send((self.result, self._index()))
+        # the marker is patched straight into the rendered Span (ordered on the server's event
+        # loop); HoloViews stream events from concurrent callbacks can drop the last move
+        t = self._marker_t()
+        self._marker.update(data=t)  # what a later redraw of the plot shows
+        if not self._glyphs.set("img_time_marker", location=t):
+            self._marker.send(t)
+
+    def _marker_t(self) -> float:
+        return float(max(self.session.training.t, 1))
 
     def _index(self) -> int:
         return T_GRID.index(self.session.training.t)
@@ -118,8 +128,8 @@ class ImagesView(pn.viewable.Viewer):
                 color=NET_COLORS[name], line_width=2.5, hooks=[self._glyphs.hook(f"img_time_{slug}")]))
         return overlay(elements)
 
-    def _marker_elements(self, t):
-        return hv.VLine(max(t, 1)).opts(color=COLORS["marker"], line_width=2, framewise=True,
+    def _marker_elements(self, data):
+        return hv.VLine(data).opts(color=COLORS["marker"], line_width=2, framewise=True,
                                         hooks=[self._glyphs.hook("img_time_marker")])
 
     def _size_elements(self, data):
@@ -144,8 +154,7 @@ class ImagesView(pn.viewable.Viewer):
         return overlay([e.opts(xticks=ticks) for e in elements])
 
     def _plots(self):
-        marker = hv.DynamicMap(self._marker_elements,
-                               streams=[hv.streams.Params(self.session.training, ["t"])])
+        marker = hv.DynamicMap(self._marker_elements, streams=[self._marker])
         by_time = (hv.DynamicMap(self._time_elements, streams=[self._time]) * marker).opts(
             logx=True, responsive=True, height=380, title="Test accuracy vs training time",
             legend_position="bottom_right",

@@ -47,6 +47,7 @@ def test_the_result_is_cached_server_wide(small_result):
     other.selection.view = "images"
     assert second.result is view.result  # delivered at once, no thread
     assert second.job.thread is None
+    assert second.job.status == "From the server's cache (computed earlier with these settings)."
 
 
 def test_a_new_setting_recomputes_and_cancel_stops(small_result):
