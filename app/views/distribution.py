@@ -98,7 +98,7 @@ class DistributionView(SweepView):
             hv.Curve((widths, values), width_dim, ks).opts(color=COLORS["closed"], line_width=2),
             hv.Scatter((widths, values), width_dim, ks).opts(
                 color=COLORS["closed"], size=8, hooks=[self._glyphs.hook("dist_ks")]),
-        ], xticks=widths, logx=True, logy=True, responsive=True, height=380, show_legend=False,
+        ], logx=True, logy=True, responsive=True, height=380, show_legend=False,
             title="Distance to the Gaussian limit (dotted: sampling floor)", toolbar="above")
 
     def __panel__(self):

@@ -16,12 +16,9 @@ import numpy as np
 WIDTH_CMAP = "viridis"
 
 
-def overlay(elements, xticks=None, **opts) -> hv.Overlay:
-    """``hv.Overlay`` of ``elements``, each fitting the ranges to its data on every update;
-    ``xticks`` (e.g. the sweep's widths on a log axis) labels exactly those positions."""
-    ticks = {"xticks": [int(x) for x in xticks]} if xticks is not None and len(xticks) else {}
-    return hv.Overlay([e.opts(framewise=True, padding=0.05, **ticks)
-                       for e in elements]).opts(**opts)
+def overlay(elements, **opts) -> hv.Overlay:
+    """``hv.Overlay`` of ``elements``, each fitting the ranges to its data on every update."""
+    return hv.Overlay([e.opts(framewise=True, padding=0.05) for e in elements]).opts(**opts)
 
 
 def nonempty_paths(paths: list) -> list:

@@ -118,8 +118,8 @@ class SpectrumView(SweepView):
             hv.Curve((mean_widths, means), width_dim, value_dim).opts(
                 color=COLORS["closed"], line_width=2.5,
                 hooks=[self._glyphs.hook(f"{prefix}_mean")]),
-        ], xticks=mean_widths, logx=True, logy=True, responsive=True, height=360,
-            toolbar="above", show_legend=False, title=f"{title}: slope {slope:.2f} (theory −½, dashed)")
+        ], logx=True, logy=True, responsive=True, height=360, toolbar="above",
+            show_legend=False, title=f"{title}: slope {slope:.2f} (theory −½, dashed)")
 
     def _distance_elements(self, data):
         return self._versus_width(data, "distance", "‖Θ̂ − Θ‖ / ‖Θ‖ at init", "spec_distance")
