@@ -105,7 +105,7 @@ class TrainingControls(pn.viewable.Viewer):
 
     def __panel__(self):
         training = self.session.training
-        safe = pn.widgets.Button(name="Use ½ η_max", width=110, css_classes=["safe-lr"])
+        safe = pn.widgets.Button(label="Use ½ η_max", width=110, css_classes=["safe-lr"])
         safe.on_click(self.use_safe_learning_rate)
         return pn.Column(
             pn.widgets.RadioBoxGroup.from_param(training.param.mode, options={v: k for k, v in MODES.items()},

@@ -107,7 +107,7 @@ class LayerRow(pn.viewable.Viewer):
     # ---------------------------------------------------------------- layout
 
     def _button(self, label, action, tip):
-        button = pn.widgets.Button(name=label, width=34, margin=(0, 2), description=tip,
+        button = pn.widgets.Button(label=label, width=34, margin=(0, 2), description=tip,
                                    css_classes=[f"layer-{action}"])
         button.on_click(lambda event: self._on_action(self.path, action))
         return button

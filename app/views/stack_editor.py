@@ -8,6 +8,7 @@ An engine error is shown under the layer it names; the views keep the last valid
 from __future__ import annotations
 
 import json
+import threading
 
 import panel as pn
 import param
@@ -39,6 +40,7 @@ class StackEditor(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._rows: dict[tuple, LayerRow] = {}
+        self._count_lock = threading.Lock()
         self._structure = None
         self._list = pn.Column(sizing_mode="stretch_width", margin=0)
         self._general_error = pn.pane.Alert("", alert_type="danger", visible=False,
@@ -87,7 +89,7 @@ class StackEditor(pn.viewable.Viewer):
 
     def _residual(self, entry, path):
         def button(label, action, tip):
-            b = pn.widgets.Button(name=label, width=34 if len(label) == 1 else 80,
+            b = pn.widgets.Button(label=label, width=34 if len(label) == 1 else 80,
                                   margin=(0, 2), description=tip,
                                   css_classes=[f"residual-{action}"])
             b.on_click(lambda event: self._act(path, action))
@@ -147,7 +149,10 @@ class StackEditor(pn.viewable.Viewer):
                                      self._new_entry(self.new_layer)))
 
     def _count_selected(self, *events) -> None:
-        self.selected = sum(row.selected for row in self._rows.values())
+        # Ticks arrive on Panel's worker threads: without the lock a count taken before the
+        # other tick could be assigned after it, leaving the label one short.
+        with self._count_lock:
+            self.selected = sum(row.selected for row in self._rows.values())
 
     def wrap_label(self) -> str:
         """The wrap button's label: it says how many layers the server has seen ticked."""
@@ -207,13 +212,13 @@ class StackEditor(pn.viewable.Viewer):
                              css_classes=["editor-notice"])
 
     def __panel__(self):
-        add = pn.widgets.Button(name="Add layer", button_type="primary", css_classes=["add-layer"])
+        add = pn.widgets.Button(label="Add layer", button_type="primary", css_classes=["add-layer"])
         add.on_click(self.add_layer)
-        wrap = pn.widgets.Button(name="Wrap selected in residual block",
+        wrap = pn.widgets.Button(label="Wrap selected in residual block",
                                  css_classes=["wrap-residual"])
         wrap.on_click(self.wrap_selected)
-        self.param.watch(lambda event: setattr(wrap, "name", self.wrap_label()), "selected")
-        apply = pn.widgets.Button(name="Apply JSON", css_classes=["apply-json"])
+        self.param.watch(lambda event: setattr(wrap, "label", self.wrap_label()), "selected")
+        apply = pn.widgets.Button(label="Apply JSON", css_classes=["apply-json"])
         apply.on_click(self.apply_json)
         json_card = pn.Card(
             pn.pane.Markdown(SPEC_HELP, styles={"font-size": "0.8em"}),

@@ -1,4 +1,7 @@
 """app/views/stack_editor.py without a browser: edits become engine specs; errors are placed."""
+import sys
+import threading
+
 import pytest
 
 from app import stack
@@ -109,3 +112,27 @@ def test_presets_load_with_their_data(editor):
     editor.preset = "Residual Erf net (cookbook)"
     assert _names(editor) == ["Dense", stack.RESIDUAL, stack.RESIDUAL, "Erf", "Dense"]
     assert editor.session.stack_error == ""
+
+
+def test_ticks_from_concurrent_threads_are_all_counted(editor):
+    # Panel handles widget events on worker threads (--num-threads): two ticks can be
+    # counted at once, and the label must end on both whichever count finishes last.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often so the two counts interleave
+    try:
+        for _ in range(200):
+            for row in editor._rows.values():
+                row.selected = False
+            barrier = threading.Barrier(2)
+
+            def tick(path):
+                barrier.wait()
+                editor._rows[path].selected = True
+            threads = [threading.Thread(target=tick, args=(p,)) for p in [(1,), (2,)]]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert editor.wrap_label() == "Wrap 2 selected layers in a residual block"
+    finally:
+        sys.setswitchinterval(interval)
