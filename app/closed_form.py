@@ -27,6 +27,13 @@ class ClosedForm:
     max_learning_rate: float
     diag_reg: float  # the absolute lambda added to the train kernel
 
+    def same_as(self, other: "ClosedForm | None") -> bool:
+        """Built from the same cached engine results with the same numbers (nothing to redraw)."""
+        return (other is not None and self.data is other.data and self.predictor is other.predictor
+                and self.losses is other.losses and self.mode == other.mode
+                and (self.learning_rate, self.max_learning_rate, self.diag_reg)
+                == (other.learning_rate, other.max_learning_rate, other.diag_reg))
+
     def at(self, t: float) -> Curves:
         """The ensemble at time t (the posterior mode ignores t: it is t = inf)."""
         return self._query(None if self.mode == "posterior" else float(t))

@@ -44,8 +44,15 @@ class FiniteEnsembles(param.Parameterized):
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
         session.param.watch(self.update, "closed_form")
+        session.architecture.param.watch(self._on_spec, "spec")
         session.finite.param.watch(self.update, ["ensemble_size", "network_seed", "show"])
         self.job.param.watch(self._on_job, "running")
+
+    def _on_spec(self, event) -> None:
+        """A width move changes the spec, not the closed form. An invalid spec keeps what is
+        shown, as the closed-form views do (the editor shows the error)."""
+        if not self.session.stack_error:
+            self.update()
 
     def _on_job(self, event) -> None:
         """A training that ended without a result (stopped, failed): its status says why."""

@@ -115,8 +115,13 @@ class Session(param.Parameterized):
         predictor = results.predictor(key, k, data, mode, learning_rate, self.training.diag_reg)
         losses = results.loss_curves(key + (mode, learning_rate, self.training.diag_reg),
                                      predictor)
-        self.closed_form = ClosedForm(data, mode, predictor, losses, learning_rate, maximum,
-                                      predictor.diag_reg)
+        result = ClosedForm(data, mode, predictor, losses, learning_rate, maximum,
+                            predictor.diag_reg)
+        # The limit has no width: a width move (or another edit that leaves the kernels)
+        # gives the same cached results, and keeping the object spares every view a redraw
+        # (seconds for the whole page). The finite ensembles follow the spec themselves.
+        if not result.same_as(self.closed_form):
+            self.closed_form = result
 
     def _dataset(self):
         try:

@@ -16,19 +16,38 @@ class _PromptSlider(pn.widgets.IntSlider):
     """Panel debounces a widget change by 50 ms before handling it; a slider move here
     is handled at once (half of the 100 ms a time-slider update may take).
 
-    Handled at once, quick moves run in parallel server threads; the lock makes each take
-    the moves pending when it starts, in order, so the last move always wins.
+    Handled at once, quick moves arrive on several of the server's worker threads (shared by
+    every session). One thread at a time handles this slider; a move arriving meanwhile is
+    left to that thread, which takes the moves pending when it is done, so the last move
+    always wins and no worker thread waits (waiting threads would hold up other sessions).
     """
 
     _priority_changes = ["value", "value_throttled"]
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._in_order = threading.Lock()
+        self._turn = threading.Lock()
+        self._busy = False
+        self._pending = 0
 
     def _change_event(self, doc):
-        with self._in_order:
-            super()._change_event(doc)
+        with self._turn:
+            self._pending += 1
+            if self._busy:
+                return
+            self._busy = True
+        while True:
+            with self._turn:
+                if not self._pending:
+                    self._busy = False
+                    return
+                self._pending = 0
+            try:
+                super()._change_event(doc)
+            except BaseException:
+                with self._turn:
+                    self._busy = False
+                raise
 
 
 def grid_slider(owner, name: str, label: str, **kwargs) -> pn.widgets.IntSlider:

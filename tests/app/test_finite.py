@@ -53,6 +53,17 @@ def test_returning_to_a_width_is_instant(session):
     assert finite_jobs.RUNS.misses == misses
 
 
+def test_an_invalid_stack_keeps_the_ensemble(session):
+    session.finite.show = True
+    _wait(session)
+    first, spec = session.finite_run, session.architecture.spec
+    session.architecture.spec = [["Erf", {}]] + spec  # Erf first: no Gaussian input
+    assert session.stack_error and session.finite_run is first  # kept, like the closed form
+    session.architecture.spec = spec
+    assert session.finite_run is first and session.stack_error == ""
+    assert not session.finite_ensembles.job.running
+
+
 def test_stop_cancels_the_training(session):
     session.limits.max_steps = 10_000
     session.architecture.width = 256

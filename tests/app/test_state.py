@@ -60,12 +60,16 @@ def test_moving_t_computes_no_kernel_and_no_predictor(session):
     assert session.closed_form is result
 
 
-def test_width_sets_hidden_layers_and_reuses_the_kernels(session):
-    kernels = results.KERNELS.misses
+def test_width_sets_hidden_layers_and_keeps_the_closed_form(session):
+    kernels, result, redraws = results.KERNELS.misses, session.closed_form, []
+    session.param.watch(redraws.append, "closed_form")
     session.architecture.width = 1024
     widths = [k["out_dim"] for n, k in session.architecture.spec if n == "Dense"]
     assert widths == [1024, 1024, 1]
     assert results.KERNELS.misses == kernels
+    assert session.closed_form is result and redraws == []  # no view redraws for a width move
+    session.training.diag_reg = 1e-3  # a new closed form
+    assert session.closed_form is not result and len(redraws) == 1
 
 
 def test_diag_reg_and_learning_rate_reuse_the_kernels(session):
