@@ -12,11 +12,15 @@ Steps run in chunks of ``chunk`` steps (a ``lax.scan``) for one member after the
 Between chunks the driver reports progress and may stop. Members go one at a time because
 on a CPU that keeps a member's weights in cache for the whole chunk and its matrix products
 unbatched; stepping all members together (``vmap``) turns them into batched products that
-XLA's CPU backend runs several times slower.
+XLA's CPU backend runs several times slower. XLA runs such small products on one core, so
+on a CPU the members are split into one group per core, each group's chunk launched from
+its own thread (``member_groups``); an accelerator gets them in one group.
 """
 from __future__ import annotations
 
 import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import jax
 import jax.numpy as jnp
@@ -78,6 +82,16 @@ def chunk_length(last_step: int, members: int, outputs_per_step: int, itemsize: 
     return 2 ** int(np.log2(max(1, min(target, cap, 1024))))
 
 
+def member_groups(members: int) -> list[np.ndarray]:
+    """Member indices in groups trained side by side: one group per CPU core on a CPU
+    backend (sizes differ by at most one, so at most two compiled shapes), one group on an
+    accelerator, which parallelises within a computation."""
+    if jax.default_backend() != "cpu":
+        return [np.arange(members)]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return [g for g in np.array_split(np.arange(members), max(1, min(members, cores or 1)))]
+
+
 def descend(layer, params, x_train, y_train, x_test, learning_rate: float, steps: np.ndarray,
             chunk: int, progress: Progress):
     """Train to ``steps[-1]``, keeping outputs at ``steps``.
@@ -88,23 +102,32 @@ def descend(layer, params, x_train, y_train, x_test, learning_rate: float, steps
     """
     last = int(steps[-1])
     n_chunks = -(-(last + 1) // chunk)
-    train, test, stopped = [], [], False
-    for c in range(n_chunks):
-        if progress.stop_requested():
-            stopped = True
-            break
-        start = c * chunk
-        position = np.arange(start, start + chunk)
-        kept = steps[(steps >= start) & (steps < start + chunk)] - start
-        record = np.isin(np.arange(chunk), kept)
-        step_sizes = np.where(position < last, learning_rate, 0.0)
-        params, f_train, f_test = run_chunk(layer, params, x_train, y_train, x_test,
-                                            jnp.asarray(step_sizes, x_train.dtype),
-                                            jnp.asarray(record))
-        train.append(np.asarray(f_train[:, kept]))
-        test.append(np.asarray(f_test[:, kept]))
-        progress.report((c + 1) / n_chunks)
     members, outputs = len(jax.tree_util.tree_leaves(params)[0]), y_train.shape[1:]
+    groups = member_groups(members)
+    parts = [jax.tree_util.tree_map(lambda a, g=g: a[g], params) for g in groups]
+    train, test, stopped = [], [], False
+    with ThreadPoolExecutor(len(groups), thread_name_prefix="gd-members") as pool:
+        for c in range(n_chunks):
+            if progress.stop_requested():
+                stopped = True
+                break
+            start = c * chunk
+            position = np.arange(start, start + chunk)
+            kept = steps[(steps >= start) & (steps < start + chunk)] - start
+            record = jnp.asarray(np.isin(np.arange(chunk), kept))
+            step_sizes = jnp.asarray(np.where(position < last, learning_rate, 0.0),
+                                     x_train.dtype)
+
+            def one(part):
+                new, f_train, f_test = run_chunk(layer, part, x_train, y_train, x_test,
+                                                 step_sizes, record)
+                return new, np.asarray(f_train[:, kept]), np.asarray(f_test[:, kept])
+            done = list(pool.map(one, parts))
+            parts = [new for new, _, _ in done]
+            train.append(np.concatenate([f for _, f, _ in done]))
+            test.append(np.concatenate([f for _, _, f in done]))
+            progress.report((c + 1) / n_chunks)
+    params = jax.tree_util.tree_map(lambda *a: jnp.concatenate(a), *parts)
     return (params, _stack(train, (members, 0, len(x_train)) + outputs, x_train.dtype),
             _stack(test, (members, 0, len(x_test)) + outputs, x_train.dtype), stopped)
 

@@ -1,4 +1,5 @@
 """Finite ensembles trained with real gradient descent (engine.finite) and with_width."""
+import os
 import threading
 
 import jax
@@ -106,6 +107,26 @@ def test_member_i_has_seed_plus_i():
     """So the first members of a larger ensemble are the same networks."""
     from_zero, from_one = small_run(seed=0), small_run(seed=1)
     np.testing.assert_allclose(from_one.test_outputs[:2], from_zero.test_outputs[1:], rtol=1e-12)
+
+
+def test_member_groups_cover_the_members_in_order(monkeypatch):
+    from engine import gradient_descent
+    groups = gradient_descent.member_groups(7)
+    assert np.array_equal(np.concatenate(groups), np.arange(7))
+    assert max(map(len, groups)) - min(map(len, groups)) <= 1
+    assert len(gradient_descent.member_groups(1)) == 1
+    monkeypatch.setattr(jax, "default_backend", lambda: "gpu")  # one group on an accelerator
+    assert len(gradient_descent.member_groups(7)) == 1
+
+
+def test_training_side_by_side_equals_one_group(monkeypatch):
+    from engine import gradient_descent
+    assert len(gradient_descent.member_groups(3)) == min(3, len(os.sched_getaffinity(0)))
+    grouped = small_run(steps=[0, 5, 40])
+    monkeypatch.setattr(gradient_descent, "member_groups", lambda members: [np.arange(members)])
+    single = small_run(steps=[0, 5, 40])
+    np.testing.assert_allclose(grouped.test_outputs, single.test_outputs, rtol=1e-12)
+    np.testing.assert_allclose(grouped.train_loss, single.train_loss, rtol=1e-12)
 
 
 def test_float32_option():
