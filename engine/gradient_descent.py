@@ -89,7 +89,7 @@ def member_groups(members: int) -> list[np.ndarray]:
     if jax.default_backend() != "cpu":
         return [np.arange(members)]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return [g for g in np.array_split(np.arange(members), max(1, min(members, cores or 1)))]
+    return np.array_split(np.arange(members), min(members, cores or 1))
 
 
 def descend(layer, params, x_train, y_train, x_test, learning_rate: float, steps: np.ndarray,

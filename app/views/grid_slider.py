@@ -17,9 +17,11 @@ class _PromptSlider(pn.widgets.IntSlider):
     is handled at once (half of the 100 ms a time-slider update may take).
 
     Handled at once, quick moves arrive on several of the server's worker threads (shared by
-    every session). One thread at a time handles this slider; a move arriving meanwhile is
-    left to that thread, which takes the moves pending when it is done, so the last move
-    always wins and no worker thread waits (waiting threads would hold up other sessions).
+    every session). One thread at a time handles this slider, taking every move pending
+    (Panel keeps them in ``_events``) until none is left; a thread that finds it busy
+    returns at once, so the last move always wins and no worker thread waits (waiting
+    threads would hold up other sessions). A move left behind is always seen: it is stored
+    before its thread tries the lock, and the busy thread looks again after releasing it.
     """
 
     _priority_changes = ["value", "value_throttled"]
@@ -27,27 +29,13 @@ class _PromptSlider(pn.widgets.IntSlider):
     def __init__(self, **params):
         super().__init__(**params)
         self._turn = threading.Lock()
-        self._busy = False
-        self._pending = 0
 
     def _change_event(self, doc):
-        with self._turn:
-            self._pending += 1
-            if self._busy:
-                return
-            self._busy = True
-        while True:
-            with self._turn:
-                if not self._pending:
-                    self._busy = False
-                    return
-                self._pending = 0
+        while self._events and self._turn.acquire(blocking=False):
             try:
                 super()._change_event(doc)
-            except BaseException:
-                with self._turn:
-                    self._busy = False
-                raise
+            finally:
+                self._turn.release()
 
 
 def grid_slider(owner, name: str, label: str, **kwargs) -> pn.widgets.IntSlider:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine import gradient_descent
 from engine.finite import EnsembleRun, log_step_grid, train_ensemble
 from engine.finite_args import Limits
 from engine.init_outputs import output_distribution
@@ -110,7 +111,6 @@ def test_member_i_has_seed_plus_i():
 
 
 def test_member_groups_cover_the_members_in_order(monkeypatch):
-    from engine import gradient_descent
     groups = gradient_descent.member_groups(7)
     assert np.array_equal(np.concatenate(groups), np.arange(7))
     assert max(map(len, groups)) - min(map(len, groups)) <= 1
@@ -120,7 +120,6 @@ def test_member_groups_cover_the_members_in_order(monkeypatch):
 
 
 def test_training_side_by_side_equals_one_group(monkeypatch):
-    from engine import gradient_descent
     assert len(gradient_descent.member_groups(3)) == min(3, len(os.sched_getaffinity(0)))
     grouped = small_run(steps=[0, 5, 40])
     monkeypatch.setattr(gradient_descent, "member_groups", lambda members: [np.arange(members)])
