@@ -99,10 +99,9 @@ class Job(param.Parameterized):
         """Stop the running computation (nothing is cached from it)."""
         with self._lock:
             self._stop.set()
-            was_running = self.running
             self._generation += 1
-        if was_running:
-            self.param.update(running=False, status=status)
+        # also when idle: a restart's status="" clears a stale "From the server's cache"
+        self.param.update(running=False, status=status)
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until the current thread ends (tests, scripts)."""

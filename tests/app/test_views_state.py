@@ -94,6 +94,8 @@ def test_a_job_delivers_caches_and_reports_progress():
     job.start(cache, "k", lambda r, s: pytest.fail("recomputed"), got.append)
     assert got == ["done", "done"] and not job.thread.is_alive()
     assert job.status == "From the server's cache (computed earlier with these settings)."
+    job.cancel(status="")  # a new request: the cache status no longer holds
+    assert job.status == "" and not job.running
 
 
 def test_a_cancelled_job_delivers_nothing_and_caches_nothing():
