@@ -71,5 +71,8 @@ def test_other_sessions_stay_responsive_while_one_trains(app, context, server):
     assert slider_value(other, "t-slider") < t_before, "the time slider never moved"
     start = time.time()  # the browser shows the new t: now the server must answer
     wait_for_change(other, "fs_mean", before, timeout=60_000)
-    assert time.time() - start < 5, f"the other session answered after {time.time() - start:.1f} s"
+    # ~0.1 s on a quiet machine; under `make test` the other xdist worker trains on both
+    # cores too, and answers took up to 7 s. A session queued behind the training (minutes
+    # at width 1024) is what this guards against.
+    assert time.time() - start < 20, f"the other session answered after {time.time() - start:.1f} s"
     app.locator(".finite-stop button").click()
