@@ -12,10 +12,12 @@ from .network import Kernels, Network
 from .predict import (Gaussian, gp_inference, gradient_descent_mse, gradient_descent_mse_ensemble,
                       max_learning_rate)
 from .spec import build
+from .spec_limits import MAX_SEED, SpecLimits, check_spec
 from .widths import with_width
 
 __all__ = [
-    "stax", "predict", "empirical", "build", "Kernel", "Kernels", "Network",
+    "stax", "predict", "empirical", "build", "SpecLimits", "check_spec", "MAX_SEED",
+    "Kernel", "Kernels", "Network",
     "DATASETS", "Dataset", "make_dataset",
     "EnsemblePredictor", "ensemble_predictor", "LossCurve", "Losses",
     "Gaussian", "gp_inference", "gradient_descent_mse", "gradient_descent_mse_ensemble",

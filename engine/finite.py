@@ -30,6 +30,7 @@ from engine import gradient_descent
 from engine.finite_args import Limits
 from engine.progress import Progress
 from engine.spec import build
+from engine.spec_limits import MAX_SEED, quote
 from engine.widths import with_width
 
 
@@ -112,8 +113,9 @@ def _validated(fn, spec, x_train, y_train, x_test, y_test, width, ensemble_size,
     args.count(fn, "ensemble_size", ensemble_size, limits.max_members)
     args.learning_rate(fn, learning_rate)
     steps = args.steps(fn, steps, limits.max_steps)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise args.fail(fn, "seed", repr(seed), "a whole number >= 0")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
+            or not 0 <= seed <= MAX_SEED:
+        raise args.fail(fn, "seed", quote(seed), f"a whole number from 0 to {MAX_SEED}")
     if not isinstance(float32, (bool, np.bool_)):
         raise args.fail(fn, "float32", repr(float32), "True or False")
     network = build(with_width(spec, width))

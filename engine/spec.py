@@ -7,7 +7,8 @@
 Names are those of ``engine.stax``; combinators nest as ``["serial", {"layers": [...]}]``
 and ``["parallel", {"branches": [[...], [...]]}]``. All validation of user specs lives
 here and in the constructors it calls: every error is a ValueError naming the position
-("layer 2 > branch 0 > layer 1 (Dense)") and the problem.
+("layer 2 > branch 0 > layer 1 (Dense)") and the problem. The spec's size is checked
+first against ``SpecLimits`` (engine/spec_limits.py), so nothing beyond a limit is built.
 """
 from __future__ import annotations
 
@@ -15,17 +16,19 @@ import inspect
 
 from . import stax
 from .network import Network
+from .spec_limits import SpecLimits, check_spec, quote
 
 
-def build(spec) -> Network:
-    """The network (init_fn, apply_fn, kernel_fn) described by ``spec``."""
+def build(spec, limits: SpecLimits = SpecLimits()) -> Network:
+    """The network (init_fn, apply_fn, kernel_fn) described by ``spec``, within ``limits``."""
+    check_spec(spec, limits)
     return Network(_serial(spec, ""))
 
 
 def _serial(items, where):
     if not isinstance(items, (list, tuple)) or not items:
         raise ValueError(f"{where or 'spec'}: expected a non-empty list of [name, {{arguments}}] "
-                         f"layers; got {items!r}")
+                         f"layers; got {quote(items)}")
     layers = [_layer(item, f"{where}layer {i}") for i, item in enumerate(items)]
     return stax.serial(*layers).layer
 
@@ -33,7 +36,7 @@ def _serial(items, where):
 def _layer(item, where):
     if not (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], str)
             and isinstance(item[1], dict)):
-        raise ValueError(f"{where}: expected [name, {{arguments}}]; got {item!r}")
+        raise ValueError(f"{where}: expected [name, {{arguments}}]; got {quote(item)}")
     name, kwargs = item
     if name == "serial":
         _check_arguments(where, name, kwargs, {"layers"})
@@ -47,19 +50,23 @@ def _layer(item, where):
                                for i, b in enumerate(branches))).layer
     constructor = stax.LAYERS.get(name)
     if constructor is None:
-        raise ValueError(f"{where}: unknown layer {name!r}; expected one of "
+        raise ValueError(f"{where}: unknown layer {quote(name)}; expected one of "
                          f"{sorted(stax.LAYERS) + ['parallel', 'serial']}")
-    _check_arguments(where, name, kwargs, set(inspect.signature(constructor).parameters))
+    parameters = inspect.signature(constructor).parameters
+    _check_arguments(where, name, kwargs, set(parameters))
+    missing = [p for p, v in parameters.items() if v.default is v.empty and p not in kwargs]
+    if missing:
+        raise ValueError(f"{where} ({name}): missing argument {missing[0]!r}")
     try:
         return constructor(**{k: _hashable(v) for k, v in kwargs.items()}).layer
-    except ValueError as err:
+    except (ValueError, TypeError, OverflowError) as err:  # e.g. an unhashable argument
         raise ValueError(f"{where} ({name}): {err}") from None
 
 
 def _check_arguments(where, name, kwargs, accepted):
     unknown = sorted(set(kwargs) - accepted)
     if unknown:
-        raise ValueError(f"{where} ({name}): unknown argument {unknown[0]!r}; "
+        raise ValueError(f"{where} ({name}): unknown argument {quote(unknown[0])}; "
                          f"{name} accepts {sorted(accepted)}")
     if name in ("serial", "parallel") and not accepted <= set(kwargs):
         raise ValueError(f"{where} ({name}): missing argument {sorted(accepted)[0]!r}")
