@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import param
 
+import engine
+
 from .limits import Limits
 
 #: tab title -> its name in the URL (``?view=kernels``), in the dashboard's order
@@ -59,7 +61,7 @@ class ImageExperiment(param.Parameterized):
     n_test = param.Integer(default=300, bounds=(10, 1000), doc="Test images.")
     diag_reg = param.Number(default=1e-4, bounds=(0.0, 1.0), doc="""
         Diagonal regularization, relative to the mean diagonal of the train kernel.""")
-    seed = param.Integer(default=0, bounds=(0, None), doc="Seed of the train/test split.")
+    seed = param.Integer(default=0, bounds=(0, engine.MAX_SEED), doc="Seed of the train/test split.")
 
     @property
     def train_sizes(self) -> list[int]:

@@ -11,6 +11,8 @@ import os
 
 import param
 
+import engine
+
 
 class Limits(param.Parameterized):
     max_width = param.Integer(default=4096, bounds=(16, None), doc="widest hidden layer of a finite network")
@@ -18,6 +20,21 @@ class Limits(param.Parameterized):
     max_steps = param.Integer(default=10_000, bounds=(1, None), doc="gradient-descent steps of a finite ensemble")
     max_train = param.Integer(default=1000, bounds=(1, None), doc="training points")
     max_test = param.Integer(default=2000, bounds=(1, None), doc="test points")
+    # the size of a spec (engine.SpecLimits; a hidden width is bounded by max_width)
+    max_layers = param.Integer(default=engine.SpecLimits.max_layers, bounds=(1, None),
+                               doc="layers of a spec, nested ones included")
+    max_depth = param.Integer(default=engine.SpecLimits.max_depth, bounds=(1, None),
+                              doc="serial/parallel combinators nested around a layer")
+    max_fan_out = param.Integer(default=engine.SpecLimits.max_fan_out, bounds=(1, None),
+                                doc="FanOut num and branches of one parallel")
+    max_window = param.Integer(default=engine.SpecLimits.max_window, bounds=(1, None),
+                               doc="each entry of a filter_shape, window_shape or strides")
+
+    def spec_limits(self) -> engine.SpecLimits:
+        """The engine's limits on a spec, from these."""
+        return engine.SpecLimits(max_layers=self.max_layers, max_depth=self.max_depth,
+                                 max_fan_out=self.max_fan_out, max_window=self.max_window,
+                                 max_width=self.max_width)
 
     def describe(self, name: str) -> str:
         """E.g. "max_width = 4096 (set IWE_MAX_WIDTH or --max-width)"."""

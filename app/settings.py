@@ -71,7 +71,7 @@ class Data(param.Parameterized):
         Test points (a grid for 1-D regression).""")
     noise = param.Number(default=0.1, bounds=(0.0, 2.0), doc="""
         Std of the Gaussian noise on the training targets (regression).""")
-    seed = param.Integer(default=0, bounds=(0, None), doc="Random seed of the sample.")
+    seed = param.Integer(default=0, bounds=(0, engine.MAX_SEED), doc="Random seed of the sample.")
     regenerate = param.Action(lambda self: self.param.update(seed=self.seed + 1),
                               label="New sample", doc="Draw a new sample (seed + 1).")
 
@@ -108,7 +108,8 @@ class Finite(param.Parameterized):
     """The finite ensembles trained with real gradient descent next to the closed form."""
 
     ensemble_size = param.Integer(default=8, bounds=(1, 32), doc="Networks in the ensemble.")
-    network_seed = param.Integer(default=0, bounds=(0, None), doc="Seed of their initialisation.")
+    network_seed = param.Integer(default=0, bounds=(0, engine.MAX_SEED),
+                                 doc="Seed of their initialisation.")
     show = param.Boolean(default=True, doc="Train and show finite ensembles.")
 
     def __init__(self, limits: Limits | None = None, **params):

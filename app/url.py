@@ -1,12 +1,19 @@
 """The whole view in the URL: every setting is a query parameter, the spec as JSON.
 
 A copied link reproduces the view. Values a link asks for that the server refuses (beyond
-a limit, malformed) are reported in the session's notice; the rest still apply.
+a limit, malformed) are reported in the session's notice; the rest still apply. A link is
+untrusted input: values Panel's query reader cannot read (``n_train=²``, a 4,301-digit
+number) and a spec beyond the server's limits (app/spec_input.py) are dropped from the query
+before anything reads it, so such a link still opens the page, with the reason.
 """
 from __future__ import annotations
 
 import functools
+import urllib.parse
 
+from panel.util import parse_query
+
+from . import spec_input
 from .state import Session
 
 #: settings object -> {parameter: query name}
@@ -33,26 +40,70 @@ LIMITED = {"width": "max_width", "n_train": "max_train", "n_test": "max_test",
 def sync(session: Session, location) -> None:
     """Apply the URL's settings to ``session``, then keep the URL up to date with it."""
     refused: list[str] = []
+    _drop_unreadable(session, location, refused)
     with session.one_update():
         for owner, parameters in SYNCED.items():
             target = getattr(session, owner)
             location.sync(target, parameters,
-                          on_error=functools.partial(_apply_each, session, target, refused))
+                          on_error=functools.partial(_apply_each, session, target, parameters,
+                                                     refused))
     if refused:
         session.notice = "This link asks for settings the server refuses: " + "; ".join(refused)
 
 
-def _apply_each(session: Session, target, refused: list, values: dict) -> None:
+def _drop_unreadable(session: Session, location, refused: list) -> None:
+    """Remove the query values that cannot be read, or ask for a spec beyond the limits."""
+    pairs = urllib.parse.parse_qsl(location.search.removeprefix("?"), keep_blank_values=True)
+    kept = []
+    for name, text in pairs:
+        problem = _unreadable(session, name, text)
+        if problem:
+            refused.append(problem)
+        else:
+            kept.append((name, text))
+    if len(kept) < len(pairs):
+        location.search = "?" + urllib.parse.urlencode(kept) if kept else ""
+
+
+def _unreadable(session: Session, name: str, text: str) -> str:
+    """Why the query value ``text`` of ``name`` cannot be read, or ""."""
+    if name == SYNCED["architecture"]["spec"] and text.lstrip().startswith(("[", "{")):
+        try:
+            spec_input.parse(text, session.limits)
+        except ValueError as err:
+            return f"spec: {err}"
+    try:
+        parse_query("?" + urllib.parse.urlencode({name: text}))
+    except Exception:  # e.g. int("²"): Panel reads "²".isdigit() as a number
+        return f"{name}={_shown(text)} is not a valid value of {name}"
+    return ""
+
+
+def _apply_each(session: Session, target, parameters: dict, refused: list, values: dict) -> None:
     """Apply what can be applied one by one; note the refused values."""
     for name, value in values.items():
         try:
             setattr(target, name, value)
         except (ValueError, TypeError):
-            refused.append(_reason(session, name, value))
+            refused.append(_reason(session, target, name, value, parameters[name]))
 
 
-def _reason(session: Session, name: str, value) -> str:
+def _reason(session: Session, target, name: str, value, query: str) -> str:
+    """Why ``value`` of parameter ``name`` (``query`` in the link) was refused."""
     limit = LIMITED.get(name)
-    if limit and isinstance(value, (int, float)) and value > getattr(session.limits, limit):
-        return f"{name}={value!r} is beyond the limit {session.limits.describe(LIMITED[name])}"
-    return f"{name}={value!r} is not a valid value of {name}"
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if limit and number and value > getattr(session.limits, limit):
+        return f"{query}={_shown(value)} is beyond the limit {session.limits.describe(limit)}"
+    low, high = getattr(target.param[name], "bounds", None) or (None, None)
+    if number and ((low is not None and value < low) or (high is not None and value > high)):
+        return f"{query}={_shown(value)} is outside the range {low} to {high}"
+    return f"{query}={_shown(value)} is not a valid value of {query}"
+
+
+def _shown(value, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (a link can hold a megabyte)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer of more than 4300 digits
+        return "<a number with more than 4300 digits>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -13,7 +13,7 @@ import threading
 import panel as pn
 import param
 
-from .. import catalog, stack
+from .. import catalog, spec_input, stack
 from ..presets import DEFAULT, PRESETS
 from ..state import Session
 from .layer_row import LayerRow
@@ -115,6 +115,12 @@ class StackEditor(pn.viewable.Viewer):
     # ---------------------------------------------------------------- edits
 
     def _set_items(self, items) -> None:
+        """Apply edited items, unless the spec they make is beyond the server's limits."""
+        try:
+            spec_input.check(stack.unfold(items), self.session.limits)
+        except ValueError as err:
+            self.notice = str(err)
+            return
         self.notice = ""
         self.session.architecture.edit(items)
 
@@ -176,8 +182,8 @@ class StackEditor(pn.viewable.Viewer):
     def apply_json(self, event=None) -> None:
         """Read the JSON text as the new spec (JSON only: nothing is evaluated)."""
         try:
-            spec = json.loads(self.spec_text)
-        except json.JSONDecodeError as err:
+            spec = spec_input.parse(self.spec_text, self.session.limits)
+        except ValueError as err:
             self.notice = f"Spec (JSON): {err}"
             return
         if not isinstance(spec, list):
