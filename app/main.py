@@ -15,9 +15,11 @@ import panel as pn  # noqa: E402
 
 from app.dashboard import App  # noqa: E402
 from app.limits import from_environment  # noqa: E402
+from app.local_resources import serve_stylesheets_locally  # noqa: E402
 from app.state import Session  # noqa: E402
 
 pn.extension(sizing_mode="stretch_width")
+serve_stylesheets_locally()  # no CDN links, also from hidden tabs (app/local_resources.py)
 hv.extension("bokeh")
 
 if pn.state.served:
