@@ -9,6 +9,7 @@ import param
 from . import url
 from .state import Session
 from .views.controls import DataControls, FiniteControls, TimeControls, TrainingControls
+from .views.literal import literal
 from .views.stack_editor import StackEditor
 from .views.tabs import view_tabs
 
@@ -33,7 +34,7 @@ class App(pn.viewable.Viewer):
     @param.depends("session.notice")
     def _notice(self):
         notice = self.session.notice
-        return pn.pane.Alert(notice, alert_type="warning", visible=bool(notice),
+        return pn.pane.Alert(literal(notice), alert_type="warning", visible=bool(notice),
                              css_classes=["session-notice"])
 
     def _sidebar(self):

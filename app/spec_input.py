@@ -53,7 +53,7 @@ def parse(text: str, limits: Limits):
     try:
         spec = json.loads(text)
     except (ValueError, RecursionError) as err:  # e.g. an integer of more than 4300 digits
-        raise ValueError(f"not valid JSON: {err}") from None
+        raise ValueError(str(err)) from None
     check(spec, limits)
     return spec
 

@@ -10,6 +10,7 @@ from ..settings import MODES, T_GRID
 from ..state import Session, safe_learning_rate
 from .grid_slider import grid_slider
 from .job_bar import JobBar
+from .literal import literal
 
 
 class TimeControls(pn.viewable.Viewer):
@@ -127,7 +128,7 @@ class DataControls(pn.viewable.Viewer):
 
     @param.depends("session.data_error")
     def _error(self):
-        return pn.pane.Alert(self.session.data_error, alert_type="danger",
+        return pn.pane.Alert(literal(self.session.data_error), alert_type="danger",
                              visible=bool(self.session.data_error), css_classes=["data-error"])
 
     def __panel__(self):
@@ -152,7 +153,7 @@ class FiniteControls(pn.viewable.Viewer):
 
     def __panel__(self):
         finite, ensembles = self.session.finite, self.session.finite_ensembles
-        note = pn.pane.Markdown(pn.bind(lambda text: text, ensembles.param.note),
+        note = pn.pane.Markdown(pn.bind(literal, ensembles.param.note),
                                 css_classes=["finite-note"], styles={"font-size": "0.85em"},
                                 margin=(0, 5))
         return pn.Column(

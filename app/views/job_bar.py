@@ -5,6 +5,7 @@ import panel as pn
 import param
 
 from ..background import Job
+from .literal import literal
 
 
 def on_page_load(callback) -> None:
@@ -35,7 +36,7 @@ class JobBar(pn.viewable.Viewer):
         def show(*events):
             bar.param.update(value=int(1000 * job.progress), visible=job.running)
             stop.visible = job.running
-            status.object = job.status
+            status.object = literal(job.status)
 
         job.param.watch(show, ["progress", "running", "status"])
         on_page_load(show)

@@ -12,6 +12,7 @@ import panel as pn
 import param
 
 from .. import catalog
+from .literal import literal
 
 _WIDGETS = {param.Number: pn.widgets.FloatInput, param.Integer: pn.widgets.IntInput,
             param.Selector: pn.widgets.Select, param.String: pn.widgets.TextInput,
@@ -51,7 +52,8 @@ class LayerRow(pn.viewable.Viewer):
         name, kwargs = entry
         self._kwargs = dict(kwargs)  # arguments the form does not show are kept
         if not catalog.is_layer(name):  # e.g. a hand-written parallel: shown, not edited
-            self._args.objects = [pn.pane.Str(json.dumps(entry), styles={"font-size": "0.8em"})]
+            self._args.objects = [pn.pane.Str(literal(json.dumps(entry)),
+                                              styles={"font-size": "0.8em"})]
             return
         self._form = catalog.form_class(name)()
         self._set_values(catalog.form_values(name, kwargs))
@@ -102,7 +104,7 @@ class LayerRow(pn.viewable.Viewer):
         self._on_edit(self.path, [event.new, catalog.starting_arguments(event.new)])
 
     def show_error(self, message: str) -> None:
-        self._error.param.update(object=message, visible=bool(message))
+        self._error.param.update(object=literal(message), visible=bool(message))
 
     # ---------------------------------------------------------------- layout
 

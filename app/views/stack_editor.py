@@ -17,6 +17,7 @@ from .. import catalog, spec_input, stack
 from ..presets import DEFAULT, PRESETS
 from ..state import Session
 from .layer_row import LayerRow
+from .literal import literal
 
 SPEC_HELP = ("The engine spec: a JSON list of [name, {arguments}] layers, as in "
              "neural-tangents' stax (combinators: FanOut, parallel, FanInSum). Read as JSON, "
@@ -110,7 +111,8 @@ class StackEditor(pn.viewable.Viewer):
         for path, row in self._rows.items():
             row.show_error(error if where == path else "")
         shown_at_row = where in self._rows
-        self._general_error.param.update(object=error, visible=bool(error) and not shown_at_row)
+        self._general_error.param.update(object=literal(error),
+                                         visible=bool(error) and not shown_at_row)
 
     # ---------------------------------------------------------------- edits
 
@@ -214,7 +216,7 @@ class StackEditor(pn.viewable.Viewer):
 
     @param.depends("notice")
     def _notice(self):
-        return pn.pane.Alert(self.notice, alert_type="warning", visible=bool(self.notice),
+        return pn.pane.Alert(literal(self.notice), alert_type="warning", visible=bool(self.notice),
                              css_classes=["editor-notice"])
 
     def __panel__(self):

@@ -13,6 +13,7 @@ from ..background import Job
 from ..convergence import spec_key
 from ..state import Session
 from .job_bar import JobBar, on_page_load
+from .literal import literal
 
 
 SWEEP_WIDGETS = {
@@ -65,7 +66,7 @@ class SweepView(pn.viewable.Viewer):
         invalid = self.session.stack_error or self.session.data_error
         self.reason = "Fix the architecture or the data settings first." if invalid else ""
         key = None if invalid else self.key()
-        self._notice.param.update(object=self.reason, visible=key is None)
+        self._notice.param.update(object=literal(self.reason), visible=key is None)
         if key is None:
             self.job.cancel(status="")
             return

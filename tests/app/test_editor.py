@@ -1,4 +1,5 @@
 """app/views/stack_editor.py without a browser: edits become engine specs; errors are placed."""
+import html
 import sys
 import threading
 
@@ -77,8 +78,8 @@ def test_a_form_edit_reaches_the_spec_and_a_bad_tuple_is_reported_at_the_row(edi
                                         ["Flatten", {}], ["Dense", {"out_dim": 1}]]
     conv = editor._rows[(0,)]
     conv._form.filter_shape = "3, x"
-    assert conv._error.object == ("Conv(filter_shape='3, x': expected integers separated by "
-                                  "commas, e.g. 3, 3)")
+    assert html.unescape(conv._error.object) == ("Conv(filter_shape='3, x': expected integers "
+                                                 "separated by commas, e.g. 3, 3)")
     assert conv._error.visible
 
 
