@@ -1,120 +1,149 @@
-"""Long computations off the event loop: one job per view, with progress and a stop button.
+"""A view's long computation as the user sees it: progress, queue place, a stop button.
 
-A ``Job`` runs ``compute(report, should_stop)`` in a thread and hands the result to
-``deliver``; ``report(fraction)`` moves the progress bar and raises ``Cancelled`` once
-``cancel()`` was pressed, which stops engine work that calls it between pieces (kernel
-tiles, training chunks, widths). Results are cached server-wide by the caller's key
-(app/cache.py), so a second session asking for the same settings gets them at once.
-Starting a new job cancels the previous one of the same Job; only the latest delivers.
+A ``Job`` belongs to one view of one session. ``start`` delivers a cached result at once,
+or submits ``compute(report, should_stop)`` to the server's job service (app/job_service.py)
+under the cache key, so identical requests of other sessions share the work. Starting again
+supersedes the previous request; ``cancel()`` (the stop button, a closed tab) unsubscribes.
+
+Everything a job changes (its progress, status and the delivered result) is applied on the
+session's Bokeh document through ``add_next_tick_callback``, i.e. on the event loop under the
+document lock, and only if that start is still the latest: a superseded result can never
+land, and no model is touched from a worker thread.
 """
 from __future__ import annotations
 
-import atexit
 import threading
-import traceback
-import weakref
+import time
 from typing import Callable, Hashable
 
 import panel as pn
 import param
 
 from .cache import Cache
+from .job_service import HEAVY, SERVICE, Cancelled, Subscriber
 
+__all__ = ["Cancelled", "Job", "FROM_CACHE"]
 
 #: the status shown when a result comes from the server-wide cache
 FROM_CACHE = "From the server's cache (computed earlier with these settings)."
-#: seconds to wait at interpreter exit for running jobs to reach their next progress report
-EXIT_GRACE = 120
-_JOBS: "weakref.WeakSet[Job]" = weakref.WeakSet()
+#: seconds between two progress updates sent to the browser
+PROGRESS_INTERVAL = 0.1
 
 
-class Cancelled(Exception):
-    """Raised from a progress report after the user pressed stop."""
+def session_document():
+    """The current session's Bokeh document, or None outside a served session."""
+    doc = pn.state.curdoc
+    return doc if doc is not None and doc.session_context is not None else None
+
+
+def in_document(doc, change: Callable[[], None]) -> None:
+    """Run ``change`` on ``doc``'s event loop under its lock (directly without a server)."""
+    if doc is None:
+        change()
+        return
+    try:
+        doc.add_next_tick_callback(change)
+    except Exception:  # the session is gone: nothing to show it on
+        pass
 
 
 class Job(param.Parameterized):
     progress = param.Number(default=0.0, bounds=(0.0, 1.0), doc="Fraction done.")
-    running = param.Boolean(default=False, doc="A computation is under way.")
+    running = param.Boolean(default=False, doc="A computation is queued or under way.")
     status = param.String(default="", doc="What the job is doing, or why it stopped.")
 
-    def __init__(self, **params):
+    def __init__(self, lane: str = HEAVY, **params):
         super().__init__(**params)
-        self._stop = threading.Event()
-        self._generation = 0
+        self.lane = lane
         self._lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        _JOBS.add(self)
-        doc = pn.state.curdoc
-        if doc is not None and doc.session_context is not None:
-            # a closed browser tab stops its work (Bokeh destroys it soon after it disconnects)
-            doc.on_session_destroyed(self._on_session_destroyed)
-
-    def _on_session_destroyed(self, session_context) -> None:
-        self.cancel(status="")
+        self._generation = 0
+        self._ticket = None
+        self._idle = threading.Event()
+        self._idle.set()
+        self._doc = session_document()
+        if self._doc is not None:  # a closed browser tab stops its work
+            self._doc.on_session_destroyed(lambda context: self.cancel(status=""))
 
     def start(self, cache: Cache, key: Hashable, compute: Callable, deliver: Callable,
               label: str = "Computing") -> None:
-        """Deliver ``cache[key]``, computing it in a thread on a miss."""
+        """Deliver ``cache[key]``: at once from the cache, else when the service computed it."""
         cached = cache.peek(key)
         if cached is not None:
-            self.cancel(status="")
-            self.status = FROM_CACHE
-            deliver(cached)
+            self.cancel(status=FROM_CACHE)
+            self._apply(self._generation, lambda: deliver(cached))
             return
         with self._lock:
-            self._stop.set()
-            self._stop = stop = threading.Event()
+            old, self._ticket = self._ticket, None
             self._generation += 1
             generation = self._generation
-        self.param.update(running=True, progress=0.0, status=f"{label}…")
+            self._idle.clear()
+        if old is not None:
+            old.cancel()
+        self._apply(generation, lambda: self.param.update(running=True, progress=0.0,
+                                                          status=f"Queued: {label}…"))
+        last = [0.0]
 
-        def report(fraction: float) -> None:
-            if stop.is_set():
-                raise Cancelled()
-            if generation == self._generation:
-                self.progress = min(max(float(fraction), 0.0), 1.0)
+        def on_progress(fraction: float) -> None:
+            now = time.monotonic()
+            if fraction == 0.0 or now - last[0] >= PROGRESS_INTERVAL:
+                last[0] = now
+                value = min(max(float(fraction), 0.0), 1.0)
+                self._apply(generation, lambda: self.param.update(progress=value,
+                                                                  status=f"{label}…"))
 
-        def work():
-            try:
-                value = cache.get(key, lambda: compute(report, stop.is_set))
-            except Cancelled:
+        def on_queue(ahead: int) -> None:
+            text = (f"Queued: {ahead} job{'s' if ahead != 1 else ''} ahead ({label.lower()})"
+                    if ahead else f"Queued: next to start ({label.lower()})")
+            self._apply(generation, lambda: setattr(self, "status", text))
+
+        def on_done(value, error) -> None:
+            if isinstance(error, Cancelled):
                 return
-            except Exception as err:  # shown to the user, never swallowed silently
-                traceback.print_exc()
-                self._finish(generation, f"Failed: {err}")
+            if error is not None:
+                self._apply(generation, lambda: self._finish(f"Failed: {error}"), last=True)
                 return
-            if generation == self._generation and not stop.is_set():
+
+            def finish():
                 deliver(value)
-                self._finish(generation, "")
+                self._finish("")
+            self._apply(generation, finish, last=True)
 
-        self.thread = threading.Thread(target=work, daemon=True, name=f"job-{label}")
-        self.thread.start()
+        ticket = SERVICE.submit(key, lambda report, stop: cache.get(key, lambda: compute(report, stop)),
+                                Subscriber(on_progress, on_queue, on_done), lane=self.lane)
+        with self._lock:
+            if generation == self._generation:
+                self._ticket = ticket
+                return
+        ticket.cancel()  # superseded while submitting
 
-    def _finish(self, generation: int, status: str) -> None:
-        if generation == self._generation:
-            self.param.update(running=False, progress=1.0 if not status else self.progress,
-                              status=status)
+    def _apply(self, generation: int, change: Callable[[], None], last: bool = False) -> None:
+        """Apply ``change`` on the document if ``generation`` is still the latest start."""
+        def guarded():
+            try:
+                if generation == self._generation:
+                    change()
+            finally:
+                if last and generation == self._generation:
+                    self._idle.set()
+        in_document(self._doc, guarded)
+
+    def _finish(self, status: str) -> None:
+        with self._lock:
+            self._ticket = None
+        self.param.update(running=False, progress=1.0 if not status else self.progress,
+                          status=status)
 
     def cancel(self, event=None, status: str = "Stopped; change a setting to compute again.") -> None:
-        """Stop the running computation (nothing is cached from it)."""
+        """Stop waiting for the current computation (the service stops it if nobody else waits)."""
         with self._lock:
-            self._stop.set()
+            ticket, self._ticket = self._ticket, None
             self._generation += 1
+        if ticket is not None:
+            ticket.cancel()
+        self._idle.set()
         # also when idle: a restart's status="" clears a stale "From the server's cache"
-        self.param.update(running=False, status=status)
+        in_document(self._doc, lambda: self.param.update(running=False, status=status))
 
-    def wait(self, timeout: float | None = None) -> None:
-        """Block until the current thread ends (tests, scripts)."""
-        if self.thread is not None:
-            self.thread.join(timeout)
-
-
-@atexit.register
-def _stop_all() -> None:
-    """Stop running jobs before the interpreter exits: a thread killed inside a compiled
-    computation aborts the process (tests, server shutdown)."""
-    jobs = list(_JOBS)
-    for job in jobs:
-        job._stop.set()
-    for job in jobs:
-        job.wait(EXIT_GRACE)
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the latest start delivered, failed or was cancelled (tests, scripts)."""
+        return self._idle.wait(timeout)

@@ -1,9 +1,33 @@
-"""The closed-form result of one (spec, data, training) setting, queried at any time t."""
+"""The closed-form result of one (spec, data, training) setting, queried at any time t.
+
+A ``ClosedFormRequest`` is one immutable snapshot of every setting the closed form depends
+on, taken at one moment; the computation, its cache keys and the check that its result is
+still wanted all derive from that snapshot and nothing else (app/state.py).
+"""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class ClosedFormRequest:
+    """The settings of one closed-form computation (hashable: a cache and task key)."""
+
+    spec_json: str        # canonical JSON of the spec as set (hidden widths included)
+    data_key: tuple       # app.settings.Data.key
+    max_train: int
+    max_test: int
+    mode: str             # ntk | nngp | posterior
+    learning_rate: float | None  # None: the policy, a safe fraction of the stable maximum
+    diag_reg: float
+
+    @cached_property
+    def spec(self):
+        return json.loads(self.spec_json)
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,6 +50,12 @@ class ClosedForm:
     learning_rate: float
     max_learning_rate: float
     diag_reg: float  # the absolute lambda added to the train kernel
+    request: ClosedFormRequest | None = None  # the snapshot it was computed from
+
+    @property
+    def diverges(self) -> bool:
+        """The learning rate is at or above the stable maximum: gradient descent diverges."""
+        return self.mode != "posterior" and self.learning_rate >= self.max_learning_rate
 
     def same_as(self, other: "ClosedForm | None") -> bool:
         """Built from the same cached engine results with the same numbers (nothing to redraw)."""
@@ -44,6 +74,10 @@ class ClosedForm:
         return self._query(0.0)
 
     def _query(self, time) -> Curves:
+        """Values that overflowed (a diverging learning rate at late t) are NaN: not drawn."""
         test = self.predictor.test
-        return Curves(float("inf") if time is None else time, np.asarray(test.mean(time)),
-                      np.sqrt(np.asarray(test.variance(time))))
+        with np.errstate(all="ignore"):
+            mean, variance = np.asarray(test.mean(time)), np.asarray(test.variance(time))
+            mean = np.where(np.isfinite(mean), mean, np.nan)
+            std = np.sqrt(np.where(np.isfinite(variance), np.maximum(variance, 0.0), np.nan))
+        return Curves(float("inf") if time is None else time, mean, std)

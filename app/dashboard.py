@@ -8,6 +8,7 @@ import param
 
 from . import url
 from .state import Session
+from .views.job_bar import JobBar
 from .views.controls import DataControls, FiniteControls, TimeControls, TrainingControls
 from .views.literal import literal
 from .views.stack_editor import StackEditor
@@ -53,6 +54,7 @@ class App(pn.viewable.Viewer):
     def __panel__(self):
         header = pn.pane.HTML(f"<h1>{TITLE}</h1><p>{SUBTITLE}</p>", css_classes=["app-header"],
                               sizing_mode="stretch_width")
-        main = pn.Column(self._notice, self._views(), sizing_mode="stretch_width")
+        closed_form = JobBar(job=self.session.closed_form_job, css_class="closed-form")
+        main = pn.Column(self._notice, closed_form, self._views(), sizing_mode="stretch_width")
         return pn.Column(header, pn.Row(self._sidebar(), main, sizing_mode="stretch_width"),
                          sizing_mode="stretch_width", stylesheets=[CSS])

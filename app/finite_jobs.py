@@ -1,7 +1,9 @@
 """Finite ensembles for the current settings, trained in the background and cached.
 
-Whenever the closed form changes (network, width, data, learning rate) or a finite
-setting does, ``FiniteEnsembles`` asks for the ensemble of those settings: a cached one
+Whenever the closed form changes (network, data, learning rate), the width moves or a
+finite setting does, ``FiniteEnsembles`` asks for the ensemble of those settings. The spec
+and the data always come from one snapshot, the closed form shown (its request), with the
+width slider's hidden widths: a new stack with the old data is impossible. A cached one
 arrives at once (returning to a width is instant), otherwise ``engine.train_ensemble``
 runs in a thread (app/background.py) with a progress bar and a stop button, and the
 other sessions stay responsive. Results are cached server-wide per (spec, data, width,
@@ -14,13 +16,12 @@ import threading
 import time
 
 import numpy as np
-import panel as pn
 import param
 
 import engine
 
 from . import stack
-from .background import Cancelled, Job
+from .background import Cancelled, Job, in_document
 from .cache import Cache
 from .finite_run import FiniteRun
 from .settings import T_GRID
@@ -42,17 +43,12 @@ class FiniteEnsembles(param.Parameterized):
         self.session = session
         self._key = None
         self._timer: threading.Timer | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         session.param.watch(self.update, "closed_form")
-        session.architecture.param.watch(self._on_spec, "spec")
+        session.architecture.param.watch(self.update, "width")
+        session.training.param.watch(self.update, "mode")
         session.finite.param.watch(self.update, ["ensemble_size", "network_seed", "show"])
         self.job.param.watch(self._on_job, "running")
-
-    def _on_spec(self, event) -> None:
-        """A width move changes the spec, not the closed form. An invalid spec keeps what is
-        shown, as the closed-form views do (the editor shows the error)."""
-        if not self.session.stack_error:
-            self.update()
 
     def _on_job(self, event) -> None:
         """A training that ended without a result (stopped, failed): its status says why."""
@@ -67,7 +63,7 @@ class FiniteEnsembles(param.Parameterized):
         s = self.session
         if not s.finite.show:
             return "Finite ensembles are off."
-        if s.closed_form is None or s.stack_error:
+        if s.closed_form is None:
             return "Finite ensembles wait for a valid network."
         if s.training.mode != "ntk":
             return ("Finite ensembles are trained by gradient descent on all layers; they are "
@@ -76,6 +72,10 @@ class FiniteEnsembles(param.Parameterized):
 
     def update(self, *events) -> None:
         """Show the ensemble of the current settings: from the cache, or train it."""
+        with self._lock:  # widget threads and the document both call this
+            self._update()
+
+    def _update(self) -> None:
         refusal = self._refusal()
         if refusal:
             self._stop(refusal)
@@ -88,9 +88,9 @@ class FiniteEnsembles(param.Parameterized):
         if RUNS.peek(key) is not None:
             start()  # delivers at once
             return
-        self.session.finite_run = None  # the shown ensemble belongs to other settings
-        self.note = (f"Training {settings['ensemble_size']} networks of width "
-                     f"{settings['width']} for {int(settings['steps'][-1]):,} steps…")
+        note = (f"Training {settings['ensemble_size']} networks of width "
+                f"{settings['width']} for {int(settings['steps'][-1]):,} steps…")
+        self._show(None, note)  # the shown ensemble belongs to other settings
         self.job.cancel(status="")
         self._timer = threading.Timer(SETTLE, self._start_settled, args=(key, start))
         self._timer.start()
@@ -122,27 +122,34 @@ class FiniteEnsembles(param.Parameterized):
         self._cancel_timer()
         self.job.cancel(status="")
         self._key = None
-        self.session.finite_run = None
-        self.note = reason
+        self._show(None, reason)
+
+    def _show(self, run, note: str) -> None:
+        """Set the shown ensemble and its note on the session's document."""
+        def change():
+            self.note = note
+            self.session.finite_run = run
+        in_document(self.job._doc, change)
 
     def _request(self):
         """(cache key, training settings, a function starting the job) of the settings."""
         s, result = self.session, self.session.closed_form
-        spec = engine.with_width(s.architecture.spec, s.architecture.width)
+        spec = engine.with_width(result.request.spec, s.architecture.width)
         key = (stack.canonical(spec), s.data.key, s.architecture.width, s.finite.ensemble_size,
                s.finite.network_seed, result.learning_rate, s.limits.max_steps)
         settings = dict(width=s.architecture.width, ensemble_size=s.finite.ensemble_size,
                         learning_rate=result.learning_rate, steps=self.steps(),
                         seed=s.finite.network_seed)
         compute = functools.partial(_train, spec, result.data, settings)
-        deliver = functools.partial(self._deliver, pn.state.curdoc)
-        return key, settings, lambda: self.job.start(RUNS, key, compute, deliver, label="Training")
+        return key, settings, lambda: self.job.start(RUNS, key, compute, self._deliver,
+                                                     label="Training")
 
-    def _deliver(self, doc, run: FiniteRun) -> None:
+    def _deliver(self, run: FiniteRun) -> None:
+        """Show ``run`` (on the document; only the latest start delivers)."""
         limits = self.session.limits
         self.note = run.describe() + (f" (the step limit; {limits.describe('max_steps')})"
                                       if run.last_step < T_GRID[-1] else "")
-        _in_session(doc, lambda: setattr(self.session, "finite_run", run))
+        self.session.finite_run = run
 
     def wait(self, timeout: float | None = None) -> None:
         """Block until a pending or running training ends (tests, scripts)."""
@@ -161,10 +168,3 @@ def _train(spec, data, settings: dict, report, should_stop) -> FiniteRun:
         raise Cancelled()
     return FiniteRun(run, time.perf_counter() - start)
 
-
-def _in_session(doc, change) -> None:
-    """Apply a session change from a job thread inside that session's Document context."""
-    if doc is None or doc.session_context is None:
-        change()
-        return
-    doc.add_next_tick_callback(change)

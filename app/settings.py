@@ -57,8 +57,9 @@ class Architecture(param.Parameterized):
         """Replace the stack with edited editor items."""
         self.spec = stack.unfold(items)
 
-    def load_preset(self, name: str) -> None:
-        self.spec = engine.with_width(PRESETS[name].spec, self.width)
+    def load_preset(self, name: str, width: int = DEFAULT_WIDTH) -> None:
+        """The preset's stack with every hidden layer at ``width`` (the slider set to it)."""
+        self.param.update(width=width, spec=engine.with_width(PRESETS[name].spec, width))
 
 
 class Data(param.Parameterized):
@@ -99,7 +100,8 @@ class Training(param.Parameterized):
     t = param.Selector(default=1000, objects=T_GRID, doc="Training time: gradient-descent steps.")
     learning_rate = param.Number(default=None, allow_None=True, bounds=(0.0, None),
                                  inclusive_bounds=(False, True), doc="""
-        Gradient-descent step size; None = half the stable maximum of the network.""")
+        Gradient-descent step size; None (the default policy) = half the stable maximum of
+        the network. A value at or above the maximum is kept: the views show the divergence.""")
     diag_reg = param.Number(default=1e-4, bounds=(0.0, 1.0), doc="""
         Diagonal regularization, relative to the mean diagonal of the train kernel.""")
 

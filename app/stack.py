@@ -190,6 +190,33 @@ def error_path(items: list, message: str) -> tuple | None:
     return _locate(items, tokens) if tokens and tokens[0][0] == "layer" else None
 
 
+#: what the engine's residual plumbing says, in the editor's words
+_RESIDUAL_SHAPES = re.compile(r"branches have different shapes \[(\(.*?\)), (\(.*?\))\]")
+
+
+def editor_message(items: list, message: str) -> str:
+    """The engine's message in the editor's terms: positions are the editor's (a residual
+    block is one item, its layers numbered inside it), and an error at a block's plumbing
+    (FanOut, parallel, FanInSum, which the editor shows as one block) names the block."""
+    path = error_path(items, message)
+    prefix = _PREFIX.match(message)
+    if path is None or prefix is None:
+        return message
+    rest, position = message[prefix.end():], ".".join(map(str, path))
+    name = get(items, path)[0]
+    if name != RESIDUAL:
+        return f"layer {position} ({name}): {rest}"
+    shapes = _RESIDUAL_SHAPES.search(rest)
+    if shapes:
+        rest = (f"its layers turn an input of shape {shapes.group(2)} into {shapes.group(1)}; "
+                f"y = x + f(x) needs f(x) shaped like x (keep the width and the spatial size "
+                f"inside the block)")
+    return f"Residual block {position}: {rest}"
+
+
+_PREFIX = re.compile(r"(?:(?:layer|branch) \d+(?: \([^)]*\))?(?: > |: ))+")
+
+
 def _locate(items: list, tokens: list) -> tuple | None:
     start = 0
     spec_index = tokens[0][1]

@@ -1,36 +1,35 @@
 """The session: the settings a user makes and the results derived from them.
 
-One ``Session`` per browser tab is the single source of truth. It watches its settings
-and starts work when they change (design.md §3: ``watch=True`` only to start work):
-the closed form is looked up in the server-wide caches (app/results.py), the finite
-ensembles train in the background (app/finite_jobs.py). An invalid setting keeps the
-last valid result on screen and says what is wrong and where.
+One ``Session`` per browser tab is the single source of truth. Every setting change takes
+one immutable snapshot of what the closed form depends on (``request()``), and submits its
+computation, keyed on that snapshot alone, to the server's job service (app/background.py);
+the event loop and the widget threads never compute. The outcome is applied on the event
+loop, and only while its snapshot is still the current one, so a result can never pair
+one setting's data with another's kernels. An invalid setting keeps the last valid result
+on screen and says what is wrong and where.
 """
 from __future__ import annotations
 
 import contextlib
-import threading
 
 import param
 
 from . import results, stack
-from .closed_form import ClosedForm
+from .background import Job
+from .closed_form import ClosedForm, ClosedFormRequest
 from .finite_jobs import FiniteEnsembles
+from .job_service import INTERACTIVE
 from .limits import Limits
 from .presets import PRESETS
-from .settings import Architecture, Data, Finite, Training
+from .results import SAFE_FRACTION, safe_learning_rate
+from .settings import DEFAULT_WIDTH, Architecture, Data, Finite, Training
 from .analysis_settings import ImageExperiment, Sweep, ViewSelection  # the analysis views' settings
 
-#: the default learning rate as a fraction of the stable maximum
-SAFE_FRACTION = 0.5
+__all__ = ["Session", "SAFE_FRACTION", "safe_learning_rate"]
+
 CLOSED_FORM_INPUTS = ["architecture.spec", "data.dataset", "data.n_train", "data.n_test",
                       "data.noise", "data.seed", "training.mode", "training.learning_rate",
                       "training.diag_reg"]
-
-
-def safe_learning_rate(maximum: float) -> float:
-    """SAFE_FRACTION of the stable maximum, to 2 significant digits (a readable number)."""
-    return float(f"{SAFE_FRACTION * maximum:.2g}")
 
 
 class Session(param.Parameterized):
@@ -64,17 +63,23 @@ class Session(param.Parameterized):
         params.setdefault("sweep", Sweep(limits))
         params.setdefault("images", ImageExperiment())
         super().__init__(limits=limits, **params)
-        self._lock = threading.RLock()
         self._settling = False
-        self._update_closed_form()
+        self.closed_form_job = Job(lane=INTERACTIVE)
         self.finite_ensembles = FiniteEnsembles(self)  # trains in the background
-        self.finite_ensembles.update()
+        self._update_closed_form()
 
     # ---------------------------------------------------------------- actions
 
     def close(self) -> None:
         """Stop background work (the browser tab is gone)."""
+        self.closed_form_job.cancel(status="")
         self.finite_ensembles.close()
+
+    def wait(self, timeout: float | None = 120) -> None:
+        """Block until the closed form and the finite ensembles of the settings arrived
+        (tests, scripts; the app never waits)."""
+        self.closed_form_job.wait(timeout)
+        self.finite_ensembles.wait(timeout)
 
     @contextlib.contextmanager
     def one_update(self):
@@ -88,78 +93,46 @@ class Session(param.Parameterized):
             self._update_closed_form()
 
     def load_preset(self, name: str) -> None:
-        """A preset's architecture with the data settings it was made for."""
+        """A preset sets everything its picture depends on, whatever came before: the data
+        (its settings over the defaults), the learning-rate policy, diag_reg and the width."""
+        preset = PRESETS[name]
+        data = {k: p.default for k, p in Data.param.objects().items()
+                if k in ("dataset", "n_train", "n_test", "noise", "seed")}
         with self.one_update():
-            self.data.param.update(**PRESETS[name].settings)
-            self.architecture.load_preset(name)
+            self.data.param.update(**{**data, **preset.settings})
+            self.training.param.update(learning_rate=None,
+                                       diag_reg=Training.param.diag_reg.default)
+            self.architecture.load_preset(name, preset.settings.get("width", DEFAULT_WIDTH))
 
     # ---------------------------------------------------------------- closed form
+
+    def request(self) -> ClosedFormRequest:
+        """One snapshot of every setting the closed form depends on."""
+        a, d, t = self.architecture, self.data, self.training
+        return ClosedFormRequest(stack.canonical(a.spec), d.key, self.limits.max_train,
+                                 self.limits.max_test, t.mode, t.learning_rate, t.diag_reg)
 
     @param.depends(*CLOSED_FORM_INPUTS, watch=True)
     def _update_closed_form(self) -> None:
         if self._settling:
             return
-        with self._lock:
-            self._compute_closed_form()
+        request = self.request()
+        self.closed_form_job.start(
+            results.OUTCOMES, request, lambda report, stop: results.closed_form(request, report),
+            lambda outcome: self._apply(request, outcome), label="Computing the closed form")
 
-    def _compute_closed_form(self) -> None:
-        data = self._dataset()
-        net = self._network(data) if data is not None else None
-        if net is None:
-            return
-        k = results.kernels(stack.kernel_key(self.architecture.spec), net, self.data.key, data)
-        mode = self.training.mode
-        maximum = results.max_learning_rate(k, data, mode)
-        learning_rate = self._stable_learning_rate(maximum)
-        key = (stack.kernel_key(self.architecture.spec), self.data.key)
-        predictor = results.predictor(key, k, data, mode, learning_rate, self.training.diag_reg)
-        losses = results.loss_curves(key + (mode, learning_rate, self.training.diag_reg),
-                                     predictor)
-        result = ClosedForm(data, mode, predictor, losses, learning_rate, maximum,
-                            predictor.diag_reg)
+    def _apply(self, request: ClosedFormRequest, outcome: results.Outcome) -> None:
+        """Show ``outcome`` if its snapshot is still current (runs on the document)."""
+        if request != self.request():
+            return  # the settings moved on; their own request is on its way
+        items, error = self.architecture.items, outcome.stack_error
+        path = stack.error_path(items, error) if error else None
+        self.param.update(data_error=outcome.data_error,
+                          stack_error=stack.editor_message(items, error) if error else "",
+                          error_path=path)
+        result = outcome.result
         # The limit has no width: a width move (or another edit that leaves the kernels)
         # gives the same cached results, and keeping the object spares every view a redraw
-        # (seconds for the whole page). The finite ensembles follow the spec themselves.
-        if not result.same_as(self.closed_form):
+        # (seconds for the whole page). The finite ensembles follow the width themselves.
+        if result is not None and not result.same_as(self.closed_form):
             self.closed_form = result
-
-    def _dataset(self):
-        try:
-            data = results.dataset(self.data.key, self.limits.max_train, self.limits.max_test)
-        except ValueError as err:
-            self.data_error = str(err)
-            return None
-        self.data_error = ""
-        return data
-
-    def _network(self, data):
-        """The built network, or None with the engine's message and the layer it names."""
-        spec = self.architecture.spec
-        try:
-            if not stack.is_spec_shaped(spec):
-                raise ValueError(f"spec: expected a non-empty list of [name, {{arguments}}] "
-                                 f"layers; got {spec!r}")
-            net = results.network(stack.canonical(spec), spec)
-            results.check_shapes(net, spec, data)
-        except ValueError as err:
-            self.param.update(stack_error=str(err),
-                              error_path=stack.error_path(self.architecture.items, str(err)))
-            return None
-        self.param.update(stack_error="", error_path=None)
-        return net
-
-    def _stable_learning_rate(self, maximum: float) -> float:
-        """The learning rate to use: the user's if stable, else a safe fraction of the maximum."""
-        current = self.training.learning_rate
-        if current is not None and current < maximum:
-            return current
-        safe = safe_learning_rate(maximum)
-        if current is not None:
-            self.notice = (f"learning_rate {current:g} is not below the stable maximum "
-                           f"{maximum:.3g} of this network; it was set to {safe:g}.")
-        self._settling = True  # this change is part of the current update
-        try:
-            self.training.learning_rate = safe
-        finally:
-            self._settling = False
-        return safe

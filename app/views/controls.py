@@ -7,7 +7,7 @@ import panel as pn
 import param
 
 from ..settings import MODES, T_GRID
-from ..state import Session, safe_learning_rate
+from ..state import Session
 from .grid_slider import grid_slider
 from .job_bar import JobBar
 from .literal import literal
@@ -90,29 +90,38 @@ class TrainingControls(pn.viewable.Viewer):
     session = param.ClassSelector(class_=Session)
 
     def use_safe_learning_rate(self, event=None):
-        result = self.session.closed_form
-        if result is not None:
-            self.session.training.learning_rate = safe_learning_rate(result.max_learning_rate)
+        """Back to the policy: half the stable maximum of whatever network is shown."""
+        self.session.training.learning_rate = None
 
     @param.depends("session.closed_form")
     def _learning_rate_note(self):
         result = self.session.closed_form
         if result is None:
             return pn.pane.Markdown("")
-        return pn.pane.Markdown(
-            f"Stable maximum η_max = **{result.max_learning_rate:.3g}** (gradient descent "
-            f"diverges above it); diag_reg adds λ = {result.diag_reg:.3g} to the train kernel.",
-            styles={"font-size": "0.85em"}, css_classes=["lr-note"], margin=(0, 5))
+        policy = ("½ η_max, follows the network" if self.session.training.learning_rate is None
+                  else "your value")
+        text = (f"η = **{result.learning_rate:.3g}** ({policy}); stable maximum η_max = "
+                f"**{result.max_learning_rate:.3g}**; diag_reg adds λ = {result.diag_reg:.3g} "
+                f"to the train kernel.")
+        if result.diverges:
+            text += (" ⚠ η is at or above η_max: gradient descent **diverges** (the closed form "
+                     "uses the exact discrete steps (I − ηΘ/|Y|)ᵗ).")
+        return pn.pane.Markdown(text, styles={"font-size": "0.85em"},
+                                css_classes=["lr-note", "lr-diverges" if result.diverges else "lr-ok"],
+                                margin=(0, 5))
 
     def __panel__(self):
         training = self.session.training
-        safe = pn.widgets.Button(label="Use ½ η_max", width=110, css_classes=["safe-lr"])
+        safe = pn.widgets.Button(label="Use ½ η_max", width=110, css_classes=["safe-lr"],
+                                 description="Follow the network: half its stable maximum")
         safe.on_click(self.use_safe_learning_rate)
         return pn.Column(
             pn.widgets.RadioBoxGroup.from_param(training.param.mode, options={v: k for k, v in MODES.items()},
                                                 css_classes=["mode"]),
-            pn.Row(pn.widgets.FloatInput.from_param(training.param.learning_rate, name="Learning rate η",
-                                                    format="0.[0000]", css_classes=["learning-rate"]),
+            pn.Row(pn.widgets.FloatInput.from_param(training.param.learning_rate,
+                                                    name="Learning rate η (empty: ½ η_max)",
+                                                    format="0.[0000]", placeholder="½ η_max",
+                                                    css_classes=["learning-rate"]),
                    safe),
             self._learning_rate_note,
             pn.widgets.FloatInput.from_param(training.param.diag_reg,

@@ -49,9 +49,12 @@ class FunctionSpaceView(pn.viewable.Viewer):
     def _on_result(self, *events):
         result = self.session.closed_form
         shown = result is not None and is_function_plot(result.data)
-        self._notice.param.update(visible=not shown, object=(
-            "" if shown else "The function-space view draws one output over one input axis "
-            "(1-D regression, the unit circle); the loss view shows every dataset."))
+        if result is None:
+            why = "Computing the closed form (its progress is shown above)…"
+        else:
+            why = ("The function-space view draws one output over one input axis (1-D "
+                   "regression, the unit circle); the loss view shows every dataset.")
+        self._notice.param.update(visible=not shown, object="" if shown else why)
         self._pane.visible = shown
         if not shown:
             return

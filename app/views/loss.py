@@ -23,7 +23,7 @@ T_DIM = x_dim("training time t (steps)")
 def _curve_data(curve) -> dict:
     """The part of a LossCurve on a log axis (t > 0); the band's lower edge stops a decade
     below the curve's lowest value (mean - sd may reach 0, which a log axis cannot show)."""
-    keep = curve.t > 0
+    keep = (curve.t > 0) & np.isfinite(curve.mean) & np.isfinite(curve.std)  # overflow: not drawn
     t, mean, std = curve.t[keep], curve.mean[keep], curve.std[keep]
     floor = max(float(mean.min()) / 10, LOG_FLOOR) if len(mean) else LOG_FLOOR
     return {"t": t, "mean": np.maximum(mean, LOG_FLOOR),
@@ -69,7 +69,9 @@ class LossView(pn.viewable.Viewer):
         highs = [d["upper"].max() for d in curves.values() if len(d["upper"])]
         if not lows:
             return (LOG_FLOOR, 1.0)
-        return max(min(lows) / 10, LOG_FLOOR), max(highs) * 2
+        # a diverging run climbs to overflow: show four decades of its climb, not 1e300
+        start = max(d["upper"][0] for d in curves.values() if len(d["upper"]))
+        return max(min(lows) / 10, LOG_FLOOR), min(max(highs) * 2, start * 1e4)
 
     def _on_finite(self, *events):
         run = self.session.finite_run

@@ -15,7 +15,7 @@ def no_finite_training(monkeypatch):
 @pytest.fixture(autouse=True)
 def fresh_caches(monkeypatch):
     """Each test counts its own cache misses (the kernels and predictors it computed)."""
-    for name in ("DATASETS", "NETWORKS", "KERNELS", "PREDICTORS", "LOSSES"):
+    for name in ("DATASETS", "NETWORKS", "KERNELS", "PREDICTORS", "LOSSES", "OUTCOMES"):
         monkeypatch.setattr(results, name, Cache(getattr(results, name).size))
     monkeypatch.setattr(finite_jobs, "RUNS", Cache(8))
     return results

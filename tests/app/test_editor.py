@@ -29,10 +29,12 @@ def test_add_layer_goes_before_the_readout_at_the_current_width(editor):
 
 def test_row_actions(editor):
     editor._act((1,), "up")
+    editor.session.wait()
     assert _names(editor)[:2] == ["Erf", "Dense"]
     assert "Erf" in editor.session.stack_error  # Erf first: its input is not Gaussian
     assert editor.session.error_path == (0,)
     editor._act((0,), "remove")
+    editor.session.wait()
     assert _names(editor) == ["Dense", "Dense", "Erf", "Dense"]
     assert editor.session.stack_error == ""
     editor.new_layer = "Relu"
@@ -47,6 +49,7 @@ def test_wrap_selected_layers_in_a_residual_block_and_unwrap(editor):
     editor._rows[(2,)].selected = True
     assert editor.wrap_label() == "Wrap 2 selected layers in a residual block"
     editor.wrap_selected()
+    editor.session.wait()
     assert _names(editor) == ["Dense", stack.RESIDUAL, "Erf", "Dense"]
     assert [n for n, _ in editor.session.architecture.spec][1:4] == ["FanOut", "parallel", "FanInSum"]
     assert editor.session.stack_error == "" and editor.notice == ""
@@ -111,6 +114,7 @@ def test_structure_unchanged_keeps_the_rows(editor):
 
 def test_presets_load_with_their_data(editor):
     editor.preset = "Residual Erf net (cookbook)"
+    editor.session.wait()
     assert _names(editor) == ["Dense", stack.RESIDUAL, stack.RESIDUAL, "Erf", "Dense"]
     assert editor.session.stack_error == ""
 

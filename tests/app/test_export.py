@@ -39,6 +39,7 @@ def test_snippets_recompute_what_the_app_shows(preset):
     if session.data.dataset == "digits":  # CNN kernels: fewer images keep the test quick
         session.data.param.update(n_train=12, n_test=12)
     session.training.t = 100
+    session.wait()
     assert session.closed_form is not None and not session.stack_error
     views = [FunctionSpaceView(session=session), LossView(session=session),
              KernelHeatmapsView(session=session)]

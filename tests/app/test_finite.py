@@ -12,7 +12,7 @@ from app.state import Session
 
 
 def _wait(session, timeout=120):
-    session.finite_ensembles.wait(timeout)
+    session.wait(timeout)
 
 
 @pytest.fixture
@@ -20,6 +20,7 @@ def session():
     s = Session(Limits(max_steps=100), finite=Finite(show=False))
     s.architecture.width = 16
     s.finite.ensemble_size = 2
+    s.wait()
     return s
 
 
@@ -58,8 +59,10 @@ def test_an_invalid_stack_keeps_the_ensemble(session):
     _wait(session)
     first, spec = session.finite_run, session.architecture.spec
     session.architecture.spec = [["Erf", {}]] + spec  # Erf first: no Gaussian input
+    _wait(session)
     assert session.stack_error and session.finite_run is first  # kept, like the closed form
     session.architecture.spec = spec
+    _wait(session)
     assert session.finite_run is first and session.stack_error == ""
     assert not session.finite_ensembles.job.running
 
@@ -84,6 +87,7 @@ def test_stop_cancels_the_training(session):
 def test_no_finite_ensembles_outside_the_ntk_mode(session):
     session.finite.show = True
     session.training.mode = "nngp"
+    _wait(session)
     assert session.finite_run is None
     assert session.finite_ensembles.note == (
         "Finite ensembles are trained by gradient descent on all layers; they are shown in "

@@ -11,7 +11,17 @@ from app.state import Session, safe_learning_rate
 
 @pytest.fixture
 def session():
-    return Session(Limits())
+    session = Session(Limits())
+    session.wait()
+    return session
+
+
+def settle(session, **changes):
+    """Apply ``changes`` ({"owner.name": value}) and wait for the closed form of the result."""
+    for path, value in changes.items():
+        owner, name = path.split(".")
+        setattr(getattr(session, owner), name, value)
+    session.wait()
 
 
 def _engine_predictor(session, mode="ntk", learning_rate=None, diag_reg=1e-4):
@@ -37,13 +47,14 @@ def test_learning_rate_defaults_to_half_the_stable_maximum(session):
     _, k_dd = _engine_predictor(session)
     maximum = engine.max_learning_rate(k_dd.ntk, 10)
     assert session.closed_form.max_learning_rate == pytest.approx(maximum)
-    assert session.training.learning_rate == safe_learning_rate(maximum) < maximum
+    assert session.training.learning_rate is None  # the policy, not a number carried along
+    assert session.closed_form.learning_rate == safe_learning_rate(maximum) < maximum
 
 
 def test_closed_form_matches_the_engine_at_every_time(session):
     predictor, _ = _engine_predictor(session)
     for t in (0, 10, 1000, 100000):
-        session.training.t = t
+        settle(session, **{"training.t": t})
         curves = session.closed_form.at(t)
         np.testing.assert_allclose(curves.mean, predictor.test.mean(float(t)), rtol=1e-10)
         np.testing.assert_allclose(curves.std ** 2, predictor.test.variance(float(t)),
@@ -63,38 +74,44 @@ def test_moving_t_computes_no_kernel_and_no_predictor(session):
 def test_width_sets_hidden_layers_and_keeps_the_closed_form(session):
     kernels, result, redraws = results.KERNELS.misses, session.closed_form, []
     session.param.watch(redraws.append, "closed_form")
-    session.architecture.width = 1024
+    settle(session, **{"architecture.width": 1024})
     widths = [k["out_dim"] for n, k in session.architecture.spec if n == "Dense"]
     assert widths == [1024, 1024, 1]
     assert results.KERNELS.misses == kernels
     assert session.closed_form is result and redraws == []  # no view redraws for a width move
-    session.training.diag_reg = 1e-3  # a new closed form
+    settle(session, **{"training.diag_reg": 1e-3})  # a new closed form
     assert session.closed_form is not result and len(redraws) == 1
 
 
 def test_diag_reg_and_learning_rate_reuse_the_kernels(session):
     kernels = results.KERNELS.misses
-    session.training.diag_reg = 1e-2
-    session.training.learning_rate = 0.01
+    settle(session, **{"training.diag_reg": 1e-2, "training.learning_rate": 0.01})
     assert results.KERNELS.misses == kernels
     predictor, _ = _engine_predictor(session, learning_rate=0.01, diag_reg=1e-2)
     np.testing.assert_allclose(session.closed_form.at(100).mean, predictor.test.mean(100.0),
                                rtol=1e-10)
 
 
-def test_a_learning_rate_above_the_maximum_is_reset_and_said(session):
+def test_a_learning_rate_above_the_maximum_is_kept_and_diverges(session):
+    """B5: the user may watch divergence; the warning goes with the setting."""
     maximum = session.closed_form.max_learning_rate
-    session.training.learning_rate = 2 * maximum
-    assert session.training.learning_rate == safe_learning_rate(maximum)
-    assert session.notice == (f"learning_rate {2 * maximum:g} is not below the stable maximum "
-                              f"{maximum:.3g} of this network; it was set to "
-                              f"{safe_learning_rate(maximum):g}.")
+    settle(session, **{"training.learning_rate": 2 * maximum})
+    result = session.closed_form
+    assert result.learning_rate == 2 * maximum and result.diverges
+    assert session.notice == ""
+    early, late = result.predictor.train.mean(1.0), result.losses.train.mean
+    assert np.all(np.isfinite(early))
+    finite = late[np.isfinite(late)]
+    assert finite[-1] > 1e3 * finite[0]  # the loss climbs: gradient descent diverges
+    settle(session, **{"training.learning_rate": None})
+    assert not session.closed_form.diverges
+    assert session.closed_form.learning_rate == safe_learning_rate(maximum)
 
 
 def test_posterior_mode_is_the_nngp_at_infinite_time(session):
-    session.training.mode = "posterior"
+    settle(session, **{"training.mode": "posterior"})
     predictor, _ = _engine_predictor(session, mode="nngp",
-                                     learning_rate=session.training.learning_rate)
+                                     learning_rate=session.closed_form.learning_rate)
     np.testing.assert_allclose(session.closed_form.at(0).mean, predictor.test.mean(None),
                                rtol=1e-10)
     np.testing.assert_allclose(session.closed_form.at(10).mean, session.closed_form.at(0).mean)
@@ -105,16 +122,19 @@ def test_an_invalid_stack_keeps_the_last_result_and_names_the_layer(session):
     items = session.architecture.items
     items[2] = ["Dense", {"out_dim": 0, "W_std": 1.5, "b_std": 0.05}]
     session.architecture.edit(items)
+    session.wait()
     assert session.stack_error == ("layer 2 (Dense): Dense(out_dim=0): out_dim must be a "
                                    "positive integer")
     assert session.error_path == (2,)
     assert session.closed_form is result
     session.architecture.edit(session.architecture.items[:2] + [["Dense", {"out_dim": 1}]])
+    session.wait()
     assert session.stack_error == "" and session.error_path is None
 
 
 def test_a_stack_without_a_readout_names_the_last_layer(session):
     session.architecture.edit(session.architecture.items[:2])
+    session.wait()
     assert session.stack_error == (
         "layer 1 (Erf): the network outputs shape ('N', 128) but the data has 1 target(s) per "
         "input; end with a Dense(out_dim=1) readout")
@@ -122,7 +142,7 @@ def test_a_stack_without_a_readout_names_the_last_layer(session):
 
 
 def test_a_spec_that_is_not_a_list_of_layers_is_refused(session):
-    session.architecture.spec = [1, 2]
+    settle(session, **{"architecture.spec": [1, 2]})
     assert session.stack_error == ("spec: expected a non-empty list of [name, {arguments}] "
                                    "layers; got [1, 2]")
 
@@ -130,6 +150,7 @@ def test_a_spec_that_is_not_a_list_of_layers_is_refused(session):
 def test_an_impossible_dataset_request_shows_the_engine_message(session):
     result = session.closed_form
     session.data.param.update(dataset="digits", n_train=1000, n_test=1000)
+    session.wait()
     assert session.data_error == ("digits(n_test=1000): n_test must be <= 797 so that n_train + "
                                   "n_test <= 1797, the number of images")
     assert session.closed_form is result
@@ -138,6 +159,7 @@ def test_an_impossible_dataset_request_shows_the_engine_message(session):
 def test_load_preset_applies_its_data_settings_in_one_update(session):
     kernels = results.KERNELS.misses
     session.load_preset("4-layer ReLU net on the unit circle (Jacot et al.)")
+    session.wait()
     assert session.data.dataset == "unit_circle" and session.data.n_train == 4
     assert session.closed_form.data.name == "unit_circle"
     assert results.KERNELS.misses == kernels + 1
@@ -150,11 +172,13 @@ def test_every_regression_preset_gives_a_result(session):
         if preset.settings.get("dataset") == "digits":
             continue  # image kernels take seconds; covered by the browser tests' presets
         session.load_preset(name)
+        session.wait()
         assert session.stack_error == "" and session.closed_form.data.name == preset.settings["dataset"]
 
 
 def test_new_sample_draws_a_new_seed(session):
     first = session.closed_form.data.y_train.copy()
     session.data.regenerate(session.data)
+    session.wait()
     assert session.data.seed == 1
     assert not np.allclose(session.closed_form.data.y_train, first)

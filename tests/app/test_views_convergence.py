@@ -21,6 +21,7 @@ def _session(**data):
     session.sweep.param.update(**SMALL)
     if data:
         session.data.param.update(**data)
+    session.wait()
     return session
 
 
@@ -58,7 +59,7 @@ def test_sweeps_wait_until_their_tab_is_shown():
     session = _session()
     views = [SpectrumView(session=session), AngleKernelsView(session=session),
              DistributionView(session=session)]
-    assert all(v.job.thread is None for v in views)
+    assert not any(v.job.running for v in views)
 
 
 def test_the_spectrum_sweep_covers_every_width_and_seed(spectrum):
@@ -90,9 +91,10 @@ def test_the_spectrum_snippet_recomputes_the_numbers(spectrum):
 def test_images_are_not_swept():
     session = _session()
     session.load_preset("CNN with global average pooling")
+    session.wait()
     view = SpectrumView(session=session)
     session.selection.view = "convergence"
-    assert view.job.thread is None and "vector inputs" in view.reason
+    assert not view.job.running and "vector inputs" in view.reason
 
 
 def test_angle_curves_at_the_narrowest_and_widest_width(angles):

@@ -25,7 +25,7 @@ def small_result():
 def test_nothing_is_computed_until_the_tab_is_shown():
     session = Session(Limits())
     view = ImagesView(session=session)
-    assert view.job.thread is None and view.result is None
+    assert not view.job.running and view.result is None
 
 
 def test_the_comparison_has_every_network_size_and_time(small_result):
@@ -45,8 +45,8 @@ def test_the_result_is_cached_server_wide(small_result):
     other.images.param.update(**SMALL)
     second = ImagesView(session=other)
     other.selection.view = "images"
-    assert second.result is view.result  # delivered at once, no thread
-    assert second.job.thread is None
+    assert second.result is view.result  # delivered at once, no computation
+    assert not second.job.running
     assert second.job.status == "From the server's cache (computed earlier with these settings)."
 
 

@@ -29,7 +29,7 @@ def finite_session():
     session = Session(Limits(max_steps=100), finite=Finite(show=True))
     session.architecture.width = 16
     session.finite.ensemble_size = 3
-    session.finite_ensembles.wait(300)
+    session.wait(300)
     return session
 
 
@@ -62,5 +62,6 @@ def test_function_space_steps_aside_for_data_it_cannot_draw():
     session = Session(Limits())
     view = FunctionSpaceView(session=session)
     session.data.param.update(dataset="xor", n_train=20)
+    session.wait()
     assert view._notice.visible and not view._pane.visible
     assert view._notice.object.startswith("The function-space view draws one output")

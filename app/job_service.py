@@ -1,0 +1,195 @@
+"""The server's one job service: a bounded pool that runs every long computation.
+
+Sessions submit work under a key, the hashable settings the work is a pure function of.
+Identical requests (two students, one setting) share one computation; a task nobody waits
+for any more leaves the queue at once, or stops at its next progress report when it runs.
+At most ``workers`` tasks of a lane run at once and the rest wait in that lane's queue,
+each subscriber told its place. Two lanes: ``INTERACTIVE`` (the closed form a slider waits
+for; short) and ``HEAVY`` (finite ensembles, sweeps, image kernels; long), so a room full
+of trainings never holds back a closed-form answer.
+
+Subscribers are called from worker threads; app/background.py moves what they change onto
+the session's document.
+"""
+from __future__ import annotations
+
+import atexit
+import itertools
+import os
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable, Hashable
+
+INTERACTIVE, HEAVY = "interactive", "heavy"
+#: seconds to wait at interpreter exit for running tasks to reach their next progress report
+EXIT_GRACE = 60
+
+
+class Cancelled(Exception):
+    """Raised from a progress report once nobody waits for the task any more."""
+
+
+@dataclass(eq=False)
+class Subscriber:
+    on_progress: Callable[[float], None]  # 0.0 first: the task has started
+    on_queue: Callable[[int], None]  # while queued: how many tasks wait ahead
+    on_done: Callable[[object, BaseException | None], None]
+
+
+@dataclass(eq=False)
+class Task:
+    key: Hashable
+    lane: str
+    compute: Callable
+    order: int
+    subscribers: set = field(default_factory=set)
+    stop: threading.Event = field(default_factory=threading.Event)
+    running: bool = False
+
+
+class Ticket:
+    """One subscription to a task; ``cancel()`` unsubscribes (the task stops when none is left)."""
+
+    def __init__(self, service: "JobService", task: Task, subscriber: Subscriber):
+        self._service, self._task, self._subscriber = service, task, subscriber
+
+    def cancel(self) -> None:
+        self._service._unsubscribe(self._task, self._subscriber)
+
+    @property
+    def key(self) -> Hashable:
+        return self._task.key
+
+
+class JobService:
+    """Bounded lanes of worker threads fed by queues with shared, deduplicated tasks."""
+
+    def __init__(self, workers: dict[str, int]):
+        self.workers = dict(workers)
+        self._lock = threading.Condition()
+        self._queues: dict[str, list[Task]] = {lane: [] for lane in workers}
+        self._running: dict[str, int] = {lane: 0 for lane in workers}
+        self._tasks: dict[tuple, Task] = {}  # (lane, key) -> queued or running task
+        self._order = itertools.count()
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+        for lane, count in workers.items():
+            for i in range(count):
+                thread = threading.Thread(target=self._work, args=(lane,), daemon=True,
+                                          name=f"job-{lane}-{i}")
+                thread.start()
+                self._threads.append(thread)
+
+    # ----------------------------------------------------------------- public
+
+    def submit(self, key: Hashable, compute: Callable, subscriber: Subscriber,
+               lane: str = HEAVY) -> Ticket:
+        """Run ``compute(report, should_stop)`` once for ``key``; tell ``subscriber`` how it goes.
+
+        A task with the same key already queued or running gets one more subscriber.
+        """
+        with self._lock:
+            task = self._tasks.get((lane, key))
+            if task is None:
+                task = Task(key, lane, compute, next(self._order))
+                self._tasks[(lane, key)] = task
+                self._queues[lane].append(task)
+                self._lock.notify_all()
+            task.subscribers.add(subscriber)
+            running = task.running
+        if running:
+            subscriber.on_progress(0.0)
+        self._announce(lane)
+        return Ticket(self, task, subscriber)
+
+    def queued(self, lane: str = HEAVY) -> int:
+        with self._lock:
+            return len(self._queues[lane])
+
+    def active(self) -> int:
+        """Tasks queued or running in every lane."""
+        with self._lock:
+            return len(self._tasks)
+
+    def shutdown(self, grace: float = EXIT_GRACE) -> None:
+        """Stop every task and the workers (interpreter exit)."""
+        with self._lock:
+            self._closed = True
+            for task in self._tasks.values():
+                task.stop.set()
+            self._lock.notify_all()
+        for thread in self._threads:
+            thread.join(grace)
+
+    # ----------------------------------------------------------------- internals
+
+    def _announce(self, lane: str) -> None:
+        """Tell every queued subscriber of ``lane`` how many tasks wait ahead of it."""
+        with self._lock:
+            places = [(list(t.subscribers), i) for i, t in enumerate(self._queues[lane])]
+        for subscribers, ahead in places:
+            for s in subscribers:
+                s.on_queue(ahead)
+
+    def _unsubscribe(self, task: Task, subscriber: Subscriber) -> None:
+        with self._lock:
+            task.subscribers.discard(subscriber)
+            if task.subscribers:
+                return
+            task.stop.set()
+            if not task.running and task in self._queues[task.lane]:
+                self._queues[task.lane].remove(task)
+            if self._tasks.get((task.lane, task.key)) is task and not task.running:
+                del self._tasks[(task.lane, task.key)]
+        self._announce(task.lane)
+
+    def _next(self, lane: str) -> Task | None:
+        with self._lock:
+            while not self._queues[lane] and not self._closed:
+                self._lock.wait()
+            if self._closed:
+                return None
+            task = self._queues[lane].pop(0)
+            task.running = True
+            self._running[lane] += 1
+            return task
+
+    def _work(self, lane: str) -> None:
+        while (task := self._next(lane)) is not None:
+            self._announce(lane)
+            value, error = None, None
+            report = self._reporter(task)
+            try:
+                report(0.0)
+                value = task.compute(report, task.stop.is_set)
+            except BaseException as err:  # delivered to the subscribers, never swallowed
+                error = err
+                if not isinstance(err, Cancelled):
+                    traceback.print_exc()
+            with self._lock:
+                self._running[lane] -= 1
+                if self._tasks.get((lane, task.key)) is task:
+                    del self._tasks[(lane, task.key)]
+                subscribers = list(task.subscribers)
+            for s in subscribers:
+                s.on_done(value, error)
+
+    @staticmethod
+    def _reporter(task: Task) -> Callable[[float], None]:
+        def report(fraction: float) -> None:
+            if task.stop.is_set():
+                raise Cancelled()
+            for s in list(task.subscribers):
+                s.on_progress(fraction)
+        return report
+
+
+def _workers() -> dict[str, int]:
+    """IWE_WORKERS long tasks at once (default: one per core), two closed-form answers."""
+    heavy = int(os.environ.get("IWE_WORKERS", os.cpu_count() or 1))
+    return {INTERACTIVE: 2, HEAVY: max(heavy, 1)}
+
+
+SERVICE = JobService(_workers())
+atexit.register(SERVICE.shutdown)

@@ -1,0 +1,154 @@
+"""app/job_service.py: one bounded pool for every session; shared, queued, cancellable tasks."""
+import threading
+import time
+
+import pytest
+
+from app.background import Job
+from app.cache import Cache
+from app.job_service import HEAVY, INTERACTIVE, Cancelled, JobService, Subscriber
+
+
+class Recorder:
+    """A subscriber that remembers what it was told."""
+
+    def __init__(self):
+        self.progress, self.queue, self.done = [], [], threading.Event()
+        self.value = self.error = None
+
+    def subscriber(self) -> Subscriber:
+        def on_done(value, error):
+            self.value, self.error = value, error
+            self.done.set()
+        return Subscriber(self.progress.append, self.queue.append, on_done)
+
+
+def _blocking(release: threading.Event, calls: list, value="done"):
+    def compute(report, should_stop):
+        calls.append(1)
+        report(0.5)
+        release.wait(30)
+        report(1.0)  # raises Cancelled once nobody waits
+        return value
+    return compute
+
+
+@pytest.fixture
+def service():
+    service = JobService({HEAVY: 1, INTERACTIVE: 1})
+    yield service
+    service.shutdown(grace=5)
+
+
+def _until(condition, timeout=10):
+    deadline = time.time() + timeout
+    while not condition() and time.time() < deadline:
+        time.sleep(0.01)
+    assert condition()
+
+
+def test_identical_requests_share_one_computation(service):
+    release, calls, a, b = threading.Event(), [], Recorder(), Recorder()
+    service.submit("k", _blocking(release, calls), a.subscriber())
+    _until(lambda: calls)
+    service.submit("k", _blocking(release, calls), b.subscriber())
+    assert b.progress == [0.0]  # joined a running task
+    release.set()
+    assert a.done.wait(10) and b.done.wait(10)
+    assert calls == [1] and a.value == b.value == "done"
+
+
+def test_queued_tasks_are_told_their_place_and_run_in_order(service):
+    release, calls = threading.Event(), []
+    first, second, third = Recorder(), Recorder(), Recorder()
+    service.submit("a", _blocking(release, calls), first.subscriber())
+    _until(lambda: calls)
+    service.submit("b", _blocking(release, calls, "b"), second.subscriber())
+    service.submit("c", _blocking(release, calls, "c"), third.subscriber())
+    assert second.queue[-1] == 0 and third.queue[-1] == 1  # jobs ahead of each
+    assert service.queued(HEAVY) == 2
+    release.set()
+    assert third.done.wait(10) and third.value == "c" and len(calls) == 3
+
+
+def test_a_cancelled_queued_task_leaves_the_queue_at_once(service):
+    release, calls = threading.Event(), []
+    running, waiting, behind = Recorder(), Recorder(), Recorder()
+    service.submit("a", _blocking(release, calls), running.subscriber())
+    _until(lambda: calls)
+    ticket = service.submit("b", _blocking(release, calls), waiting.subscriber())
+    service.submit("c", _blocking(release, calls, "c"), behind.subscriber())
+    ticket.cancel()
+    assert service.queued(HEAVY) == 1 and behind.queue[-1] == 0  # moved up
+    release.set()
+    assert behind.done.wait(10)
+    assert not waiting.done.is_set() and len(calls) == 2  # "b" never ran
+
+
+def test_a_running_task_stops_when_its_last_subscriber_goes(service):
+    release, calls, a, b = threading.Event(), [], Recorder(), Recorder()
+    ta = service.submit("k", _blocking(release, calls), a.subscriber())
+    _until(lambda: calls)
+    tb = service.submit("k", _blocking(release, calls), b.subscriber())
+    ta.cancel()
+    tb.cancel()
+    release.set()
+    _until(lambda: service.active() == 0)
+    assert not a.done.is_set() and not b.done.is_set()  # nobody is told of a stopped task
+
+
+def test_one_lanes_long_work_never_holds_back_the_other(service):
+    release, calls, heavy, quick = threading.Event(), [], Recorder(), Recorder()
+    service.submit("train", _blocking(release, calls), heavy.subscriber(), lane=HEAVY)
+    _until(lambda: calls)
+    service.submit("closed form", lambda report, stop: 42, quick.subscriber(), lane=INTERACTIVE)
+    assert quick.done.wait(10) and quick.value == 42
+    release.set()
+
+
+def test_a_failure_reaches_every_subscriber(service):
+    def broken(report, should_stop):
+        raise ValueError("widths: expected positive integers")
+    got = Recorder()
+    service.submit("k", broken, got.subscriber())
+    assert got.done.wait(10) and isinstance(got.error, ValueError)
+
+
+def test_two_sessions_jobs_share_one_computation_and_each_delivers():
+    """Two views (two sessions) asking for the same key: one computation, two deliveries."""
+    cache, calls, release = Cache(4), [], threading.Event()
+    first, second, got = Job(), Job(), []
+    first.start(cache, ("shared", 1), _blocking(release, calls), got.append)
+    _until(lambda: calls)
+    second.start(cache, ("shared", 1), _blocking(release, calls), got.append)
+    release.set()
+    assert first.wait(10) and second.wait(10)
+    assert calls == [1] and got == ["done", "done"]
+
+
+def test_a_superseded_start_never_delivers():
+    cache, release, got = Cache(4), threading.Event(), []
+    job = Job()
+    job.start(cache, "old", _blocking(release, []), lambda v: got.append(("old", v)))
+    job.start(cache, "new", lambda report, stop: "fresh", lambda v: got.append(("new", v)))
+    release.set()
+    assert job.wait(10)
+    time.sleep(0.2)
+    assert got == [("new", "fresh")]
+
+
+def test_cancelled_is_raised_by_the_report_of_an_abandoned_task(service):
+    seen = []
+
+    def compute(report, should_stop):
+        while not should_stop():
+            time.sleep(0.01)
+        try:
+            report(1.0)
+        except Cancelled:
+            seen.append("cancelled")
+            raise
+    ticket = service.submit("k", compute, Recorder().subscriber())
+    time.sleep(0.05)
+    ticket.cancel()
+    _until(lambda: seen == ["cancelled"])
