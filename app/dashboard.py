@@ -26,8 +26,9 @@ class App(pn.viewable.Viewer):
     def __init__(self, **params):
         params.setdefault("session", Session())
         super().__init__(**params)
-        if pn.state.location is not None:
-            url.sync(self.session, pn.state.location)
+        location, refused = url.page_location(self.session)  # a link's query is untrusted
+        if location is not None:
+            url.sync(self.session, location, refused)
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:  # a closed tab stops its work
             pn.state.on_session_destroyed(lambda context: self.session.close())

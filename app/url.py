@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import urllib.parse
 
+import panel as pn
 from panel.util import parse_query
 
 from . import spec_input
@@ -37,10 +38,35 @@ LIMITED = {"width": "max_width", "n_train": "max_train", "n_test": "max_test",
            "ensemble_size": "max_ensemble_size"}
 
 
-def sync(session: Session, location) -> None:
-    """Apply the URL's settings to ``session``, then keep the URL up to date with it."""
+def page_location(session: Session):
+    """(the page's Location, refused values): the request's query is cleaned first.
+
+    Panel reads the query when it makes the Location, and a value it cannot read
+    (``n_train=²``) would stop the page from rendering at all.
+    """
     refused: list[str] = []
-    _drop_unreadable(session, location, refused)
+    context = getattr(pn.state.curdoc, "session_context", None)
+    request = getattr(context, "request", None)
+    uri = getattr(request, "uri", None)
+    if isinstance(uri, str) and "?" in uri:
+        path, _, query = uri.partition("?")
+        cleaned = _readable(session, query, refused)
+        if refused:
+            request.uri = path + cleaned  # read by Panel's Location.from_request
+    return pn.state.location, refused
+
+
+def sync(session: Session, location, refused: list[str] | None = None) -> None:
+    """Apply the URL's settings to ``session``, then keep the URL up to date with it.
+
+    ``refused``: reasons found before (page_location). The query stays readable: the
+    browser sends its own address back once the page loads (and on back/forward), and
+    that is cleaned before Panel reads it (a watcher that runs before Panel's own).
+    """
+    refused = list(refused or [])
+    _clean(session, location, refused)
+    location.param._watch(lambda event: _clean(session, location, []), ["search"],
+                          precedence=-1)  # negative: before Panel's reader (param allows it here)
     with session.one_update():
         for owner, parameters in SYNCED.items():
             target = getattr(session, owner)
@@ -51,9 +77,16 @@ def sync(session: Session, location) -> None:
         session.notice = "This link asks for settings the server refuses: " + "; ".join(refused)
 
 
-def _drop_unreadable(session: Session, location, refused: list) -> None:
-    """Remove the query values that cannot be read, or ask for a spec beyond the limits."""
-    pairs = urllib.parse.parse_qsl(location.search.removeprefix("?"), keep_blank_values=True)
+def _clean(session: Session, location, refused: list) -> None:
+    """Take out of the location's query what cannot be read (the reasons go to ``refused``)."""
+    cleaned = _readable(session, location.search.removeprefix("?"), refused)
+    if cleaned != location.search:
+        location.search = cleaned
+
+
+def _readable(session: Session, query: str, refused: list) -> str:
+    """``?query`` without the values that cannot be read or ask for a spec beyond the limits."""
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
     kept = []
     for name, text in pairs:
         problem = _unreadable(session, name, text)
@@ -61,8 +94,9 @@ def _drop_unreadable(session: Session, location, refused: list) -> None:
             refused.append(problem)
         else:
             kept.append((name, text))
-    if len(kept) < len(pairs):
-        location.search = "?" + urllib.parse.urlencode(kept) if kept else ""
+    if len(kept) == len(pairs):
+        return "?" + query if query else ""
+    return "?" + urllib.parse.urlencode(kept) if kept else ""
 
 
 def _unreadable(session: Session, name: str, text: str) -> str:

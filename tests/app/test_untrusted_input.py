@@ -154,3 +154,18 @@ def test_an_engine_refusal_from_the_json_box_is_a_message(text, message):
     if not editor.notice:  # applied: the closed form reports the engine's refusal
         getattr(session, "wait", lambda: None)()
     assert message in (editor.notice + session.stack_error)
+
+
+def test_the_address_the_browser_sends_back_is_cleaned_before_panel_reads_it():
+    """The page sends window.location.search once it loads: a value Panel cannot read would
+    raise in every later URL update (each slider move), a spec would bypass the limits."""
+    session = Session(Limits())
+    location = _location("t=100")
+    url.sync(session, location)
+    fan_out = json.dumps([["FanOut", {"num": 100000}]])
+    location.search = "?" + urllib.parse.urlencode({"n_train": "²", "spec": fan_out, "t": 10})
+    assert location.query_params == {"t": 10}
+    assert session.training.t == 10 and session.data.n_train == 10
+    assert session.architecture.spec[0][0] == "Dense"
+    session.training.t = 316  # the URL follows the session again
+    assert location.query_params["t"] == 316

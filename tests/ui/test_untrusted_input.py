@@ -4,7 +4,9 @@ Before, six crafted links fired alert() dialogs: URL values, layer names and arg
 values reached Alert/Markdown/Str panes, which the browser renders as HTML.
 """
 import json
+import time
 import urllib.parse
+import urllib.request
 
 from .conftest import open_app, screenshot
 
@@ -69,3 +71,27 @@ def test_a_crafted_layer_name_in_the_json_box_shows_literally(page, server):
     page.wait_for_timeout(1500)
     screenshot(page, "untrusted_json_box")
     assert dialogs == []
+
+
+def _live(server: str) -> None:
+    with urllib.request.urlopen(f"{server}/liveness", timeout=5) as response:
+        assert response.status == 200
+
+
+def test_links_that_never_rendered_render_with_their_reason(page, server):
+    """Each link opens the page with the reason in the notice, and the server stays live:
+    FanOut(num=100000) held the event loop for minutes before; the others showed nothing."""
+    fan_out = [["Dense", {"out_dim": 8}], ["FanOut", {"num": 100000}], ["FanInSum", {}],
+               ["Dense", {"out_dim": 1}]]
+    links = {_link(spec=fan_out): "FanOut(num=100000): num is beyond the limit max_fan_out = 16",
+             "?n_train=%C2%B2": "n_train='²' is not a valid value of n_train",
+             "?seed=" + "9" * 4301: "is not a valid value of seed",
+             "?spec=" + "[" * 20_000: "spec: the spec text nests lists and objects 20,000 deep",
+             f"?network_seed={2 ** 70}": "network_seed=1180591620717411303424 is outside the range"}
+    for query, reason in links.items():
+        start = time.perf_counter()
+        page.goto(f"{server}/main{query}")
+        _shown(page, ".session-notice", reason)
+        assert time.perf_counter() - start < 60, query
+        _live(server)
+    screenshot(page, "untrusted_seed_link")
