@@ -123,6 +123,7 @@ def learning_rate(session) -> float:
 def angle_learning_rate(spec_json: str, train) -> float:
     """Half the stable maximum of the analytic NTK on the angle view's training points."""
     def compute():
-        ntk = engine.build(_spec(spec_json)).kernel_fn(train.x_train, None, get="ntk")
+        ntk = engine.batch(engine.build(_spec(spec_json)).kernel_fn, None,
+                           store_on_device=False)(train.x_train, None, get="ntk")
         return SAFE_FRACTION * engine.max_learning_rate(ntk, train.y_train.size)
     return ANGLE_RATES.get((spec_json, train.name, train.params), compute)

@@ -2,7 +2,7 @@
 
 The analogue of the Neural Tangents announcement's comparison (FC below CNN below residual
 CNN). Each network's kernels are computed once, tiled and in the background
-(``kernel_fn(..., progress=...)``), for the largest training set; every smaller set and
+(``engine.batch(kernel_fn, progress=...)``), for the largest training set; every smaller set and
 every time t is then a cheap query (``engine.accuracy_curves``). Each network trains
 with half its own stable maximum learning rate, as the dashboard does, so "time" means
 the same thing for all three. Results are cached server-wide on the settings.
@@ -72,9 +72,7 @@ def digits(max_train: int, n_test: int, seed: int):
 
 def _precomputed(k_train_train, k_test_train):
     """A kernel_fn for engine.accuracy_curves that answers with kernels computed earlier."""
-    def kernel_fn(x1, x2=None, get=None, tile_size=None, progress=None):
-        if progress is not None:
-            progress(1.0)
+    def kernel_fn(x1, x2=None, get=None):
         return k_train_train if x2 is None else k_test_train
     return kernel_fn
 
@@ -86,10 +84,11 @@ def kernels(name: str, max_train: int, n_test: int, seed: int, report) -> tuple:
         net = engine.build(ARCHITECTURES[name])
         both = ("nngp", "ntk")
         share = max_train / (max_train + 2 * n_test)  # the train block is symmetric: half
-        train = net.kernel_fn(data.x_train, None, get=both,
-                              progress=lambda f: report(share * f))
-        test = net.kernel_fn(data.x_test, data.x_train, get=both,
-                             progress=lambda f: report(share + (1 - share) * f))
+        train = engine.batch(net.kernel_fn, None, store_on_device=False,
+                             progress=lambda f: report(share * f))(data.x_train, None, both)
+        test = engine.batch(net.kernel_fn, None, store_on_device=False,
+                            progress=lambda f: report(share + (1 - share) * f))(
+            data.x_test, data.x_train, both)
         return train, test
     spec_key = canonical(ARCHITECTURES[name])
     return KERNELS.get((spec_key, max_train, n_test, seed), compute)

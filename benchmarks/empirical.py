@@ -40,7 +40,7 @@ def measure(implementation, width, depth, n, repeats):
     network = engine.build(spec(width, depth))
     x = np.random.default_rng(0).standard_normal((n, 32))
     _, params = network.init_fn(jax.random.PRNGKey(0), x.shape)
-    ntk_fn = empirical_ntk_fn(network.apply_fn, implementation)
+    ntk_fn = empirical_ntk_fn(network.apply_fn, implementation=implementation)
     start = time.perf_counter()
     first = ntk_fn(x, None, params)
     first_s = time.perf_counter() - start

@@ -3,6 +3,7 @@
 The public surface; the app imports only from here.
 """
 from . import empirical, predict, stax
+from .batch import batch
 from .data import DATASETS, Dataset, make_dataset
 from .accuracy import AccuracyCurves, accuracy_curves
 from .ensemble import EnsemblePredictor, Losses, ensemble_predictor
@@ -16,7 +17,7 @@ from .spec_limits import MAX_SEED, SpecLimits, check_spec
 from .widths import with_width
 
 __all__ = [
-    "stax", "predict", "empirical", "build", "SpecLimits", "check_spec", "MAX_SEED",
+    "stax", "predict", "empirical", "batch", "build", "SpecLimits", "check_spec", "MAX_SEED",
     "Kernel", "Kernels", "Network",
     "DATASETS", "Dataset", "make_dataset",
     "EnsemblePredictor", "ensemble_predictor", "LossCurve", "Losses",
@@ -36,3 +37,12 @@ __all__ += ["AngleKernels", "angle_kernels", "OutputDistribution", "output_distr
 from .finite import EnsembleRun, train_ensemble  # noqa: E402
 
 __all__ += ["EnsembleRun", "train_ensemble"]
+
+# neural-tangents' top-level names: a program ports by changing its import
+from .empirical import (NtkImplementation, empirical_kernel_fn, empirical_nngp_fn,  # noqa: E402
+                        empirical_ntk_fn)
+from .linearize import linearize, taylor_expand  # noqa: E402
+from .monte_carlo import monte_carlo_kernel_fn  # noqa: E402
+
+__all__ += ["NtkImplementation", "empirical_kernel_fn", "empirical_nngp_fn", "empirical_ntk_fn",
+            "linearize", "taylor_expand", "monte_carlo_kernel_fn"]

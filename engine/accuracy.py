@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.batch import batch
 from engine.ensemble import ensemble_predictor
 
 
@@ -42,16 +43,18 @@ def accuracy_curves(kernel_fn, x_train, y_train, x_test, labels_test, train_size
                     progress=None) -> AccuracyCurves:
     """Accuracy of argmax of the ensemble mean on ``x_test`` for each size and time.
 
-    ``progress(fraction)`` follows the kernel tiles (train-train, then test-train);
+    The kernels are computed by ``engine.batch(kernel_fn, tile_size)`` (None: automatic
+    blocks); ``progress(fraction)`` follows the blocks (train-train, then test-train);
     raising from it stops the computation.
     """
     sizes, t = _check(train_sizes, len(x_train), t)
     report = progress or (lambda f: None)
     n = int(sizes.max())
-    k_train = kernel_fn(x_train[:n], None, ("nngp", "ntk"), tile_size=tile_size,
-                        progress=lambda f: report(0.5 * f))
-    k_test = kernel_fn(x_test, x_train[:n], ("nngp", "ntk"), tile_size=tile_size,
-                       progress=lambda f: report(0.5 + 0.5 * f))
+    both = ("nngp", "ntk")
+    k_train = batch(kernel_fn, tile_size, store_on_device=False,
+                    progress=lambda f: report(0.5 * f))(x_train[:n], None, both)
+    k_test = batch(kernel_fn, tile_size, store_on_device=False,
+                   progress=lambda f: report(0.5 + 0.5 * f))(x_test, x_train[:n], both)
     labels_test = np.asarray(labels_test)
     rows = []
     for s in sizes:

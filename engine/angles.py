@@ -6,7 +6,7 @@ seeds, at initialisation and after ``steps`` steps of gradient descent on (x_tra
 At large width the empirical curves lie on the analytic one and barely move in training.
 
 The empirical NNGP of one network is its readout's kernel given the hidden layers,
-W_std^2 / n h(x) . h(x') + b_std^2 (``engine.empirical.empirical_nngp_fn``); it exists for
+W_std^2 / n h(x) . h(x') + b_std^2 (``engine.empirical.readout_nngp_fn``); it exists for
 serial chains of Dense and activation layers ending in Dense and is NaN otherwise.
 The analytic curves use the spec as given (in the standard parameterization the NTK depends
 on the widths: compare with the run of the same width).
@@ -19,7 +19,8 @@ from typing import Callable
 import numpy as np
 
 from engine import finite_args as args
-from engine.empirical import empirical_nngp_fn, empirical_ntk_fn
+from engine.batch import host_kernel_fn
+from engine.empirical import empirical_ntk_fn, readout_nngp_fn
 from engine.finite_args import Limits
 from engine.gradient_descent import member, train_seeds
 from engine.progress import Progress
@@ -69,7 +70,7 @@ def angle_kernels(spec, angles, *, widths=(), seeds=(0,), x_train=None, y_train=
     steps = int(args.steps(fn, [steps], limits.max_steps)[0])
     progress = Progress.validated(fn, on_progress, should_stop)
     x0, xs = circle([0.0]), circle(angles)
-    analytic = build(spec).kernel_fn(x0, xs, get=("nngp", "ntk"))
+    analytic = host_kernel_fn(build(spec))(x0, xs, get=("nngp", "ntk"))
     train = _training_data(fn, spec, x_train, y_train, steps, limits)
     curves = []
     for i, width in enumerate(widths):
@@ -110,7 +111,7 @@ def _empirical(network, x0, xs, seeds, train, learning_rate, steps):
     initial, trained = train_seeds(network.layer, seeds, x, y, learning_rate, steps)
     ntk_fn = empirical_ntk_fn(network.apply_fn)
     try:
-        nngp_fn = empirical_nngp_fn(network.apply_fn)
+        nngp_fn = readout_nngp_fn(network.apply_fn)
     except ValueError:
         nngp_fn = None
 

@@ -1,235 +1,291 @@
-"""Empirical NTK and NNGP of one finite network at given parameters.
+"""Empirical kernels of one finite network at given parameters (neural-tangents' API).
 
-    ntk_fn = empirical_ntk_fn(apply_fn)          # apply_fn of engine.build(spec) or any f(p, x)
-    theta = ntk_fn(x1, x2, params)               # (N1, N2) NumPy array; x2=None means x1
+    ntk_fn = empirical_ntk_fn(apply_fn)            # any f(params, x, **kwargs)
+    theta = ntk_fn(x1, x2, params)                 # (N1, N2) jax.Array; x2=None means x1
 
-Theta(x1, x2) = sum over all parameters p of df(x1)/dp * df(x2)/dp, averaged over the output
-units (neural-tangents' default ``trace_axes=(-1,)``, which divides the trace by the number
-of outputs), so it is directly comparable with ``kernel_fn(..., get="ntk")``. Networks with
-spatial outputs give the kernel per pair of positions, in kernel_fn's layout.
+NTK: Theta(x1, x2) = J(x1) J(x2)^T with J = df/dparams; NNGP: f(x1) f(x2)^T (one draw of the
+output covariance). Both are arrays over pairs of outputs; each axis in ``trace_axes`` is
+summed along its pair of axes and divided by its size (the default ``(-1,)`` averages over
+the output units, so the result compares directly with ``kernel_fn(..., get="ntk")``); each
+axis in ``diagonal_axes`` keeps only equal indices. The remaining axes come in pairs, x1's
+then x2's: ``(N1, N2, H1, H2, ...)``, kernel_fn's layout.
 
-Two implementations, equal to rounding:
+Implementations (``NtkImplementation``), equal to rounding:
 
-- ``"jacobian"`` (any network, any function ``f(params, x)``): the Jacobians of f on x1 and x2
-  (``jax.jacrev``) contracted over the parameters. Time O(N^2 P), memory O(N k P) for P
-  parameters and k outputs.
-- ``"dense"`` (a ``serial`` chain of Dense layers and parameter-free per-example layers,
-  such as activations, on (N, features) inputs): layer by layer. A Dense layer
-  z = a h W + c b contributes (a^2 h(x1).h(x2) + c^2) * delta(x1).delta(x2), where h is its
-  input and delta = df/dz its backward signal (one backward pass per output unit, for all
-  layers at once). Time O(N^2 width depth + N width^2 depth), memory O(N width depth).
+- JACOBIAN_CONTRACTION: the Jacobians on x1 and x2 contracted over the parameters; any f.
+  Time O(N^2 k P), memory O(N k P) for P parameters and k outputs.
+- NTK_VECTOR_PRODUCTS: one vector-Jacobian and one Jacobian-vector product per output
+  entry of x2; memory O(P + N k) beyond f's own.
+- STRUCTURED_DERIVATIVES: for engine dense chains on (N, features) inputs with the default
+  axes, layer by layer (engine.empirical_dense); otherwise the Jacobian contraction.
+- AUTO: the structured path when it applies, else the Jacobian contraction.
 
-``"auto"`` (default) takes the dense path when the network and the inputs allow it.
+The strings "auto", "jacobian" and "dense" are accepted too; "dense" insists on the
+structured path (an error when the network or the inputs do not allow it). ``vmap_axes`` is
+accepted for compatibility: every path here already works on whole batches.
 """
 from __future__ import annotations
 
+import collections
+import enum
 import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from engine.layers.layer import no_params
-from engine.network import Network
+from engine import empirical_dense as dense
+from engine.kernel_fn import GETS, Kernels, check_get, concrete
+from engine.network import ApplyFn, Network
 from engine.predict_args import fail
 
-IMPLEMENTATIONS = ("auto", "dense", "jacobian")
+
+class NtkImplementation(enum.IntEnum):
+    """How the empirical NTK is computed (neural-tangents' names and values)."""
+
+    AUTO = 0
+    JACOBIAN_CONTRACTION = 1
+    NTK_VECTOR_PRODUCTS = 2
+    STRUCTURED_DERIVATIVES = 3
 
 
-def empirical_ntk_fn(apply_fn, implementation: str = "auto"):
-    """``ntk_fn(x1, x2, params)`` computing the empirical NTK (mean over output units).
+_BY_NAME = {"auto": NtkImplementation.AUTO, "jacobian": NtkImplementation.JACOBIAN_CONTRACTION,
+            "dense": NtkImplementation.STRUCTURED_DERIVATIVES}
+IMPLEMENTATIONS = tuple(_BY_NAME)
 
-    ``apply_fn``: a Network's ``apply_fn`` (or the Network itself), or any ``f(params, x)``;
-    only networks built by the engine can use the dense path.
+
+def _implementation(value) -> NtkImplementation:
+    if isinstance(value, str) and value in _BY_NAME:
+        return _BY_NAME[value]
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and \
+            value in set(NtkImplementation):
+        return NtkImplementation(value)
+    raise fail("empirical_ntk_fn", "implementation", repr(value),
+               f"one of {list(IMPLEMENTATIONS)} or an engine.NtkImplementation")
+
+
+def _check_axes(fn: str, name: str, axes) -> tuple[int, ...]:
+    if isinstance(axes, str):
+        raise fail(fn, name, repr(axes), "a tuple of output axes (pass implementation= by "
+                   "keyword)")
+    axes = (axes,) if isinstance(axes, (int, np.integer)) else tuple(axes)
+    if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in axes):
+        raise fail(fn, name, repr(axes), "a tuple of integers")
+    return axes
+
+
+def _layer_of(f):
+    if isinstance(f, Network):
+        return f.layer
+    return f.layer if isinstance(f, ApplyFn) else None
+
+
+def _apply_of(f):
+    return f.apply_fn if isinstance(f, Network) else f
+
+
+def empirical_ntk_fn(f, trace_axes=(-1,), diagonal_axes=(), vmap_axes=None,
+                     implementation=NtkImplementation.AUTO):
+    """``ntk_fn(x1, x2, params, **apply_fn_kwargs)``: J(x1) J(x2)^T for ``f(params, x)``.
+
+    Args:
+      f: any ``f(params, x, **kwargs)``, e.g. an engine network's apply_fn (or the network).
+      trace_axes: output axes averaged along their pair (default: the output units).
+      diagonal_axes: output axes of which only equal indices are kept.
+      vmap_axes: accepted for neural-tangents compatibility; not needed.
+      implementation: an ``NtkImplementation`` (or "auto", "jacobian", "dense").
     """
-    if implementation not in IMPLEMENTATIONS:
-        raise fail("empirical_ntk_fn", "implementation", repr(implementation),
-                   f"one of {list(IMPLEMENTATIONS)}")
-    network = _network_of(apply_fn)
-    dense = network is not None and is_dense_chain(network.layer)
-    if implementation == "dense" and not dense:
-        raise fail("empirical_ntk_fn", "implementation", "'dense'", "'auto' or 'jacobian' for "
-                   "this network (the dense path needs a serial chain of Dense layers and "
-                   "parameter-free layers such as activations)")
-    apply = network.apply_fn if network is not None else apply_fn
+    fn = "empirical_ntk_fn"
+    trace_axes = _check_axes(fn, "trace_axes", trace_axes)
+    diagonal_axes = _check_axes(fn, "diagonal_axes", diagonal_axes)
+    strict = implementation == "dense"
+    implementation = _implementation(implementation)
+    layer, apply = _layer_of(f), _apply_of(f)
+    structured = layer is not None and dense.is_dense_chain(layer) and \
+        implementation in (NtkImplementation.AUTO, NtkImplementation.STRUCTURED_DERIVATIVES)
+    if strict and not structured:
+        raise fail(fn, "implementation", "'dense'", "'auto' or 'jacobian' for this network (the "
+                   "dense path needs a serial chain of Dense layers and parameter-free layers "
+                   "such as activations)")
 
-    def ntk_fn(x1, x2=None, params=None):
-        if params is None:
-            raise fail("empirical_ntk_fn.ntk_fn", "params", "None", "the network's parameters")
-        x1, x2 = _checked_inputs(x1, x2, flat=implementation == "dense")
-        if dense and implementation != "jacobian" and x1.ndim == 2:
-            return np.asarray(_dense_ntk(network.layer, params, x1, x2))
-        return np.asarray(_jacobian_ntk(apply, params, x1, x2))
+    def ntk_fn(x1, x2=None, params=None, **apply_fn_kwargs):
+        x1, x2 = _checked(f"{fn}.ntk_fn", x1, x2, params, flat=strict)
+        g = functools.partial(apply, **apply_fn_kwargs) if apply_fn_kwargs else apply
+        out_ndim = jax.eval_shape(g, params, x1).ndim
+        axes = _canonical(out_ndim, trace_axes, diagonal_axes)
+        if structured and x1.ndim == 2 and axes == ((out_ndim - 1,), ()):
+            return dense.dense_ntk(layer, params, x1, x2)
+        method = _vector_products if implementation == NtkImplementation.NTK_VECTOR_PRODUCTS \
+            else _jacobian_contraction
+        return _static_call(method, g, params, x1, x2, axes)
 
     return ntk_fn
 
 
-def _network_of(apply_fn) -> Network | None:
-    if isinstance(apply_fn, Network):
-        return apply_fn
-    owner = getattr(apply_fn, "__self__", None)
-    return owner if isinstance(owner, Network) else None
+def empirical_nngp_fn(f, trace_axes=(-1,), diagonal_axes=()):
+    """``nngp_fn(x1, x2, params, **apply_fn_kwargs)``: f(x1) f(x2)^T, one draw of the NNGP."""
+    fn = "empirical_nngp_fn"
+    trace_axes = _check_axes(fn, "trace_axes", trace_axes)
+    diagonal_axes = _check_axes(fn, "diagonal_axes", diagonal_axes)
+    apply = _apply_of(f)
+
+    def nngp_fn(x1, x2=None, params=None, **apply_fn_kwargs):
+        x1, x2 = _checked(f"{fn}.nngp_fn", x1, x2, params, flat=False)
+        g = functools.partial(apply, **apply_fn_kwargs) if apply_fn_kwargs else apply
+        axes = _canonical(jax.eval_shape(g, params, x1).ndim, trace_axes, diagonal_axes)
+        return _static_call(_outer_product, g, params, x1, x2, axes)
+
+    return nngp_fn
 
 
-def _checked_inputs(x1, x2, flat: bool):
-    fn = "empirical_ntk_fn.ntk_fn"
-    arrays = []
-    for name, x in (("x1", x1), ("x2", x2)):
-        if x is None and name == "x2":
-            arrays.append(None)
-            continue
-        x = np.asarray(x)
-        if x.dtype.kind not in "iuf" or x.ndim < 2 or 0 in x.shape or (flat and x.ndim != 2):
-            raise fail(fn, name, f"<array of shape {x.shape}>",
-                       "a numeric array of shape (N, features" + (")" if flat else "...)"))
-        if not np.all(np.isfinite(x)):
-            raise fail(fn, name, f"<array of shape {x.shape}>", "finite (no NaN or inf)")
-        arrays.append(x)
-    if arrays[1] is not None and arrays[1].shape[1:] != arrays[0].shape[1:]:
-        raise fail(fn, "x2", f"<array of shape {arrays[1].shape}>",
-                   f"an array of shape (N, {', '.join(map(str, arrays[0].shape[1:]))}) like x1")
-    return arrays
+def empirical_kernel_fn(f, trace_axes=(-1,), diagonal_axes=(), vmap_axes=None,
+                        implementation=NtkImplementation.AUTO):
+    """``kernel_fn(x1, x2, get, params, **apply_fn_kwargs)``: the empirical NNGP and/or NTK.
 
-
-# ---------------------------------------------------------------- general path
-
-@functools.partial(jax.jit, static_argnums=0)
-def _jacobian_ntk(apply_fn, params, x1, x2):
-    def jacobian(x):
-        return jax.jacrev(lambda p: apply_fn(p, x))(params)
-    out_ndim = jax.eval_shape(apply_fn, params, x1).ndim
-    j1 = jacobian(x1)
-    j2 = j1 if x2 is None else jacobian(x2)
-    return sum(_contract(a, b, out_ndim) for a, b in
-               zip(jax.tree_util.tree_leaves(j1), jax.tree_util.tree_leaves(j2)))
-
-
-def _contract(j1, j2, out_ndim: int):
-    """Sum over one parameter array of J1[a, p.., c, w] J2[b, q.., c, w], mean over c."""
-    j1 = j1.reshape(j1.shape[:out_ndim] + (-1,))
-    j2 = j2.reshape(j2.shape[:out_ndim] + (-1,))
-    spatial = out_ndim - 2
-    p1, p2 = "hwd"[:spatial], "ijk"[:spatial]
-    pairs = "".join(a + b for a, b in zip(p1, p2))
-    return jnp.einsum(f"a{p1}cz,b{p2}cz->ab{pairs}", j1, j2) / j1.shape[out_ndim - 1]
-
-
-# ---------------------------------------------------------------- dense path
-
-def _is_dense(layer) -> bool:
-    return layer.name == "Dense"
-
-
-def chain_of(layer, params=None) -> list:
-    """The flat list of (layer, params) of nested ``serial`` layers, in order."""
-    if layer.name != "serial":
-        return [(layer, params)]
-    params = params if params is not None else (None,) * len(layer.children)
-    return [pair for child, p in zip(layer.children, params) for pair in chain_of(child, p)]
-
-
-def is_dense_chain(layer) -> bool:
-    """A serial chain of Dense layers and parameter-free, branch-free per-example layers."""
-    return all(_is_dense(l) or (l.init is no_params and not l.children and
-                                l.name not in ("FanOut", "FanInSum"))
-               for l, _ in chain_of(layer))
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _dense_ntk(layer, params, x1, x2):
-    h1, d1 = backward_signals(layer, params, x1)
-    h2, d2 = (h1, d1) if x2 is None else backward_signals(layer, params, x2)
-    total = 0.0
-    for (dense, p), a1, a2, b1, b2 in zip(_dense_layers(layer, params), h1, h2, d1, d2):
-        w_mult, b_mult = dense_multipliers(dense, p, a1.shape[-1], a1.dtype)
-        signal = jnp.einsum("can,cbn->ab", b1, b2) / b1.shape[0]
-        total = total + (w_mult ** 2 * (a1 @ a2.T) + b_mult ** 2) * signal
-    return total
-
-
-def _dense_layers(layer, params) -> list:
-    return [(l, p) for l, p in chain_of(layer, params) if _is_dense(l)]
-
-
-def backward_signals(layer, params, x):
-    """Per Dense layer: its inputs h (N, n_in) and df_c/dz (k, N, n_out) for each output c.
-
-    One forward pass with a zero perturbation added to each Dense output, then one
-    backward pass per output unit with respect to all perturbations at once.
+    ``get``: 'nngp', 'ntk' (one array) or a tuple of them (a namedtuple); None gives both.
     """
-    chain = chain_of(layer, params)
-    zeros = [jnp.zeros((len(x), p["W"].shape[1]), x.dtype) for l, p in chain if _is_dense(l)]
+    fns = {"nngp": empirical_nngp_fn(f, trace_axes, diagonal_axes),
+           "ntk": empirical_ntk_fn(f, trace_axes, diagonal_axes, vmap_axes, implementation)}
 
-    def forward(perturbations):
-        h, inputs, i = x, [], 0
-        for l, p in chain:
-            if _is_dense(l):
-                inputs.append(h)
-                h = l.apply(p, h) + perturbations[i]
-                i += 1
-            else:
-                h = l.apply(p, h)
-        return h, inputs
+    def kernel_fn(x1, x2=None, get=None, params=None, **apply_fn_kwargs):
+        names = check_get(get)
+        values = [fns[n](x1, x2, params, **apply_fn_kwargs) for n in names]
+        if isinstance(get, str):
+            return values[0]
+        return (Kernels if names == GETS else _named(names))(*values)
 
-    f, pullback, inputs = jax.vjp(forward, zeros, has_aux=True)
-    k = f.shape[-1]
-    basis = jnp.broadcast_to(jnp.eye(k, dtype=f.dtype)[:, None, :], (k,) + f.shape)
-    (signals,) = jax.vmap(pullback)(basis)
-    return inputs, signals
+    return kernel_fn
 
 
-def dense_multipliers(layer, params, n_in: int, dtype):
-    """(a, c) of the Dense layer z = a h W + c b, read off its apply by two JVPs.
-
-    On a one-column copy of the layer (apply reads its sizes from the arrays), so the
-    probe costs O(n_in) whatever the width.
-    """
-    h = jnp.zeros((1, n_in), dtype).at[0, 0].set(1.0)
-    params = {k: v[..., :1] for k, v in params.items()}
-
-    def along(name):
-        tangent = {k: (jnp.ones_like(v) if k == name else jnp.zeros_like(v))
-                   for k, v in params.items()}
-        return jax.jvp(lambda q: layer.apply(q, h), (params,), (tangent,))[1][0, 0]
-
-    return along("W"), (along("b") if "b" in params else 0.0)
+@functools.cache
+def _named(names):
+    return collections.namedtuple("Kernels", names)
 
 
-def empirical_nngp_fn(apply_fn):
+def readout_nngp_fn(apply_fn):
     """``nngp_fn(x1, x2, params)``: the NNGP of the readout given the hidden layers at params.
 
     For a network ending in Dense(W_std, b_std) on features h (its input):
     K(x1, x2) = W_std^2 / n h(x1).h(x2) + b_std^2, the covariance of the outputs over a
     fresh draw of the readout weights. It tends to the NNGP kernel as the width grows
     (per network, not only on average), so it can be compared at init and after training.
-    Needs a dense chain (see ``empirical_ntk_fn``) that ends in Dense.
+    Needs an engine dense chain (see engine.empirical_dense) that ends in Dense.
     """
-    network = _network_of(apply_fn)
-    if network is None or not is_dense_chain(network.layer) \
-            or not _is_dense(chain_of(network.layer)[-1][0]):
-        raise fail("empirical_nngp_fn", "apply_fn", repr(apply_fn), "the apply_fn of an engine "
+    layer = _layer_of(apply_fn)
+    if layer is None or not dense.ends_in_dense(layer):
+        raise fail("readout_nngp_fn", "apply_fn", repr(apply_fn), "the apply_fn of an engine "
                    "network that is a serial chain of Dense and activation layers ending in Dense")
 
     def nngp_fn(x1, x2=None, params=None):
-        if params is None:
-            raise fail("empirical_nngp_fn.nngp_fn", "params", "None", "the network's parameters")
-        x1, x2 = _checked_inputs(x1, x2, True)
-        return np.asarray(_readout_nngp(network.layer, params, x1, x2))
+        x1, x2 = _checked("readout_nngp_fn.nngp_fn", x1, x2, params, flat=True)
+        return dense.readout_nngp(layer, params, x1, x2)
 
     return nngp_fn
 
 
-@functools.partial(jax.jit, static_argnums=0)
-def _readout_nngp(layer, params, x1, x2):
-    readout = chain_of(layer)[-1][0]
-    _, _, w_std, b_std, _ = readout.key  # ("Dense", out_dim, W_std, b_std, parameterization)
-    h1 = _readout_inputs(layer, params, x1)
-    h2 = h1 if x2 is None else _readout_inputs(layer, params, x2)
-    return w_std ** 2 / h1.shape[-1] * (h1 @ h2.T) + (0.0 if b_std is None else b_std ** 2)
+# ---------------------------------------------------------------- checks
+
+def _checked(fn: str, x1, x2, params, flat: bool):
+    """Inputs as arrays after checks that need only shapes (and values when concrete)."""
+    if params is None:
+        raise fail(fn, "params", "None", "the network's parameters")
+    arrays = [_checked_input(fn, "x1", x1, flat), None]
+    if x2 is not None:
+        arrays[1] = _checked_input(fn, "x2", x2, flat)
+        if arrays[1].shape[1:] != arrays[0].shape[1:]:
+            raise fail(fn, "x2", f"<array of shape {arrays[1].shape}>", "an array of shape "
+                       f"(N, {', '.join(map(str, arrays[0].shape[1:]))}) like x1")
+    return arrays
 
 
-def _readout_inputs(layer, params, x):
-    h = x
-    for l, p in chain_of(layer, params)[:-1]:
-        h = l.apply(p, h)
-    return h
+def _checked_input(fn, name, x, flat: bool):
+    shape = np.shape(x)
+    dtype = np.dtype(x.dtype) if hasattr(x, "dtype") else np.asarray(x).dtype
+    if dtype.kind not in "iuf" or len(shape) < 2 or 0 in shape or (flat and len(shape) != 2):
+        raise fail(fn, name, f"<array of shape {shape}>",
+                   "a numeric array of shape (N, features" + (")" if flat else "...)"))
+    values = concrete(x)
+    if values is not None and not np.all(np.isfinite(values)):
+        raise fail(fn, name, f"<array of shape {shape}>", "finite (no NaN or inf)")
+    return jnp.asarray(x, dtype=jnp.result_type(float) if dtype.kind in "iu" else None)
+
+
+# ---------------------------------------------------------------- contractions
+
+def _canonical(out_ndim: int, trace_axes, diagonal_axes):
+    trace = tuple(sorted({a % out_ndim for a in trace_axes}))
+    diagonal = tuple(sorted({a % out_ndim for a in diagonal_axes}))
+    if set(trace) & set(diagonal):
+        raise ValueError(f"empirical kernels: trace_axes {trace_axes} and diagonal_axes "
+                         f"{diagonal_axes} name the same output axis")
+    return trace, diagonal
+
+
+def _letters(out_ndim: int, axes) -> tuple[str, str, str]:
+    """einsum letters of an output of x1, of x2, and of the kernel (pairs interleaved)."""
+    trace, diagonal = axes
+    pool = iter("abcdefghijklmnopqrstuvwxy")
+    left = right = out = ""
+    for i in range(out_ndim):
+        a = next(pool)
+        if i in trace or i in diagonal:
+            left, right, out = left + a, right + a, out + (a if i in diagonal else "")
+        else:
+            b = next(pool)
+            left, right, out = left + a, right + b, out + a + b
+    return left, right, out
+
+
+def _trace_size(shape, axes) -> int:
+    return int(np.prod([shape[a] for a in axes[0]]))
+
+
+def _static_call(method, g, params, x1, x2, axes):
+    """The compiled ``method`` when ``g`` is hashable, else traced inline."""
+    try:
+        hash(g)
+    except TypeError:
+        return method.__wrapped__(g, params, x1, x2, axes)
+    return method(g, params, x1, x2, axes)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def _jacobian_contraction(g, params, x1, x2, axes):
+    def jacobian(x):
+        return jax.jacrev(lambda p: g(p, x))(params)
+    j1 = jacobian(x1)
+    j2 = j1 if x2 is None else jacobian(x2)
+    out_ndim = jax.eval_shape(g, params, x1).ndim
+    left, right, out = _letters(out_ndim, axes)
+    total = 0.0
+    for a, b in zip(jax.tree_util.tree_leaves(j1), jax.tree_util.tree_leaves(j2)):
+        a = a.reshape(a.shape[:out_ndim] + (-1,))
+        b = b.reshape(b.shape[:out_ndim] + (-1,))
+        total = total + jnp.einsum(f"{left}z,{right}z->{out}", a, b)
+    return total / _trace_size(jax.eval_shape(g, params, x1).shape, axes)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def _vector_products(g, params, x1, x2, axes):
+    """Theta e for every unit vector e of x2's outputs: a VJP then a JVP each."""
+    x2 = x1 if x2 is None else x2
+    out2, pullback = jax.vjp(lambda p: g(p, x2), params)
+
+    def column(cotangent):
+        (tangent,) = pullback(cotangent)
+        return jax.jvp(lambda p: g(p, x1), (params,), (tangent,))[1]
+
+    basis = jnp.eye(out2.size, dtype=out2.dtype).reshape((out2.size,) + out2.shape)
+    columns = jax.lax.map(column, basis)  # (size2, *out1)
+    full = jnp.moveaxis(columns.reshape(out2.shape + columns.shape[1:]),
+                        range(out2.ndim), range(-out2.ndim, 0))  # (*out1, *out2)
+    left, right, out = _letters(out2.ndim, axes)
+    return jnp.einsum(f"{left}{right}->{out}", full) / _trace_size(out2.shape, axes)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def _outer_product(g, params, x1, x2, axes):
+    f1 = g(params, x1)
+    f2 = f1 if x2 is None else g(params, x2)
+    left, right, out = _letters(f1.ndim, axes)
+    return jnp.einsum(f"{left},{right}->{out}", f1, f2) / _trace_size(f1.shape, axes)

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats
 
 from engine import finite_args as args
+from engine.batch import host_kernel_fn
 from engine.finite_args import Limits
 from engine.layers.layer import Shape
 from engine.progress import Progress
@@ -63,7 +64,7 @@ def output_distribution(spec, x, widths, *, samples: int = 1000, seed: int = 0,
         if progress.stop_requested():
             break
         network = build(with_width(spec, width))
-        variance = np.diagonal(network.kernel_fn(x, None, get="nngp")).copy()
+        variance = np.diagonal(host_kernel_fn(network)(x, None, get="nngp")).copy()
         draws = np.asarray(_outputs(network.layer, seeds, jnp.asarray(x)))
         tests = [stats.kstest(draws[:, j], "norm", args=(0.0, np.sqrt(max(v, 1e-300))))
                  for j, v in enumerate(variance)]

@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from engine.batch import host_kernel_fn
 from engine.finite import train_ensemble
 from engine.finite_args import Limits
 from engine.spec import build
@@ -50,7 +51,7 @@ def residual_modes(spec, x_train, y_train, *, width: int, ensemble_size: int,
                          should_stop=should_stop, limits=limits)
     x_train = np.asarray(x_train, np.float64)
     y_train = np.asarray(y_train, np.float64)
-    theta = build(with_width(spec, width)).kernel_fn(x_train, None, get="ntk")
+    theta = host_kernel_fn(build(with_width(spec, width)))(x_train, None, get="ntk")
     values, vectors, clipped = _eigh(theta)
     rate = learning_rate * values / y_train.size
     t = run.steps[:, None].astype(np.float64)

@@ -24,6 +24,7 @@ import numpy as np
 
 from engine import finite_args as args
 from engine import gradient_descent
+from engine.batch import host_kernel_fn
 from engine.empirical import empirical_ntk_fn
 from engine.finite_args import Limits
 from engine.gradient_descent import member
@@ -91,7 +92,7 @@ def ntk_spectrum(spec, x, widths, seeds, *, on_progress: Callable[[float], None]
         if progress.stop_requested():
             break
         network = build(with_width(spec, width))
-        analytic = network.kernel_fn(x, None, get="ntk")
+        analytic = host_kernel_fn(network)(x, None, get="ntk")
         ntk_fn = empirical_ntk_fn(network.apply_fn)
         empirical = [ntk_fn(x, None, network.init_fn(jax.random.PRNGKey(s), x.shape)[1])
                      for s in seeds]

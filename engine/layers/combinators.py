@@ -34,12 +34,13 @@ def serial(*layers: Layer) -> Layer:
         return s
 
     def init(key, s):
-        keys = jax.random.split(key, max(len(layers), 1))
+        """A list with each layer's params; keys split one after another (as stax does)."""
         params = []
-        for k, layer in zip(keys, layers):
-            params.append(layer.init(k, s))
+        for layer in layers:
+            key, layer_key = jax.random.split(key)
+            params.append(layer.init(layer_key, s))
             s = layer.shape(s)
-        return tuple(params)
+        return params
 
     def apply(params, x):
         for p, layer in zip(params, layers):

@@ -164,21 +164,25 @@ def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, b_std
         return Shape(dims + (out_chan,), is_gaussian=True)
 
     def init(key, s):
+        """(W, b) as neural-tangents lays them out: W HWIO, b (1, 1, 1, out) or None."""
         kw, kb = jax.random.split(key)
-        w = jax.random.normal(kw, filter_shape + (s.channels, out_chan))
-        params = {"W": w if ntk_param else w * (W_std / math.sqrt(s.channels * fan_in))}
-        if b_std is not None:
-            params["b"] = jax.random.normal(kb, (out_chan,)) * (1.0 if ntk_param else b_std)
-        return params
+        W = jax.random.normal(kw, filter_shape + (s.channels, out_chan))
+        if not ntk_param:
+            W = W * (W_std / math.sqrt(s.channels * fan_in))
+        if b_std is None:
+            return W, None
+        b = jax.random.normal(kb, (1,) * len(s.dims) + (out_chan,))
+        return W, (b if ntk_param else b * b_std)
 
     def apply(params, x):
+        W, b = params
         for d, (size, stride) in enumerate(zip(filter_shape, strides)):
             x = pad(x, (1 + d,), padding_widths(x.shape[1 + d], size, stride, padding), padding)
-        z = _patches(x, filter_shape, strides) @ params["W"].reshape(-1, out_chan)
+        z = _patches(x, filter_shape, strides) @ W.reshape(-1, out_chan)
         z = z * (W_std / math.sqrt(x.shape[-1] * fan_in) if ntk_param else 1.0)
         if b_std is None:
             return z
-        return z + (b_std if ntk_param else 1.0) * params["b"]
+        return z + (b_std if ntk_param else 1.0) * b
 
     def kernel(k):
         def conv(x):

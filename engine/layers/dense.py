@@ -55,21 +55,24 @@ def Dense(out_dim, W_std=1.0, b_std=None, parameterization="ntk") -> Layer:
         return Shape(s.dims[:-1] + (out_dim,), is_gaussian=True)
 
     def init(key, s):
+        """(W, b) as neural-tangents lays them out: W (n_in, out), b (1, ..., out) or None."""
         n_in = s.dims[-1]
         kw, kb = jax.random.split(key)
-        params = {"W": jax.random.normal(kw, (n_in, out_dim))}
+        W = jax.random.normal(kw, (n_in, out_dim))
         if not ntk_param:
-            params["W"] = params["W"] * (W_std / math.sqrt(n_in))
-        if b_std is not None:
-            params["b"] = jax.random.normal(kb, (out_dim,)) * (1.0 if ntk_param else b_std)
-        return params
+            W = W * (W_std / math.sqrt(n_in))
+        if b_std is None:
+            return W, None
+        b = jax.random.normal(kb, (1,) * len(s.dims) + (out_dim,))
+        return W, (b if ntk_param else b * b_std)
 
     def apply(params, x):
+        W, b = params
         w_mult = W_std / math.sqrt(x.shape[-1]) if ntk_param else 1.0
-        z = w_mult * (x @ params["W"])
+        z = w_mult * (x @ W)
         if b_std is None:
             return z
-        return z + (b_std if ntk_param else 1.0) * params["b"]
+        return z + (b_std if ntk_param else 1.0) * b
 
     def kernel(k):
         return affine_kernel(k, k.nngp, k.ntk, lambda c: c, k.channels, W_std, b_std,

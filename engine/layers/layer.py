@@ -18,6 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import jax
+import jax.numpy as jnp
+
 
 @dataclass(frozen=True)
 class Shape:
@@ -85,6 +88,14 @@ def check_number(name: str, arg: str, value, *, positive=False, nonnegative=Fals
     """Validate one hyperparameter at construction, with a message naming it."""
     if value is None and allow_none:
         return None
+    if not integer and isinstance(value, jax.Array) and value.ndim == 0 \
+            and jnp.issubdtype(value.dtype, jnp.floating):
+        # a JAX scalar (e.g. W_std traced by jax.grad): checked when its value is known
+        try:
+            check_number(name, arg, float(value), positive=positive, nonnegative=nonnegative)
+        except jax.errors.ConcretizationTypeError:
+            pass
+        return value
     ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok_type:
         kind = "an integer" if integer else "a number"

@@ -206,10 +206,11 @@ def test_conv_apply_is_a_lax_convolution(filter_shape, strides, padding):
         pads = lax.padtype_to_pads(shape[:-1], filter_shape, strides, "SAME")
         lhs = jnp.pad(x, [(0, 0)] + list(pads) + [(0, 0)], mode="wrap")
     spec = {1: ("NWC", "WIO", "NWC"), 2: ("NHWC", "HWIO", "NHWC")}[len(filter_shape)]
-    expected = lax.conv_general_dilated(lhs, params["W"], strides,
+    weights, bias = params  # neural-tangents' layout: (W in HWIO, b of shape (1, ..., out))
+    expected = lax.conv_general_dilated(lhs, weights, strides,
                                         "VALID" if padding == "CIRCULAR" else padding,
                                         dimension_numbers=spec)
-    expected = W / np.sqrt(3 * np.prod(filter_shape)) * expected + B * params["b"]
+    expected = W / np.sqrt(3 * np.prod(filter_shape)) * expected + B * bias
     y = apply_fn(params, x)
     assert y.shape == out_shape
     np.testing.assert_allclose(y, expected, rtol=1e-12, atol=1e-12)
@@ -274,7 +275,7 @@ def test_tiled_and_untiled_kernels_agree(spec):
     x1, x2 = images(19, (5, 4, 2)), images(13, (5, 4, 2), 1)
     kernel_fn = engine.build(spec).kernel_fn
     for a, b in ((x1, None), (x1, x2)):
-        whole, tiled = kernel_fn(a, b), kernel_fn(a, b, tile_size=6)
+        whole, tiled = kernel_fn(a, b), engine.batch(kernel_fn, 6)(a, b)
         for name in ("nngp", "ntk"):
             np.testing.assert_allclose(getattr(tiled, name), getattr(whole, name), rtol=0,
                                        atol=1e-14 * np.abs(getattr(whole, name)).max())

@@ -5,7 +5,7 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 import engine
-from engine.empirical import empirical_nngp_fn, empirical_ntk_fn
+from engine.empirical import empirical_ntk_fn, readout_nngp_fn
 from engine.widths import with_width
 
 
@@ -46,8 +46,8 @@ def network_and_params(spec, width, x, seed=0):
 def test_dense_path_equals_jacobian_path(name):
     x1, x2 = inputs(5), inputs(4, seed=1)
     network, params = network_and_params(MIXED[name], 16, x1)
-    dense_fn = empirical_ntk_fn(network.apply_fn, "dense")
-    jacobian_fn = empirical_ntk_fn(network.apply_fn, "jacobian")
+    dense_fn = empirical_ntk_fn(network.apply_fn, implementation="dense")
+    jacobian_fn = empirical_ntk_fn(network.apply_fn, implementation="jacobian")
     for second in (None, x2):
         a, b = dense_fn(x1, second, params), jacobian_fn(x1, second, params)
         assert a.shape == (5, 5 if second is None else 4)
@@ -78,11 +78,11 @@ def test_dense_path_needs_flat_inputs():
     network, params = network_and_params(mlp(outputs=1), 4, x)
     auto = empirical_ntk_fn(network.apply_fn)(x, None, params)  # falls back to the Jacobian
     assert auto.shape == (2, 2, 3, 3)
-    np.testing.assert_array_equal(auto, empirical_ntk_fn(network.apply_fn, "jacobian")(
-        x, None, params))
+    jacobian_fn = empirical_ntk_fn(network.apply_fn, implementation="jacobian")
+    np.testing.assert_array_equal(auto, jacobian_fn(x, None, params))
     with pytest.raises(ValueError, match=r"ntk_fn\(x1=<array of shape \(2, 3, 2\)>\): x1 must "
                                          r"be a numeric array of shape \(N, features\)"):
-        empirical_ntk_fn(network.apply_fn, "dense")(x, None, params)
+        empirical_ntk_fn(network.apply_fn, implementation="dense")(x, None, params)
 
 
 def test_plain_function_uses_the_jacobian_path():
@@ -113,18 +113,18 @@ def test_empirical_nngp_converges_to_the_analytic_nngp():
     for width in (32, 2048):
         network, params = network_and_params(spec, width, x)
         exact = network.kernel_fn(x, None, get="nngp")
-        errors.append(np.linalg.norm(empirical_nngp_fn(network.apply_fn)(x, None, params) - exact)
+        errors.append(np.linalg.norm(readout_nngp_fn(network.apply_fn)(x, None, params) - exact)
                       / np.linalg.norm(exact))
     assert errors[1] < 0.08 and errors[1] < errors[0] / 3
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: empirical_ntk_fn(lambda p, x: x, "fast"),
+    (lambda: empirical_ntk_fn(lambda p, x: x, implementation="fast"),
      r"empirical_ntk_fn\(implementation='fast'\): implementation must be one of"),
-    (lambda: empirical_ntk_fn(engine.build(RESIDUAL).apply_fn, "dense"),
+    (lambda: empirical_ntk_fn(engine.build(RESIDUAL).apply_fn, implementation="dense"),
      r"empirical_ntk_fn\(implementation='dense'\): implementation must be 'auto' or 'jacobian'"),
-    (lambda: empirical_nngp_fn(engine.build(RESIDUAL).apply_fn),
-     r"empirical_nngp_fn\(apply_fn=.*\): apply_fn must be the apply_fn of an engine network"),
+    (lambda: readout_nngp_fn(engine.build(RESIDUAL).apply_fn),
+     r"readout_nngp_fn\(apply_fn=.*\): apply_fn must be the apply_fn of an engine network"),
 ])
 def test_constructor_errors(call, message):
     with pytest.raises(ValueError, match=message):
@@ -147,6 +147,6 @@ def test_ntk_fn_input_errors(x1, x2, params, message):
 
 
 def test_nngp_fn_needs_params():
-    nngp_fn = empirical_nngp_fn(engine.build(mlp()).apply_fn)
+    nngp_fn = readout_nngp_fn(engine.build(mlp()).apply_fn)
     with pytest.raises(ValueError, match=r"nngp_fn\(params=None\): params must be"):
         nngp_fn(inputs(2))

@@ -90,7 +90,7 @@ def test_tiles_agree_with_one_block():
     net = engine.build(spec)
     for other in (None, x2):
         whole = net.kernel_fn(x, other, ("nngp", "ntk"))
-        tiled = net.kernel_fn(x, other, ("nngp", "ntk"), tile_size=8)
+        tiled = engine.batch(net.kernel_fn, 8)(x, other, ("nngp", "ntk"))
         np.testing.assert_allclose(tiled.nngp, whole.nngp, rtol=1e-12)
         np.testing.assert_allclose(tiled.ntk, whole.ntk, rtol=1e-12)
 
@@ -99,10 +99,10 @@ def test_progress_is_reported_per_tile_and_can_stop():
     spec = [D, ["Relu", {}], ["Dense", {"out_dim": 1}]]
     x = np.random.default_rng(0).standard_normal((20, 4))
     seen = []
-    engine.build(spec).kernel_fn(x, None, "nngp", tile_size=8, progress=seen.append)
+    engine.batch(engine.build(spec).kernel_fn, 8, progress=seen.append)(x, None, "nngp")
     assert seen == [1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6, 1.0]
 
     def stop(fraction):
         raise InterruptedError("stopped")
     with pytest.raises(InterruptedError):
-        engine.build(spec).kernel_fn(x, None, "nngp", tile_size=8, progress=stop)
+        engine.batch(engine.build(spec).kernel_fn, 8, progress=stop)(x, None, "nngp")

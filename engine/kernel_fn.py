@@ -1,0 +1,173 @@
+"""kernel_fn: the infinite-width NNGP/NTK of a network, as a pure JAX function.
+
+    k = kernel_fn(x1, x2=None, get=None)     # get=None: the Kernel record (nngp, ntk, cov1, ...)
+    ntk = kernel_fn(x1, x2, "ntk")            # one name: one array; a tuple: a namedtuple
+    k = kernel_fn(kernel)                     # compose: this network applied to a Kernel
+
+It works under ``jax.jit`` (``static_argnames="get"``), ``jax.grad`` (inputs, and
+hyperparameters such as W_std traced through the constructors) and ``jax.vmap``, and returns
+``jax.Array``s. What can be checked from shapes (ranks, dtypes, what every layer accepts) is
+checked before tracing; finiteness only when the inputs are concrete. Large inputs are cut
+into tiles by ``engine.batch``.
+
+The layer chain runs on chunks of x1's rows (``lax.map``) so intermediates stay in the CPU
+cache, which makes an elementwise chain several times faster than whole-matrix passes. Every
+request computes both kernels in one compiled function (nngp and ntk share the work), so
+``kernel_fn(x, x, "ntk")`` is bitwise equal to the ``.ntk`` of a tuple request.
+"""
+from __future__ import annotations
+
+import collections
+import functools
+import math
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .kernel import Kernel, input_kernel
+from .layers.layer import Layer, Shape
+
+GETS = ("nngp", "ntk")
+Kernels = collections.namedtuple("Kernels", GETS)
+#: elements of one row chunk's intermediates (a size that stays in the CPU cache)
+CHUNK_ELEMENTS = 2 ** 16
+
+
+def check_get(get) -> tuple[str, ...]:
+    """``get`` as a tuple of names (None: both)."""
+    names = GETS if get is None else ((get,) if isinstance(get, str) else tuple(get))
+    if not names or any(g not in GETS for g in names):
+        raise ValueError(f"kernel_fn(get={get!r}): expected 'nngp', 'ntk' or a tuple of them")
+    return names
+
+
+def concrete(x):
+    """``x`` as a NumPy array, or None when it is traced (inside jit/grad/vmap)."""
+    try:
+        return np.asarray(x)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def check_input(name: str, x) -> jax.Array:
+    """A numeric (N, features), (N, W, C) or (N, H, W, C) array with N >= 1, as floats."""
+    dtype = np.dtype(x.dtype) if hasattr(x, "dtype") else np.asarray(x).dtype
+    if dtype.kind not in "fiu":
+        raise ValueError(f"kernel_fn({name}): expected a numeric array; got dtype {dtype}")
+    shape = np.shape(x)
+    if len(shape) not in (2, 3, 4) or 0 in shape:
+        raise ValueError(f"kernel_fn({name}): expected shape (N, features), (N, W, C) or "
+                         f"(N, H, W, C) with N >= 1; got {shape}")
+    values = concrete(x)
+    if values is not None and not np.isfinite(values).all():
+        raise ValueError(f"kernel_fn({name}): inputs contain NaN or infinite values")
+    return jnp.asarray(x, dtype=jnp.result_type(float) if dtype.kind in "iu" else None)
+
+
+def _pack(k: Kernel, get):
+    if get is None:
+        return k
+    names = check_get(get)
+    if isinstance(get, str):
+        return getattr(k, get)
+    return collections.namedtuple("Kernels", names)(*(getattr(k, n) for n in names))
+
+
+@dataclass(frozen=True)
+class KernelFn:
+    """The kernel function of ``layer``; hashable by the layer (compiled once per spec)."""
+
+    layer: Layer
+
+    def __repr__(self):
+        return f"kernel_fn({self.layer.name})"
+
+    def output_shape(self, input_shape) -> Shape:
+        """Static pass: the output for inputs of this shape (batch axis excluded)."""
+        out = self.layer.shape(Shape(tuple(int(d) for d in input_shape)))
+        if isinstance(out, tuple):
+            raise ValueError(f"the network ends with {len(out)} open branches; "
+                             "join them with FanInSum")
+        return out
+
+    def __call__(self, x1_or_kernel, x2=None, get=None, **kwargs):
+        """NNGP/NTK of x1 with x2 (x2=None: x1 with itself), or this network on a Kernel.
+
+        Args:
+          x1_or_kernel: inputs (N1, ...) or a ``Kernel`` from another kernel_fn.
+          x2: inputs (N2, ...) with x1's shape after the batch axis, or None.
+          get: None (the Kernel record), 'nngp', 'ntk', or a tuple of them (a namedtuple).
+        """
+        _check_kwargs(kwargs)
+        check_get(get)
+        if isinstance(x1_or_kernel, Kernel):
+            if x2 is not None:
+                raise ValueError("kernel_fn(kernel, x2): x2 must be None when composing "
+                                 "with a Kernel")
+            return _pack(self._compose(x1_or_kernel), get)
+        x1 = check_input("x1", x1_or_kernel)
+        if x2 is not None:
+            x2 = check_input("x2", x2)
+            if x2.shape[1:] != x1.shape[1:]:
+                raise ValueError(f"kernel_fn(x2): x2 has shape {x2.shape} but x1 has "
+                                 f"{x1.shape}; they must agree after the batch axis")
+        out = self.output_shape(x1.shape[1:])
+        diagonal = x1.ndim > 2 and out.spatial == 0 and not self.layer.needs_full_covariance
+        rows = _chunk_rows(x1.shape[1:-1], diagonal, len(x1 if x2 is None else x2), len(x1))
+        return _pack(_call(_kernel_of_inputs, self.layer, x1, x2, diagonal, rows), get)
+
+    def _compose(self, k: Kernel) -> Kernel:
+        if k.diagonal and self.layer.needs_full_covariance:
+            raise ValueError("kernel_fn(kernel): this network mixes positions (pooling) and "
+                             "needs covariances between positions, but the kernel holds only "
+                             "equal positions; compute it with a network that pools too")
+        positions = k.nngp.shape[2:] if k.diagonal else k.nngp.shape[2::2]
+        self.layer.shape(Shape(tuple(positions) + (k.channels,), is_gaussian=k.is_gaussian))
+        return _call(_apply_layer, self.layer, k)
+
+
+def _check_kwargs(kwargs):
+    if kwargs:
+        raise ValueError(f"kernel_fn({next(iter(kwargs))}=...): unknown argument; tiles and "
+                         "progress are engine.batch(kernel_fn, batch_size, progress=...)")
+
+
+def _call(fn, layer, *args):
+    """The compiled ``fn`` when the layer is hashable; traced hyperparameters run it inline."""
+    try:
+        hash(layer)
+    except TypeError:
+        return fn.__wrapped__(layer, *args)
+    return fn(layer, *args)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _apply_layer(layer: Layer, k: Kernel) -> Kernel:
+    return layer.kernel(k)
+
+
+def _chunk_rows(in_spatial, diagonal: bool, n2: int, n1: int) -> int:
+    """Rows per chunk so a chunk's kernel holds about CHUNK_ELEMENTS numbers."""
+    pairs = math.prod(in_spatial) ** (1 if diagonal else 2)
+    return min(max(1, CHUNK_ELEMENTS // (n2 * pairs)), n1)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3, 4))
+def _kernel_of_inputs(layer: Layer, x1, x2, diagonal: bool, rows: int) -> Kernel:
+    """The network's Kernel for x1 against x2, computed ``rows`` rows of x1 at a time."""
+    n1 = x1.shape[0]
+    others = x1 if x2 is None else x2
+    padded = -(-n1 // rows) * rows
+    if padded > n1:  # copies of the first row: valid inputs, results dropped
+        x1 = jnp.concatenate([x1, jnp.broadcast_to(x1[:1], (padded - n1,) + x1.shape[1:])])
+    chunks = x1.reshape((-1, rows) + x1.shape[1:])
+
+    def one(xc):
+        return layer.kernel(input_kernel(xc, others, diagonal))
+
+    k = jax.lax.map(one, chunks)  # a Kernel whose arrays have a leading chunk axis
+    flat = {name: getattr(k, name).reshape((-1,) + getattr(k, name).shape[2:])[:n1]
+            for name in ("nngp", "ntk", "cov1")}
+    return k.replace(cov2=flat["cov1"] if x2 is None else k.cov2[0], **flat)
