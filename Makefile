@@ -1,31 +1,69 @@
 # Two commands for a fresh machine:  `make serve`  and  `make test`.
-# Both create .venv from pyproject.toml on first use.
+# Both create .venv from pyproject.toml on first use: `make serve` installs what the app
+# needs, `make test` adds the test tools (pytest, Playwright, ruff) to the same .venv.
+#
+#   make serve                      http://localhost:5006/main, on this machine only
+#   make serve PORT=8080            another port
+#   make serve HOST=teacher-pc.lan  for other machines: listens on that name and accepts
+#                                   pages opened as http://teacher-pc.lan:PORT/main only
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PYTHON ?= python3
 PORT ?= 5006
+HOST ?=
+PIP := $(PY) -m pip install -q --disable-pip-version-check
+ifeq ($(HOST),)
+  LISTEN := --address 127.0.0.1 --allow-websocket-origin localhost:$(PORT) \
+            --allow-websocket-origin 127.0.0.1:$(PORT)
+  URL := http://localhost:$(PORT)/main
+else
+  LISTEN := --address $(HOST) --allow-websocket-origin $(HOST):$(PORT)
+  URL := http://$(HOST):$(PORT)/main
+endif
 
-.PHONY: serve test test-fast chromium bench
+.PHONY: serve test test-fast lint chromium bench screenshots
 
-$(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
-	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q -e '.[test]'
-	touch $@
+# one marker per install step, so `make serve` then `make test` adds only the test extra
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed ($(PYTHON) is $$($(PYTHON) -V 2>&1))"; exit 1; }
+	@echo "creating $(VENV)"
+	@$(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "on Debian/Ubuntu: sudo apt-get install python3-venv"; exit 1; }
 
-serve: $(VENV)/.installed
-	$(VENV)/bin/panel serve app/main.py --port $(PORT) --num-threads 4 --show
+$(VENV)/.serve: pyproject.toml | $(PY)
+	@echo "installing the app's packages into $(VENV) (JAX, Panel, ...; a minute on first run)"
+	@$(PIP) -e .
+	@touch $@
+
+$(VENV)/.test: $(VENV)/.serve
+	@echo "installing the test tools into $(VENV) (pytest, Playwright, ruff)"
+	@$(PIP) -e '.[test]'
+	@touch $@
+
+serve: $(VENV)/.serve
+	@echo "starting the server (Ctrl+C stops it)"
+	@echo "open $(URL)"
+	@$(VENV)/bin/panel serve app/main.py --port $(PORT) $(LISTEN) --num-threads 4
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
 
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check .
+
 # two workers (browser tests together on one, with one server); a 2-core machine spends
 # much of the suite compiling, which is single-threaded
-test: $(VENV)/.installed chromium
+test: lint chromium
 	$(PY) -m pytest -n 2 --dist loadgroup
 
-test-fast: $(VENV)/.installed
+test-fast: lint
 	$(PY) -m pytest -m "not slow"
 
-bench: $(VENV)/.installed chromium
+bench: $(VENV)/.test chromium
 	for b in kernels predict_vs_nt predict finite empirical latency; do \
 		echo "== benchmarks/$$b.py"; $(PY) benchmarks/$$b.py || exit 1; done
+
+# the README's pictures, from the real app at its defaults (assets/make_screenshots.py)
+screenshots: $(VENV)/.test chromium
+	$(PY) assets/make_screenshots.py
