@@ -2,7 +2,10 @@
 
 For phi after a Gaussian layer, with (u, v) ~ N(0, [[q11, q12], [q12, q22]]):
   Sigma' = E[phi(u) phi(v)],  Theta' = E[phi'(u) phi'(v)] * Theta.
-A dual maps (q11, q12, q22) -> (E[phi(u) phi(v)], E[phi'(u) phi'(v)]).
+A dual maps (q11, rho, q22) -> (E[phi(u) phi(v)], E[phi'(u) phi'(v)]), rho = q12 / sqrt(q11 q22)
+taken in [-1, 1] once, here, for every dual (``apply_dual``); an input paired with itself gets
+its single-input map E[phi(u)^2], so a kernel's diagonal is exactly each input's own kernel at
+any depth, also in the chaotic regime where rounding on it would grow layer after layer.
 
 This module holds the record, the ReLU family and Erf; the other families live in
 gelu, trigonometric, exponential, polynomial, arccosine and elementwise (quadrature).
@@ -22,11 +25,22 @@ from .layer import Layer, Shape, check_number, expect_single
 
 @dataclass(frozen=True)
 class Activation:
-    """phi and its dual; ``key`` names the constructor and its arguments."""
+    """phi and its dual; ``key`` names the constructor and its arguments.
+
+    ``dual(q11, rho, q22) -> (E[phi(u) phi(v)], E[phi'(u) phi'(v)])`` receives the
+    correlation rho = q12 / sqrt(q11 q22), already in [-1, 1], and variances >= 0.
+    """
 
     key: tuple
     fn: Callable
     dual: Callable
+    variance: Callable | None = None  # q -> E[phi(u)^2]; default: the dual at rho = 1
+
+    def variance_of(self, q):
+        """The single-input map: E[phi(u)^2] for u ~ N(0, q)."""
+        if self.variance is not None:
+            return self.variance(q)
+        return self.dual(q, jnp.where(q > 0, 1.0, 0.0), q)[0]  # rho as correlation() sets it
 
 
 def activation_layer(act: Activation) -> Layer:
@@ -41,31 +55,71 @@ def activation_layer(act: Activation) -> Layer:
 
     def kernel(k):
         (q1, q2), (c1a, c1b), (c2a, c2b) = variances(k)
-        nngp, sigma_dot = act.dual(q1, k.nngp, q2)
-        cov1 = act.dual(c1a, k.cov1, c1b)[0]
-        cov2 = act.dual(c2a, k.cov2, c2b)[0]
+        nngp, sigma_dot = apply_dual(act, q1, k.nngp, q2)
+        if k.full:  # covariances between positions
+            cov1 = apply_dual(act, c1a, k.cov1, c1b)[0]
+            cov2 = apply_dual(act, c2a, k.cov2, c2b)[0]
+        else:  # variances only: the single-point recursion itself
+            cov1 = act.variance_of(jnp.maximum(k.cov1, 0.0))
+            cov2 = act.variance_of(jnp.maximum(k.cov2, 0.0))
         return k.replace(nngp=nngp, ntk=sigma_dot * k.ntk, cov1=cov1, cov2=cov2,
                          is_gaussian=False)
 
     return Layer(key=act.key, shape=shape, kernel=kernel, apply=lambda params, x: act.fn(x))
 
 
-#: correlations this close to +-1 are rounding noise of equal inputs (a few ulps)
-ROUNDING = 1e-15
+#: correlations this close to +-1 are rounding noise of equal inputs (a layer's rounding is
+#: a few ulps; in the chaotic regime it would grow by chi_1 > 1 at every layer)
+ROUNDING = 1e-13
+#: variances this close (relative) belong to one input; taking them as equal errs by the
+#: square of the mismatch (rho* = 1 is the maximum of the correlation map), ~1e-16 here
+VARIANCE_MATCH = 1e-8
+
+
+def geometric_mean(a, b):
+    """sqrt(a b) for a, b >= 0 without overflow, exactly a when a == b."""
+    return jnp.where(a == b, a, jnp.sqrt(a) * jnp.sqrt(b))
 
 
 def correlation(q11, q12, q22):
-    """(rho, sqrt(q11 q22)) with rho = q12 / sqrt(q11 q22) in [-1, 1].
+    """(rho, same): rho = q12 / sqrt(q11 q22) in [-1, 1], and where it is the input itself.
 
     rho is 0 where a variance is 0 (a constant input), so no 0 / 0 reaches the duals, and
-    rho within ROUNDING of +-1 is +-1: arcsin / arccos have infinite slope there, so
-    rounding noise on the diagonal (1 - 1e-16) would become an error of 1e-8, and 1e-4
-    one layer later.
+    rho within ROUNDING of +-1 is +-1. ``same`` marks rho = 1 with matching variances: an
+    input paired with itself, whose correlation is 1 at every depth.
     """
-    s = jnp.sqrt(jnp.maximum(q11 * q22, 0.0))
+    s = geometric_mean(q11, q22)
     safe = jnp.where(s > 0, s, 1.0)
     rho = jnp.where(s > 0, jnp.clip(q12 / safe, -1.0, 1.0), 0.0)
-    return jnp.where(jnp.abs(rho) > 1 - ROUNDING, jnp.sign(rho), rho), s
+    rho = jnp.where(jnp.abs(rho) > 1 - ROUNDING, jnp.sign(rho), rho)
+    same = (rho == 1) & (jnp.abs(q11 - q22) <= VARIANCE_MATCH * jnp.maximum(q11, q22))
+    return rho, same
+
+
+def apply_dual(act: Activation, q11, q12, q22):
+    """(E[phi phi], E[phi' phi']) of a covariance block, exact on the diagonal by construction.
+
+    Off-diagonal entries go through the correlation; an input paired with itself gets the
+    single-input map E[phi(u)^2] of its variances (their geometric mean when the two
+    variances differ by rounding), the same number its own kernel has. So the diagonal never
+    drifts from its single-point recursion, which in the chaotic regime (chi_1 > 1) would
+    amplify rounding by chi_1 per layer (Poole et al. 2016; Schoenholz et al. 2017).
+    """
+    q11, q22 = jnp.maximum(q11, 0.0), jnp.maximum(q22, 0.0)
+    rho, same = correlation(q11, q12, q22)
+    nngp, sigma_dot = act.dual(q11, rho, q22)
+    self1, self2 = act.variance_of(q11), act.variance_of(q22)
+    return jnp.where(same, geometric_mean(self1, self2), nngp), sigma_dot
+
+
+def covariance(q11, rho, q22):
+    """q12 = rho sqrt(q11 q22), so |q12| <= sqrt(q11 q22) holds exactly."""
+    return rho * geometric_mean(q11, q22)
+
+
+def one_minus_square(rho):
+    """1 - rho^2 without cancellation near |rho| = 1."""
+    return (1 - rho) * (1 + rho)
 
 
 def check_flag(name, arg, value):
@@ -78,14 +132,14 @@ def check_flag(name, arg, value):
 def _abrelu_dual(a, b):
     """Arc-cosine kernels (Cho & Saul 2009) for phi(x) = a min(x, 0) + b max(x, 0).
 
-    With s = sqrt(q11 q22), theta = arccos(q12 / s):
+    With s = sqrt(q11 q22), theta = arccos(rho):
       E[phi phi]   = s / (2 pi) [(a^2 + b^2)(sin t + (pi - t) cos t) - 2ab (sin t - t cos t)]
       E[phi' phi'] = [(a^2 + b^2)(pi - t) + 2ab t] / (2 pi)
     """
-    def dual(q11, q12, q22):
-        cos_t, s = correlation(q11, q12, q22)
+    def dual(q11, cos_t, q22):
+        s = geometric_mean(q11, q22)
         t = jnp.arccos(cos_t)
-        sin_t = jnp.sqrt(1.0 - cos_t ** 2)
+        sin_t = jnp.sqrt(one_minus_square(cos_t))
         same = (a * a + b * b) * (sin_t + (math.pi - t) * cos_t)
         cross = 2 * a * b * (sin_t - t * cos_t)
         nngp = s / (2 * math.pi) * (same - cross)
@@ -133,12 +187,19 @@ def _erf_dual(a, b, c):
     """phi(x) = a erf(b x) + c (Williams 1997):
       E[phi phi]   = a^2 (2/pi) arcsin(2 b^2 q12 / sqrt((1 + 2 b^2 q11)(1 + 2 b^2 q22))) + c^2
       E[phi' phi'] = a^2 b^2 (4/pi) / sqrt((1 + 2 b^2 q11)(1 + 2 b^2 q22) - 4 b^4 q12^2)
+    Evaluated as a^2 (2/pi) arcsin(g rho) + c^2 and a^2 b^2 (4/pi) u / sqrt(1 - g^2 rho^2) with
+    r_i = 2 b^2 q_ii / (1 + 2 b^2 q_ii), g = sqrt(r_1 r_2) < 1, u^2 = 1 / ((1 + 2 b^2 q11)
+    (1 + 2 b^2 q22)) and 1 - g^2 rho^2 = (1 - r_1) + r_1 (1 - r_2) + g^2 (1 - rho^2): no
+    cancellation and no overflow at any variance, and the arcsin argument stays in [-1, 1].
     """
-    def dual(q11, q12, q22):
-        b2 = b * b
-        prod = (1 + 2 * b2 * q11) * (1 + 2 * b2 * q22)
-        nngp = a * a * (2 / math.pi) * jnp.arcsin(jnp.clip(2 * b2 * q12 / jnp.sqrt(prod), -1, 1))
-        sigma_dot = a * a * b2 * (4 / math.pi) / jnp.sqrt(prod - 4 * b2 * b2 * q12 ** 2)
+    def dual(q11, rho, q22):
+        p1, p2 = 1 + 2 * b * b * q11, 1 + 2 * b * b * q22
+        r1, r2 = 2 * b * b * q11 / p1, 2 * b * b * q22 / p2
+        g = geometric_mean(r1, r2)
+        nngp = a * a * (2 / math.pi) * jnp.arcsin(jnp.clip(g * rho, -1, 1))
+        gap = 1 / p1 + r1 / p2 + g * g * one_minus_square(rho)
+        u = 1 / geometric_mean(p1, p2)
+        sigma_dot = a * a * b * b * (4 / math.pi) * u / jnp.sqrt(gap)
         return nngp + c * c, sigma_dot
     return dual
 

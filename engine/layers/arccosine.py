@@ -1,6 +1,6 @@
 """Arc-cosine kernels: Sign and RectifiedMonomial ((x >= 0) x^n), functions of the angle.
 
-With s = sqrt(q11 q22), rho = q12 / s (clipped into [-1, 1]) and theta = arccos(rho):
+With s = sqrt(q11 q22), rho = q12 / s (in [-1, 1]) and theta = arccos(rho):
 
 Sign, phi(x) = sign(x) (Sheppard's arc-sine law):
   E[phi phi] = 1 - 2 theta / pi = (2 / pi) arcsin(rho).
@@ -25,15 +25,14 @@ from fractions import Fraction
 
 import jax.numpy as jnp
 
-from .activations import Activation, activation_layer, correlation
+from .activations import Activation, activation_layer, geometric_mean, one_minus_square
 from .layer import Layer
 from .polynomial import check_degree, horner
 
 
 def Sign() -> Layer:
     """phi(x) = sign(x)."""
-    def dual(q11, q12, q22):
-        rho, _ = correlation(q11, q12, q22)
+    def dual(q11, rho, q22):
         return (2 / math.pi) * jnp.arcsin(rho), jnp.zeros_like(rho)
     return activation_layer(Activation(("Sign",), jnp.sign, dual))
 
@@ -71,10 +70,10 @@ def _rectified_dual(n):
         a, b = polys[k]
         return sin_t * horner(a, rho) + (math.pi - theta) * horner(b, rho)
 
-    def dual(q11, q12, q22):
-        rho, s = correlation(q11, q12, q22)
+    def dual(q11, rho, q22):
+        s = geometric_mean(q11, q22)
         theta = jnp.arccos(rho)
-        sin_t = jnp.sqrt(1 - rho ** 2)
+        sin_t = jnp.sqrt(one_minus_square(rho))
         nngp = s ** n * j(n, rho, theta, sin_t) / (2 * math.pi)
         if n == 0:
             return nngp, jnp.zeros_like(nngp)

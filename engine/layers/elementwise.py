@@ -17,11 +17,12 @@ import jax.numpy as jnp
 
 from .activations import Activation, activation_layer
 from .layer import Layer, check_number
-from .quadrature import closed_form_dual, expectation_dual
+from .quadrature import closed_form_dual, expectation_dual, expectation_variance
 
 
 def _numerical(name, fn) -> Layer:
-    return activation_layer(Activation((name,), fn, expectation_dual(fn)))
+    act = Activation((name,), fn, expectation_dual(fn), expectation_variance(fn))
+    return activation_layer(act)
 
 
 def Tanh() -> Layer:
@@ -72,9 +73,13 @@ def Elementwise(fn=None, nngp_fn=None, d_nngp_fn=None) -> Layer:
     if d_nngp_fn is not None and nngp_fn is None:
         raise ValueError("Elementwise(d_nngp_fn=...): d_nngp_fn needs nngp_fn; without "
                          "nngp_fn both kernel maps are computed numerically from fn")
-    dual = closed_form_dual(nngp_fn, d_nngp_fn) if nngp_fn is not None else expectation_dual(fn)
+    if nngp_fn is not None:
+        dual, variance = closed_form_dual(nngp_fn, d_nngp_fn), None
+    else:
+        dual, variance = expectation_dual(fn), expectation_variance(fn)
     apply = fn if fn is not None else _kernel_only("Elementwise")
-    return activation_layer(Activation(("Elementwise", fn, nngp_fn, d_nngp_fn), apply, dual))
+    key = ("Elementwise", fn, nngp_fn, d_nngp_fn)
+    return activation_layer(Activation(key, apply, dual, variance))
 
 
 def ElementwiseNumerical(fn, deg, df=None) -> Layer:
@@ -86,4 +91,5 @@ def ElementwiseNumerical(fn, deg, df=None) -> Layer:
     check_number("ElementwiseNumerical", "deg", deg, positive=True, integer=True)
     _check_callable("ElementwiseNumerical", "df", df)
     dual = expectation_dual(fn, df, deg + 1)
-    return activation_layer(Activation(("ElementwiseNumerical", fn, deg, df), fn, dual))
+    variance = expectation_variance(fn, deg + 1)
+    return activation_layer(Activation(("ElementwiseNumerical", fn, deg, df), fn, dual, variance))

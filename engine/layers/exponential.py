@@ -6,27 +6,30 @@ al. 2022, "Fast neural kernel embeddings for general activations", arXiv:2209.04
 Exp, phi(x) = a exp(b x): u + v is Gaussian with variance q11 + q22 + 2 q12, so by the
 moment generating function
   E[phi phi]   = a^2 exp(b^2 (q11 + q22 + 2 q12) / 2),   E[phi' phi'] = b^2 E[phi phi].
-Evaluated as one exponential, so it overflows only when the exponent passes ~709.
+Evaluated as one exponential of (sqrt q11 - sqrt q22)^2 + 2 sqrt(q11 q22) (1 + rho), so it
+overflows only when the exponent passes ~709 (then the network's kernel raises ValueError).
 
 Gaussian, phi(x) = a exp(b x^2): with Q the covariance and det = det(I - 2 b Q)
-  = (1 - 2 b q11)(1 - 2 b q22) - 4 b^2 q12^2,
+  = (1 - 2 b q11)(1 - 2 b q22) - 4 b^2 q12^2 = 1 - 2 b (q11 + q22) + 4 b^2 q11 q22 (1 - rho^2),
   E[phi phi]   = a^2 / sqrt(det),
   E[phi' phi'] = 4 a^2 b^2 E[u v exp(b u^2 + b v^2)] = 4 a^2 b^2 q12 / det^(3/2)
 (the tilted covariance is (I - 2 b Q)^-1 Q, whose off-diagonal entry is q12 / det).
-For b <= 0 (the default b = -1) det >= 1; for b > 0 the expectation diverges once
-I - 2 b Q stops being positive definite, and the kernel is +inf there.
+For b <= 0 (the default b = -1) every term of the second form is >= 0, so det >= 1; for
+b > 0 the expectation diverges once I - 2 b Q stops being positive definite, and the dual is
++inf there (the network's kernel then raises ValueError naming the layer).
 """
 from __future__ import annotations
 
 import jax.numpy as jnp
 
-from .activations import Activation, activation_layer
+from .activations import Activation, activation_layer, geometric_mean, one_minus_square
 from .layer import Layer, check_number
 
 
 def _exp_dual(a, b):
-    def dual(q11, q12, q22):
-        nngp = a * a * jnp.exp(b * b * (q11 + q22 + 2 * q12) / 2)
+    def dual(q11, rho, q22):
+        spread = (jnp.sqrt(q11) - jnp.sqrt(q22)) ** 2 + 2 * geometric_mean(q11, q22) * (1 + rho)
+        nngp = a * a * jnp.exp(b * b * spread / 2)
         return nngp, b * b * nngp
     return dual
 
@@ -40,13 +43,13 @@ def Exp(a=1.0, b=1.0) -> Layer:
 
 
 def _gaussian_dual(a, b):
-    def dual(q11, q12, q22):
-        r1, r2 = 1 - 2 * b * q11, 1 - 2 * b * q22
-        det = r1 * r2 - 4 * b * b * q12 ** 2
-        finite = (r1 > 0) & (det > 0)
+    def dual(q11, rho, q22):
+        s = geometric_mean(q11, q22)
+        det = 1 - 2 * b * (q11 + q22) + (2 * b * s) ** 2 * one_minus_square(rho)
+        finite = (1 - 2 * b * q11 > 0) & (det > 0)
         safe = jnp.where(finite, det, 1.0)
         nngp = jnp.where(finite, a * a / jnp.sqrt(safe), jnp.inf)
-        sigma_dot = jnp.where(finite, 4 * a * a * b * b * q12 / safe ** 1.5, jnp.inf)
+        sigma_dot = jnp.where(finite, 4 * a * a * b * b * rho * s / safe ** 1.5, jnp.inf)
         return nngp, sigma_dot
     return dual
 

@@ -7,9 +7,9 @@ u and v are independent, so Taylor's expansion in q12 (finite for a polynomial) 
   A_l(q) = E[phi^(l)(sqrt(q) z)] / sqrt(l!) = sum_i coef[l+2i] (l+2i)! / (2^i i! sqrt(l!)) q^i,
 using E[z^(2i)] = (2i)! / (2^i i!) (Isserlis). This is the Hermite (Mehler) expansion of
 dual activations (Daniely, Frostig & Singer 2016, "Toward deeper understanding of neural
-networks"; Han et al. 2022, arXiv:2209.04121) written without sqrt(q) or correlations, so it
-is exact at zero variance and at q12 = +-sqrt(q11 q22); the series is summed by Horner's rule
-(quadrature.mehler_series).
+networks"; Han et al. 2022, arXiv:2209.04121) written without sqrt(q), so it is exact at zero
+variance and at q12 = +-sqrt(q11 q22) (q12 = rho sqrt(q11 q22) from the clipped correlation);
+the series is summed by Horner's rule (quadrature.mehler_series).
 
 Hermite(degree) is the probabilists' Hermite polynomial normalised to unit norm under
 N(0, 1), h_n = He_n / sqrt(n!) (neural-tangents' definition). From He_n' = n He_(n-1) and
@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from .activations import Activation, activation_layer
+from .activations import Activation, activation_layer, covariance
 from .layer import Layer, check_number
 from .quadrature import mehler_series
 
@@ -69,9 +69,9 @@ def _series_dual(table, shift):
         powers = (q - shift)[..., None] ** np.arange(table.shape[1])
         return powers @ table.T, powers @ slope.T
 
-    def dual(q11, q12, q22):
+    def dual(q11, rho, q22):
         (a1, b1), (a2, b2) = coefficients(q11), coefficients(q22)
-        return mehler_series(q12, a1, b1, a2, b2)
+        return mehler_series(covariance(q11, rho, q22), a1, b1, a2, b2)
     return dual
 
 

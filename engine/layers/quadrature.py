@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .activations import correlation
+from .activations import covariance
 
 DEFAULT_TERMS = 512
 HALF_WIDTH = 14.0
@@ -75,18 +75,19 @@ def value_and_slope(fn, dfn=None):
 
 
 def _coefficients(f_df, s, z, table):
-    """Hermite coefficients of f(s z) and f'(s z): two arrays of shape s.shape + (terms,)."""
+    """Hermite coefficients of f(s z) and f'(s z) (``f_df`` returns both, or only f(s z)):
+    arrays of shape s.shape + (terms,), one per function."""
     def some(scales):
-        value, slope = f_df(scales[:, None] * z)
-        return value @ table.T, slope @ table.T
+        values = f_df(scales[:, None] * z)
+        return tuple(v @ table.T for v in (values if isinstance(values, tuple) else (values,)))
     flat = s.reshape(-1)
     batch = max(1, BUDGET // z.size)
     if flat.size <= batch:
-        a, b = some(flat)
+        out = some(flat)
     else:  # a bounded batch of variances at a time
-        a, b = jax.lax.map(lambda scale: tuple(c[0] for c in some(scale[None])), flat,
-                           batch_size=batch)
-    return a.reshape(s.shape + (-1,)), b.reshape(s.shape + (-1,))
+        out = jax.lax.map(lambda scale: tuple(c[0] for c in some(scale[None])), flat,
+                          batch_size=batch)
+    return tuple(c.reshape(s.shape + (-1,)) for c in out)
 
 
 def mehler_series(rho, a1, b1, a2, b2):
@@ -102,28 +103,52 @@ def mehler_series(rho, a1, b1, a2, b2):
 
 
 def expectation_dual(fn, dfn=None, terms: int = DEFAULT_TERMS):
-    """The dual (q11, q12, q22) -> (E[f(u) f(v)], E[f'(u) f'(v)]) of an elementwise f.
+    """The dual (q11, rho, q22) -> (E[f(u) f(v)], E[f'(u) f'(v)]) of an elementwise f.
 
-    q11 and q22 may be smaller arrays that broadcast against q12 (one variance per row /
+    q11 and q22 may be smaller arrays that broadcast against rho (one variance per row /
     column): the coefficients are computed once per element of q11 and of q22.
     """
     f_df = value_and_slope(fn, dfn)
 
-    def dual(q11, q12, q22):
-        z, table = hermite_table(terms)
-        rho, _ = correlation(q11, q12, q22)
-        a1, b1 = _coefficients(f_df, jnp.sqrt(jnp.maximum(q11, 0.0)), z, table)
-        a2, b2 = _coefficients(f_df, jnp.sqrt(jnp.maximum(q22, 0.0)), z, table)
+    def dual(q11, rho, q22):
+        z, table = device_table(terms)
+        a1, b1 = _coefficients(f_df, jnp.sqrt(q11), z, table)
+        a2, b2 = _coefficients(f_df, jnp.sqrt(q22), z, table)
         return mehler_series(rho, a1, b1, a2, b2)
     return dual
 
 
+def expectation_variance(fn, terms: int = DEFAULT_TERMS):
+    """q -> E[f(u)^2], u ~ N(0, q), as the dual's series at rho = 1 (sum_l a_l^2), so an
+    input's own kernel is the limit of its kernel with nearby inputs; a third of the work."""
+    def variance(q):
+        z, table = device_table(terms)
+        (a,) = _coefficients(fn, jnp.sqrt(q), z, table)
+        return jnp.sum(a * a, axis=-1)
+    return variance
+
+
+@functools.lru_cache(maxsize=8)
+def _device_table(terms: int, dtype):
+    with jax.ensure_compile_time_eval():
+        z, table = hermite_table(terms)
+        return jnp.asarray(z, dtype), jnp.asarray(table, dtype)
+
+
+def device_table(terms: int):
+    """hermite_table as JAX arrays: one constant per compiled function, however many layers
+    use it (a NumPy table was embedded once per use, gigabytes for a deep Tanh network)."""
+    return _device_table(terms, jnp.result_type(float))
+
+
 def closed_form_dual(nngp_fn, d_nngp_fn=None):
     """The dual from a user's scalar nngp_fn(cov12, var1, var2) (neural-tangents' argument
-    order); its NTK factor d_nngp_fn defaults to d nngp_fn / d cov12 (Price's theorem)."""
+    order); its NTK factor d_nngp_fn defaults to d nngp_fn / d cov12 (Price's theorem).
+    It receives cov12 = rho sqrt(var1 var2), never outside the Cauchy-Schwarz bound."""
     nngp = jnp.vectorize(nngp_fn)
     slope = jnp.vectorize(d_nngp_fn if d_nngp_fn is not None else jax.grad(nngp_fn))
 
-    def dual(q11, q12, q22):
+    def dual(q11, rho, q22):
+        q12 = covariance(q11, rho, q22)
         return nngp(q12, q11, q22), slope(q12, q11, q22)
     return dual

@@ -11,7 +11,9 @@ combinations and periodic functions"). Cos(a, b, c) is Sin(a, b, c + pi/2), so c
 changes sign. Rbf(gamma) = sqrt(2) sin(sqrt(2 gamma) x + pi/4) has cos(2c) = 0:
   E[phi phi] = exp(-gamma (q11 + q22 - 2 q12)),  E[phi' phi'] = 2 gamma E[phi phi],
 the squared-exponential kernel of the pre-activations (Rahimi & Recht 2007).
-Both exponents are <= 0, so nothing overflows.
+Both exponents are <= 0, so nothing overflows; they are evaluated as
+q11 + q22 -+ 2 q12 = (sqrt q11 - sqrt q22)^2 + 2 sqrt(q11 q22) (1 -+ rho), exactly 0 for
+an input with itself.
 """
 from __future__ import annotations
 
@@ -19,14 +21,16 @@ import math
 
 import jax.numpy as jnp
 
-from .activations import Activation, activation_layer
+from .activations import Activation, activation_layer, geometric_mean
 from .layer import Layer, check_number
 
 
 def _sinusoid_dual(a, b, cos_2c):
-    def dual(q11, q12, q22):
-        m = jnp.exp(-b * b * jnp.maximum(q11 + q22 - 2 * q12, 0.0) / 2)
-        p = jnp.exp(-b * b * jnp.maximum(q11 + q22 + 2 * q12, 0.0) / 2)
+    def dual(q11, rho, q22):
+        gap = (jnp.sqrt(q11) - jnp.sqrt(q22)) ** 2
+        s = geometric_mean(q11, q22)
+        m = jnp.exp(-b * b * (gap + 2 * s * (1 - rho)) / 2)
+        p = jnp.exp(-b * b * (gap + 2 * s * (1 + rho)) / 2)
         return a * a / 2 * (m - cos_2c * p), a * a * b * b / 2 * (m + cos_2c * p)
     return dual
 
