@@ -1,0 +1,117 @@
+"""Kernels beyond float64: a ValueError naming the first layer that overflows, never NaN/inf.
+
+Deep networks with growing variances (W_std^2 E[phi'^2] > 1 for ReLU-like layers, Exp,
+monomials), a Gaussian activation with b > 0 (an infinite expectation) or a hyperparameter
+whose square passes 1.8e308 push a kernel out of float64; compiled code would return inf or
+NaN. ``guarded`` runs the kernel computation, and when the result is concrete (never inside
+a trace) and not finite, or Python raised OverflowError (``W_std ** 2`` for W_std >=
+1.4e154), it reruns the layers one at a time on one offending pair of inputs to name the
+first layer whose kernel leaves float64:
+
+    layer 37 (Exp): kernel overflows float64 (inf or NaN; the largest variance entering the
+    layer is 7.2e+02): lower W_std or b_std, use fewer layers or scale the inputs down
+"""
+from __future__ import annotations
+
+import functools
+
+import jax
+import numpy as np
+
+from .kernel import input_kernel
+
+ADVICE = "lower W_std or b_std, use fewer layers or scale the inputs down"
+
+
+def guarded(layer, compute, x1, x2, diagonal: bool):
+    """``compute()`` (a Kernel), or a ValueError naming the layer where it overflows."""
+    try:
+        k = compute()
+    except OverflowError:
+        raise diagnose(layer, *_probe(x1, x2, None), diagonal) from None
+    values = [_concrete(k.nngp), _concrete(k.ntk)]
+    if any(v is None for v in values) or all(np.isfinite(v).all() for v in values):
+        return k
+    raise diagnose(layer, *_probe(x1, x2, values), diagonal)
+
+
+def _concrete(x):
+    try:
+        return np.asarray(x)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return None
+
+
+def _probe(x1, x2, values):
+    """One input of x1 and one of x2 whose kernel entry is not finite, as NumPy arrays.
+
+    Traced inputs (an OverflowError met while tracing) are replaced by ones: a Python
+    overflow does not depend on the values.
+    """
+    x1 = _concrete(x1)
+    x2 = x1 if x2 is None else _concrete(x2)
+    if x1 is None or x2 is None:
+        shape = (1,) + tuple(np.shape(x1 if x1 is not None else x2)[1:])
+        return np.ones(shape), np.ones(shape)
+    i, j = 0, 0
+    if values is not None:
+        bad = np.argwhere(~np.isfinite(values[0]) | ~np.isfinite(values[1]))
+        i, j = (int(bad[0][0]), int(bad[0][1])) if len(bad) else (0, 0)
+    return x1[i:i + 1], x2[j:j + 1]
+
+
+def steps(layer, prefix=""):
+    """(label, layer) for the leaves of nested serial chains, in order of computation."""
+    if layer.name != "serial":
+        return [(prefix or f"layer 0 ({layer.name})", layer)]
+    out = []
+    for i, child in enumerate(layer.children):
+        label = f"{prefix}, " if prefix else ""
+        label += f"layer {i} ({child.name})"
+        out.extend(steps(child, label) if child.name == "serial" else [(label, child)])
+    return out
+
+
+def _finite(k) -> bool:
+    kernels = k if isinstance(k, tuple) else (k,)
+    return all(np.isfinite(np.asarray(a)).all()
+               for kk in kernels for a in (kk.nngp, kk.ntk, kk.cov1, kk.cov2))
+
+
+def _largest_variance(k) -> float:
+    kernels = k if isinstance(k, tuple) else (k,)
+    return max(float(np.max(np.abs(np.asarray(kk.cov1)))) for kk in kernels)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _jitted(step, k):
+    return step.kernel(k)
+
+
+def _run(step, k):
+    """One layer's kernel, compiled once per layer when the layer is hashable."""
+    try:
+        hash(step)
+    except TypeError:
+        return step.kernel(k)
+    return _jitted(step, k)
+
+
+def diagnose(layer, x1, x2, diagonal: bool) -> ValueError:
+    """The error for the first step whose kernel of (x1, x2) is not finite."""
+    k = input_kernel(np.asarray(x1, np.float64), np.asarray(x2, np.float64), diagonal)
+    if not _finite(k):
+        return ValueError(f"kernel_fn: the inputs' kernel x . x' / d overflows float64; "
+                          "scale the inputs down")
+    for label, step in steps(layer):
+        variance = _largest_variance(k)
+        try:
+            k = _run(step, k)
+        except OverflowError:
+            return ValueError(f"{label}: kernel overflows float64 (a hyperparameter squared, "
+                              f"such as W_std ** 2, is beyond 1.8e308): {ADVICE}")
+        if not _finite(k):
+            return ValueError(f"{label}: kernel overflows float64 (inf or NaN; the largest "
+                              f"variance entering the layer is {variance:.3g}): {ADVICE}")
+    return ValueError(f"kernel_fn: kernel overflows float64 (inf or NaN in the result): "
+                      f"{ADVICE}")
