@@ -41,8 +41,8 @@ def max_nesting(limits: Limits) -> int:
     return LEVELS_PER_COMBINATOR * (limits.max_depth + 1) + 1
 
 
-def parse(text: str, limits: Limits):
-    """The JSON value of ``text`` if it is within the limits; else a ValueError saying why."""
+def check_text(text: str, limits: Limits) -> None:
+    """Refuse spec text too long or too deeply nested to be read at all (a ValueError)."""
     if len(text) > MAX_CHARACTERS:
         raise ValueError(f"the spec text has {len(text):,} characters; at most "
                          f"{MAX_CHARACTERS:,} are read")
@@ -50,6 +50,11 @@ def parse(text: str, limits: Limits):
     if depth > deepest:
         raise ValueError(f"the spec text nests lists and objects {depth:,} deep; a spec within "
                          f"{limits.describe('max_depth')} nests at most {deepest} deep")
+
+
+def parse(text: str, limits: Limits):
+    """The JSON value of ``text`` if it is within the limits; else a ValueError saying why."""
+    check_text(text, limits)
     try:
         spec = json.loads(text)
     except (ValueError, RecursionError) as err:  # e.g. an integer of more than 4300 digits

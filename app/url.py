@@ -101,15 +101,22 @@ def _readable(session: Session, query: str, refused: list) -> str:
 
 def _unreadable(session: Session, name: str, text: str) -> str:
     """Why the query value ``text`` of ``name`` cannot be read, or ""."""
-    if name == SYNCED["architecture"]["spec"] and text.lstrip().startswith(("[", "{")):
-        try:
-            spec_input.parse(text, session.limits)
-        except ValueError as err:
-            return f"spec: {err}"
+    spec = name == SYNCED["architecture"]["spec"]
+    if spec and (problem := _spec_problem(spec_input.check_text, text, session.limits)):
+        return problem  # before Panel reads it: its JSON and Python readers recurse
     try:
-        parse_query("?" + urllib.parse.urlencode({name: text}))
+        value = parse_query("?" + urllib.parse.urlencode({name: text})).get(name)
     except Exception:  # e.g. int("²"): Panel reads "²".isdigit() as a number
         return f"{name}={_shown(text)} is not a valid value of {name}"
+    # the spec as Panel reads it (it writes lists back to the URL as Python literals)
+    return _spec_problem(spec_input.check, value, session.limits) if spec else ""
+
+
+def _spec_problem(check, value, limits) -> str:
+    try:
+        check(value, limits)
+    except ValueError as err:
+        return f"spec: {err}"
     return ""
 
 

@@ -168,4 +168,6 @@ def test_the_address_the_browser_sends_back_is_cleaned_before_panel_reads_it():
     assert session.training.t == 10 and session.data.n_train == 10
     assert session.architecture.spec[0][0] == "Dense"
     session.training.t = 316  # the URL follows the session again
+    session.architecture.width = 512  # Panel writes the spec back as a Python literal: kept
     assert location.query_params["t"] == 316
+    assert location.query_params["spec"] == session.architecture.spec
