@@ -101,7 +101,7 @@ def diagnose(layer, x1, x2, diagonal: bool) -> ValueError:
     """The error for the first step whose kernel of (x1, x2) is not finite."""
     k = input_kernel(np.asarray(x1, np.float64), np.asarray(x2, np.float64), diagonal)
     if not _finite(k):
-        return ValueError(f"kernel_fn: the inputs' kernel x . x' / d overflows float64; "
+        return ValueError("kernel_fn: the inputs' kernel x . x' / d overflows float64; "
                           "scale the inputs down")
     for label, step in steps(layer):
         variance = _largest_variance(k)
