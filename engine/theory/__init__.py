@@ -1,0 +1,1 @@
+"""Theory: laws of random networks at initialisation, checked against finite networks."""
