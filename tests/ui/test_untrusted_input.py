@@ -42,7 +42,7 @@ def test_crafted_links_show_their_text_and_run_nothing(page, server):
     _shown(page, ".session-notice", f"mode='{PAYLOAD.format(2)}' is not a valid value of mode")
     page.goto(f"{server}/main" + _link(spec=[[PAYLOAD.format(3), {"*a*": "[x](javascript:alert(4))"}],
                                              ["Dense", {"out_dim": 1}]]))
-    _shown(page, ".layer-error", f"layer 0: unknown layer '{PAYLOAD.format(3)}'")
+    _shown(page, ".layer-error", f"unknown layer '{PAYLOAD.format(3)}'")
     _shown(page, ".layer-row", f'["{PAYLOAD.format(3)}", {{"*a*": "[x](javascript:alert(4))"}}]')
     page.goto(f"{server}/main" + _link(spec=[["Dense", {"out_dim": PAYLOAD.format(5)}],
                                              ["Dense", {"out_dim": 1}]]))
@@ -61,7 +61,7 @@ def test_a_crafted_layer_name_in_the_json_box_shows_literally(page, server):
     box.press("Tab")  # the text reaches the server on change
     page.wait_for_timeout(500)
     page.locator(".apply-json button").click()
-    _shown(page, ".layer-error", f"layer 0: unknown layer '{PAYLOAD.format(6)}'")
+    _shown(page, ".layer-error", f"unknown layer '{PAYLOAD.format(6)}'")
     box.fill('[["Dense", {"out_dim": 8}], ["FanOut", {"num": 100000}]]')
     box.press("Tab")
     page.wait_for_timeout(500)
