@@ -89,8 +89,9 @@ def check_spec(spec, limits: SpecLimits = SpecLimits()) -> None:
             pending.extend((layers, prefix, depth + 1) for layers, prefix in reversed(inner))
 
 
-def _name(name: str) -> str:
-    return name if len(name) <= QUOTE else quote(name)
+def _name(name) -> str:
+    """A layer or argument name for a message (any length, any type)."""
+    return name if isinstance(name, str) and len(name) <= QUOTE else quote(name)
 
 
 def _inner_lists(position, name, kwargs, limits) -> list:
