@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from .kernel import input_kernel
@@ -29,10 +30,17 @@ def guarded(layer, compute, x1, x2, diagonal: bool):
         k = compute()
     except OverflowError:
         raise diagnose(layer, *_probe(x1, x2, None), diagonal) from None
-    values = [_concrete(k.nngp), _concrete(k.ntk)]
-    if any(v is None for v in values) or all(np.isfinite(v).all() for v in values):
+    if _finite_or_traced(k.nngp, k.ntk):
         return k
-    raise diagnose(layer, *_probe(x1, x2, values), diagonal)
+    raise diagnose(layer, *_probe(x1, x2, [np.asarray(k.nngp), np.asarray(k.ntk)]), diagonal)
+
+
+def _finite_or_traced(*arrays) -> bool:
+    """All entries finite (reduced where the arrays live), or values unknown (traced)."""
+    try:
+        return all(bool(jnp.isfinite(a).all()) for a in arrays)
+    except jax.errors.ConcretizationTypeError:
+        return True
 
 
 def _concrete(x):
