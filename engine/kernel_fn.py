@@ -28,6 +28,7 @@ import numpy as np
 
 from .kernel import Kernel, input_kernel
 from .layers.layer import Layer, Shape
+from .overflow import guarded
 
 GETS = ("nngp", "ntk")
 Kernels = collections.namedtuple("Kernels", GETS)
@@ -116,7 +117,9 @@ class KernelFn:
         out = self.output_shape(x1.shape[1:])
         diagonal = x1.ndim > 2 and out.spatial == 0 and not self.layer.needs_full_covariance
         rows = _chunk_rows(x1.shape[1:-1], diagonal, len(x1 if x2 is None else x2), len(x1))
-        return _pack(_call(_kernel_of_inputs, self.layer, x1, x2, diagonal, rows), get)
+        k = guarded(self.layer, lambda: _call(_kernel_of_inputs, self.layer, x1, x2, diagonal,
+                                              rows), x1, x2, diagonal)  # overflow: ValueError
+        return _pack(k, get)
 
     def _compose(self, k: Kernel) -> Kernel:
         if k.diagonal and self.layer.needs_full_covariance:
