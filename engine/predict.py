@@ -6,6 +6,7 @@ engine.flow (the time factor), engine.dynamics (mean and covariance) and engine.
 - ``gradient_descent_mse_ensemble``: mean/covariance of the infinite ensemble at any t.
 - ``gp_inference``: the Bayesian NNGP posterior and the NTK-GP (t = inf of the ensemble).
 - ``gradient_descent_mse``: one network's outputs from its initial outputs (linearised).
+- ``gradient_descent``: the same for any loss, with optional momentum (engine.loss_flow).
 - ``max_learning_rate``: the largest stable gradient-descent step.
 
 Training inputs are treated like any test input: with ``diag_reg`` > 0 the prediction at
@@ -25,8 +26,10 @@ from engine import predict_args
 from engine.dynamics import flow_mean
 from engine.ensemble import GradientDescent, kernel_arrays, mode_dynamics, needed_kernels
 from engine.flow import eigensystem
+from engine.loss_flow import check_trace_axes, gradient_descent  # noqa: F401 (public)
 
 Gaussian = namedtuple("Gaussian", ["mean", "covariance"])
+Kernels = namedtuple("Kernels", ["nngp", "ntk"])
 
 
 @functools.cache
@@ -45,7 +48,8 @@ def _evaluate(dynamics, t, compute_cov: bool):
 
 
 def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0, diag_reg=0.0,
-                                  diag_reg_absolute_scale=False, discrete=False):
+                                  diag_reg_absolute_scale=False, trace_axes=(-1,), *,
+                                  discrete=False, **kernel_fn_kwargs):
     """``predict_fn(t=None, x_test=None, get=None, compute_cov=False)`` of the infinite ensemble.
 
     mean_t = A_test,train M_t y with M_t = A_r^-1 (I - exp(-tau A_r)), tau = learning_rate *
@@ -54,15 +58,20 @@ def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0
     adds a leading time axis. ``x_test=None`` predicts at the training inputs. ``get``:
     'nngp', 'ntk' or a tuple (default both; a tuple returns a namedtuple). ``compute_cov``
     returns ``Gaussian(mean, covariance)``. ``discrete`` uses (I - eta A_r / |Y|)^t.
-    The train kernels are computed and eigendecomposed once, here.
+    The train kernels are computed and eigendecomposed once, here. ``y_train`` may be 1-D
+    (one output; means come back 1-D). ``trace_axes`` must be (-1,): every output shares one
+    kernel. ``kernel_fn_kwargs`` are passed to every ``kernel_fn`` call.
     """
     fn = "gradient_descent_mse_ensemble"
     training = GradientDescent.validated(fn, learning_rate, diag_reg, diag_reg_absolute_scale,
                                          discrete)
+    y_train, flat = _columns(y_train)
+    check_trace_axes(fn, trace_axes, y_train.ndim)
     y_train = predict_args.targets(fn, y_train, _rows(fn, "x_train", x_train))
     n = y_train.shape[0]
-    train = kernel_arrays(fn, "kernel_fn(x_train)", _kernels(kernel_fn, x_train, None),
-                          (n, n), ("nngp", "ntk"))
+    kernels = functools.partial(_kernels, kernel_fn, kwargs=kernel_fn_kwargs)
+    train = kernel_arrays(fn, "kernel_fn(x_train)", kernels(x_train, None), (n, n),
+                          ("nngp", "ntk"))
     flows = {name: training.flow(eigensystem(train[name]), y_train.size) for name in train}
 
     def predict_fn(t=None, x_test=None, get=None, compute_cov=False):
@@ -70,9 +79,10 @@ def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0
         names, single = predict_args.get_names(where, get)
         for name in names:
             flows[name].times(where, t)
-        test, test_test = _test_kernels(where, kernel_fn, x_test, x_train, train, compute_cov)
-        return _pack({name: _evaluate(mode_dynamics(name, flows[name], y_train, test,
-                                                    train["nngp"], test_test), t, compute_cov)
+        test, test_test = _test_kernels(where, kernels, x_test, x_train, train, compute_cov)
+        return _pack({name: _flat(_evaluate(mode_dynamics(name, flows[name], y_train, test,
+                                                          train["nngp"], test_test),
+                                            t, compute_cov), flat)
                       for name in names}, names, single)
 
     return predict_fn
@@ -86,37 +96,62 @@ def _rows(fn: str, arg: str, x) -> int:
     return shape[0]
 
 
-def _kernels(kernel_fn, x1, x2, names=("nngp", "ntk")):
-    return kernel_fn(x1, x2, get=names)
+def _kernels(kernel_fn, x1, x2, names=("nngp", "ntk"), kwargs=None):
+    return kernel_fn(x1, x2, get=names, **(kwargs or {}))
 
 
-def _test_kernels(fn, kernel_fn, x_test, x_train, train: dict, compute_cov: bool):
+def _columns(y):
+    """Targets as (n, outputs), and whether they came 1-D (one output, returned 1-D)."""
+    y = y if hasattr(y, "ndim") else np.asarray(y)
+    return (y[:, None], True) if y.ndim == 1 else (y, False)
+
+
+def _flat(value, flat: bool):
+    """Drop the single output axis of a mean (or of a Gaussian's mean) for 1-D targets."""
+    if not flat:
+        return value
+    if isinstance(value, Gaussian):
+        return Gaussian(value.mean[..., 0], value.covariance)
+    return value[..., 0]
+
+
+def _kernel_record(k):
+    """neural-tangents' array form: one array stands for whichever kernel is asked for."""
+    return Kernels(k, k) if isinstance(k, (np.ndarray, jax.Array)) else k
+
+
+def _test_kernels(fn, kernels, x_test, x_train, train: dict, compute_cov: bool):
     """({nngp, ntk} test-train arrays, nngp test-test array or None)."""
     if x_test is None:
         return train, train["nngp"]
     n, m = train["nngp"].shape[0], _rows(fn, "x_test", x_test)
-    test = kernel_arrays(fn, "kernel_fn(x_test, x_train)", _kernels(kernel_fn, x_test, x_train),
+    test = kernel_arrays(fn, "kernel_fn(x_test, x_train)", kernels(x_test, x_train),
                          (m, n), ("nngp", "ntk"))
     if not compute_cov:
         return test, None
-    test_test = kernel_arrays(fn, "kernel_fn(x_test)", _kernels(kernel_fn, x_test, None, ("nngp",)),
+    test_test = kernel_arrays(fn, "kernel_fn(x_test)", kernels(x_test, None, ("nngp",)),
                               (m, m), ("nngp",))
     return test, test_test["nngp"]
 
 
-def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=False):
+def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=False,
+                 trace_axes=(-1,)):
     """``predict_fn(get=None, k_test_train=None, k_test_test=None)``: exact GP posteriors.
 
     NNGP (Bayesian posterior): mean = K_td K_r^-1 y, cov = K_tt - K_td K_r^-1 K_dt.
     NTK (the NTK-GP, t = inf of the gradient-descent ensemble): mean = Theta_td Theta_r^-1 y,
     cov = K_tt + Theta_td Theta_r^-1 K_dd Theta_r^-1 Theta_dt - (Theta_td Theta_r^-1 K_dt + T).
-    ``k_*`` are objects with ``.nngp``/``.ntk`` (the NTK mode needs both). Returns the mean
-    alone when ``k_test_test`` is None; ``k_test_train=None`` predicts at the training inputs
-    (with covariance).
+    ``k_*`` are objects with ``.nngp``/``.ntk`` (the NTK mode needs both), or plain arrays
+    (neural-tangents' array form: the array serves whichever kernel ``get`` asks for).
+    Returns the mean alone when ``k_test_test`` is None; ``k_test_train=None`` predicts at
+    the training inputs (with covariance). 1-D ``y_train``: 1-D means.
     """
     fn = "gp_inference"
     training = GradientDescent.validated(fn, 1.0, diag_reg, diag_reg_absolute_scale, False)
+    y_train, flat = _columns(y_train)
+    check_trace_axes(fn, trace_axes, y_train.ndim)
     y_train = predict_args.targets(fn, y_train)
+    k_train_train = _kernel_record(k_train_train)
     n = y_train.shape[0]
     present = [name for name in ("nngp", "ntk") if getattr(k_train_train, name, None) is not None]
     train = kernel_arrays(fn, "k_train_train", k_train_train, (n, n), present or ["nngp"])
@@ -128,10 +163,11 @@ def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=F
         needed = tuple(sorted({k for name in names for k in needed_kernels(name)}))
         for name in needed:
             predict_args.kernel_field(where, "k_train_train", k_train_train, name)
-        test, test_test = _given_test_kernels(where, train, needed, k_test_train, k_test_test)
-        return _pack({name: _evaluate(mode_dynamics(name, flows[name], y_train, test,
-                                                    train["nngp"], test_test),
-                                      None, test_test is not None)
+        test, test_test = _given_test_kernels(where, train, needed, _kernel_record(k_test_train),
+                                              _kernel_record(k_test_test))
+        return _pack({name: _flat(_evaluate(mode_dynamics(name, flows[name], y_train, test,
+                                                          train["nngp"], test_test),
+                                            None, test_test is not None), flat)
                       for name in names}, names, single)
 
     return predict_fn
@@ -149,17 +185,20 @@ def _given_test_kernels(fn, train: dict, names, k_test_train, k_test_test):
 
 
 def gradient_descent_mse(k_train_train, y_train, learning_rate=1.0, diag_reg=0.0,
-                         diag_reg_absolute_scale=False, discrete=False):
+                         diag_reg_absolute_scale=False, trace_axes=(-1,), *, discrete=False):
     """``predict_fn(t=None, fx_train_0=0., fx_test_0=None, k_test_train=None)`` of one network.
 
     Linearised dynamics from the network's initial outputs f_0 with its NTK ``k_train_train``
     (an array): f_t(x) = f_0(x) + Theta(x, X) M_t (y - f_0(X)), M_t as in the ensemble.
     Returns f_t at the training inputs, or (train, test) when ``fx_test_0`` is given (which
-    needs ``k_test_train``, (n_test, n_train)).
+    needs ``k_test_train``, (n_test, n_train)), or the test outputs alone when
+    ``fx_train_0`` is None. 1-D ``y_train``: 1-D outputs.
     """
     fn = "gradient_descent_mse"
     training = GradientDescent.validated(fn, learning_rate, diag_reg, diag_reg_absolute_scale,
                                          discrete)
+    y_train, flat = _columns(y_train)
+    check_trace_axes(fn, trace_axes, y_train.ndim)
     y_train = predict_args.targets(fn, y_train)
     n = y_train.shape[0]
     ntk = predict_args.matrix(fn, "k_train_train", k_train_train, (n, n))
@@ -169,17 +208,29 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate=1.0, diag_reg=0.0
     def predict_fn(t=None, fx_train_0=0.0, fx_test_0=None, k_test_train=None):
         where = f"{fn}.predict_fn"
         t, scalar = flow.times(where, t)
-        f0 = _outputs(where, "fx_train_0", fx_train_0, y_train.shape)
+        train_only = fx_train_0 is not None and fx_test_0 is None
+        f0 = _outputs(where, "fx_train_0", 0.0 if fx_train_0 is None else
+                      _column(fx_train_0, flat), y_train.shape)
         residual_v = flow.eigenvectors.T @ jnp.asarray(y_train - f0)
-        fx_train = _linearised(flow, train_v, residual_v, f0, jnp.asarray(t), scalar)
-        if fx_test_0 is None:
+        fx_train = _flat(_linearised(flow, train_v, residual_v, f0, jnp.asarray(t), scalar), flat)
+        if train_only:
             return fx_train
+        if fx_test_0 is None:
+            raise predict_args.fail(where, "fx_test_0", "None", "given when fx_train_0 is None")
         k_test = _test_ntk(where, k_test_train, n)
-        f0_test = _outputs(where, "fx_test_0", fx_test_0, (k_test.shape[0], y_train.shape[1]))
-        return fx_train, _linearised(flow, flow.project(k_test), residual_v, f0_test,
-                                     jnp.asarray(t), scalar)
+        f0_test = _outputs(where, "fx_test_0", _column(fx_test_0, flat),
+                           (k_test.shape[0], y_train.shape[1]))
+        fx_test = _flat(_linearised(flow, flow.project(k_test), residual_v, f0_test,
+                                    jnp.asarray(t), scalar), flat)
+        return fx_test if fx_train_0 is None else (fx_train, fx_test)
 
     return predict_fn
+
+
+def _column(value, flat: bool):
+    """Initial outputs of 1-D targets given 1-D: as one column."""
+    value = np.asarray(value)
+    return value[:, None] if flat and value.ndim == 1 else value
 
 
 def _outputs(fn: str, arg: str, value, shape: tuple) -> np.ndarray:
@@ -210,14 +261,16 @@ def _linearised(flow, k_test_v, residual_v, f0, t, scalar: bool):
     return values[0] if scalar else values
 
 
-def max_learning_rate(ntk_train_train, y_train_size=None) -> float:
+def max_learning_rate(ntk_train_train, y_train_size=None, momentum=0.0, eps=1e-12) -> float:
     """The largest learning rate for which gradient descent on the MSE loss converges.
 
     With L = 0.5 * mean over the |Y| training outputs, one step maps the train residual
     r -> (I - eta Theta / |Y|) r. It shrinks every eigen-direction iff |1 - eta lam / |Y|| < 1
     for all eigenvalues lam of Theta, i.e. eta < 2 |Y| / lam_max; this returns that bound
     (inf for a zero kernel). ``y_train_size`` = |Y| defaults to n_train (one output each);
-    with diag_reg, pass Theta + lambda I.
+    with diag_reg, pass Theta + lambda I. With heavy-ball ``momentum`` m the edge is
+    2 (1 + m) |Y| / lam_max (Goh 2017, "Why momentum really works"); ``eps`` is added to
+    lam_max, as neural-tangents does.
     """
     fn = "max_learning_rate"
     ntk = predict_args.matrix(fn, "ntk_train_train", ntk_train_train, (None, None))
@@ -227,5 +280,7 @@ def max_learning_rate(ntk_train_train, y_train_size=None) -> float:
     size = ntk.shape[0] if y_train_size is None else y_train_size
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
         raise predict_args.fail(fn, "y_train_size", repr(y_train_size), "a positive integer")
+    momentum, eps = predict_args.non_negative(fn, "momentum", momentum), \
+        predict_args.non_negative(fn, "eps", eps)
     lam_max = float(np.max(np.linalg.eigvalsh(0.5 * (ntk + ntk.T)), initial=0.0))
-    return 2.0 * size / lam_max if lam_max > 0 else float("inf")
+    return 2.0 * (1.0 + momentum) * size / (lam_max + eps) if lam_max > 0 else float("inf")

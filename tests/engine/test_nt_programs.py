@@ -214,3 +214,131 @@ def test_ensembles_by_vmap_of_init():
     params = jax.vmap(lambda key: init_fn(key, (-1, 5))[1])(keys)
     outputs = jax.vmap(apply_fn, in_axes=(0, None))(params, X1)
     assert outputs.shape == (4, 7, 1)
+
+
+# ---------------------------------------------------------------- empirical kernels
+
+def small_net():
+    return stax.serial(stax.Dense(16, 1.5, 0.1), stax.Relu(), stax.Dense(3, 1.5, 0.1))
+
+
+def full_ntk(apply_fn, params, x1, x2):
+    """J(x1) J(x2)^T from ravelled parameters: (N1, k, N2, k)."""
+    flat, unravel = jax.flatten_util.ravel_pytree(params)
+    j1 = jax.jacfwd(lambda p: apply_fn(unravel(p), x1))(flat)
+    j2 = jax.jacfwd(lambda p: apply_fn(unravel(p), x2))(flat)
+    return np.einsum("acp,bdp->acbd", j1, j2)
+
+
+@pytest.mark.parametrize("implementation", list(nt.NtkImplementation))
+def test_empirical_ntk_axes_and_implementations(implementation):
+    init_fn, apply_fn, _ = small_net()
+    _, params = init_fn(jax.random.PRNGKey(0), X1.shape)
+    full = full_ntk(apply_fn, params, X1, X2)
+    fn = nt.empirical_ntk_fn
+    np.testing.assert_allclose(fn(apply_fn, implementation=implementation)(X1, X2, params),
+                               np.einsum("acbc->ab", full) / 3, rtol=1e-10)
+    np.testing.assert_allclose(fn(apply_fn, trace_axes=(), implementation=implementation)(
+        X1, X2, params), full.transpose(0, 2, 1, 3), rtol=1e-10)
+    np.testing.assert_allclose(fn(apply_fn, trace_axes=(), diagonal_axes=(-1,),
+                                  implementation=implementation)(X1, X2, params),
+                               np.einsum("acbc->abc", full), rtol=1e-10)
+
+
+def test_empirical_kernels_jit_grad_vmap():
+    init_fn, apply_fn, _ = small_net()
+    _, params = init_fn(jax.random.PRNGKey(0), X1.shape)
+    ntk_fn = nt.empirical_ntk_fn(apply_fn)
+    np.testing.assert_allclose(jax.jit(ntk_fn)(X1, X2, params), ntk_fn(X1, X2, params),
+                               rtol=1e-12)
+    grad = jax.grad(lambda x: ntk_fn(x, X2, params).sum())(X1)
+    assert grad.shape == X1.shape and np.all(np.isfinite(grad))
+    keys = jax.random.split(jax.random.PRNGKey(1), 3)
+    params_batch = jax.vmap(lambda k: init_fn(k, X1.shape)[1])(keys)
+    kernels = jax.vmap(lambda p: ntk_fn(X1, None, p))(params_batch)
+    np.testing.assert_allclose(kernels[1], ntk_fn(X1, None, jax.tree_util.tree_map(
+        lambda a: None if a is None else a[1], params_batch)), rtol=1e-10)
+
+
+def test_empirical_nngp_and_kernel_fn():
+    init_fn, apply_fn, _ = small_net()
+    _, params = init_fn(jax.random.PRNGKey(0), X1.shape)
+    f1, f2 = apply_fn(params, X1), apply_fn(params, X2)
+    np.testing.assert_allclose(nt.empirical_nngp_fn(apply_fn)(X1, X2, params), f1 @ f2.T / 3,
+                               rtol=1e-12)
+    both = nt.empirical_kernel_fn(apply_fn)(X1, X2, None, params)
+    np.testing.assert_allclose(both.nngp, f1 @ f2.T / 3, rtol=1e-12)
+    np.testing.assert_allclose(both.ntk, nt.empirical_ntk_fn(apply_fn)(X1, X2, params),
+                               rtol=1e-12)
+
+
+def test_linearize_and_taylor_expand():
+    """A deep linear network is a cubic polynomial in its three weight matrices."""
+    init_fn, apply_fn, _ = stax.serial(stax.Dense(4), stax.Dense(4), stax.Dense(2))
+    _, params = init_fn(jax.random.PRNGKey(0), X1.shape)
+    moved = jax.tree_util.tree_map(lambda a: None if a is None else a + 0.1, params)
+    exact = apply_fn(moved, X1)
+    np.testing.assert_allclose(nt.taylor_expand(apply_fn, params, 3)(moved, X1), exact,
+                               rtol=1e-10)
+    linear = nt.linearize(apply_fn, params)
+    np.testing.assert_allclose(nt.taylor_expand(apply_fn, params, 1)(moved, X1),
+                               linear(moved, X1), rtol=1e-12)
+    assert np.abs(linear(moved, X1) - exact).max() > 1e-3  # not exact at first order
+    np.testing.assert_allclose(linear(params, X1), apply_fn(params, X1), rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_monte_carlo_kernel_tends_to_the_closed_form():
+    """NTK self-averages (close from one sample); the NNGP estimate improves like 1/sqrt(n)."""
+    init_fn, apply_fn, kernel_fn = stax.serial(stax.Dense(256, 1.5, 0.1), stax.Erf(),
+                                               stax.Dense(8, 1.5, 0.1))
+    mc = nt.monte_carlo_kernel_fn(init_fn, apply_fn, jax.random.PRNGKey(0), [1, 8],
+                                  batch_size=3)
+    exact = kernel_fn(X1, X2)
+    errors = [[np.linalg.norm(getattr(k, n) - getattr(exact, n)) /
+               np.linalg.norm(getattr(exact, n)) for n in ("nngp", "ntk")] for k in mc(X1, X2)]
+    (nngp_1, ntk_1), (nngp_8, ntk_8) = errors  # seen: (0.98, 0.079), (0.31, 0.024)
+    assert ntk_1 < 0.15 and ntk_8 < 0.05
+    assert nngp_8 < 0.5 and nngp_8 < nngp_1 / 2
+
+
+# ---------------------------------------------------------------- predict
+
+def test_predict_accepts_one_dimensional_targets_and_arrays():
+    y = RNG.standard_normal(7)
+    _, _, kernel_fn = mlp()
+    k_train, k_test = kernel_fn(X1, None), kernel_fn(X2, X1)
+    two_d = nt.predict.gp_inference(k_train, y[:, None], diag_reg=1e-3)("ntk", k_test)
+    one_d = nt.predict.gp_inference(k_train.ntk, y, diag_reg=1e-3)("ntk", k_test.ntk)
+    np.testing.assert_allclose(one_d, two_d[:, 0], rtol=1e-12)
+    ensemble = nt.predict.gradient_descent_mse_ensemble(kernel_fn, X1, y, diag_reg=1e-3)
+    np.testing.assert_allclose(ensemble(x_test=X2, get="ntk"), one_d, rtol=1e-8)
+    mse = nt.predict.gradient_descent_mse(k_train.ntk, y)
+    test_only = mse(4.0, None, np.zeros(4), k_test.ntk)
+    _, test = mse(4.0, np.zeros(7), np.zeros(4), k_test.ntk)
+    np.testing.assert_array_equal(test_only, test)
+
+
+def test_gradient_descent_on_mse_is_the_closed_form_and_momentum_converges():
+    _, _, kernel_fn = mlp()
+    ntk, ntk_test = kernel_fn(X1, None, "ntk"), kernel_fn(X2, X1, "ntk")
+    y = RNG.standard_normal((7, 2))
+    f0, f0_test = RNG.standard_normal((7, 2)), RNG.standard_normal((4, 2))
+    ts = np.array([0.0, 2.0, 20.0])
+    closed = nt.predict.gradient_descent_mse(ntk, y, learning_rate=0.3)(ts, f0, f0_test, ntk_test)
+
+    def loss(fx, y_hat):
+        return 0.5 * jnp.mean((fx - y_hat) ** 2)
+    solved = nt.predict.gradient_descent(loss, ntk, y, learning_rate=0.3)(ts, f0, f0_test,
+                                                                           ntk_test)
+    for a, b in zip(closed, solved):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+    heavy = nt.predict.gradient_descent(loss, ntk, y, learning_rate=0.3, momentum=0.9)
+    assert np.abs(heavy(3000.0, f0) - y).max() < 1e-4
+
+
+def test_max_learning_rate_with_momentum():
+    ntk = np.diag([4.0, 1.0])
+    np.testing.assert_allclose(nt.predict.max_learning_rate(ntk, 6, momentum=0.5), 4.5)
+    with pytest.raises(ValueError, match="trace_axes"):
+        nt.predict.gp_inference(ntk, np.ones((2, 1)), trace_axes=())
