@@ -77,8 +77,6 @@ class Job(param.Parameterized):
             self._generation += 1
             generation = self._generation
             self._idle.clear()
-        if old is not None:
-            old.cancel()
         self._apply(generation, lambda: self.param.update(running=True, progress=0.0,
                                                           status=f"Queued: {label}…"))
         last = [0.0]
@@ -97,7 +95,8 @@ class Job(param.Parameterized):
             self._apply(generation, lambda: setattr(self, "status", text))
 
         def on_done(value, error) -> None:
-            if isinstance(error, Cancelled):
+            if isinstance(error, Cancelled):  # stopped from inside (nothing to show)
+                self._apply(generation, lambda: self._finish("Stopped."), last=True)
                 return
             if error is not None:
                 self._apply(generation, lambda: self._finish(f"Failed: {error}"), last=True)
@@ -110,6 +109,8 @@ class Job(param.Parameterized):
 
         ticket = SERVICE.submit(key, lambda report, stop: cache.get(key, lambda: compute(report, stop)),
                                 Subscriber(on_progress, on_queue, on_done), lane=self.lane)
+        if old is not None:  # after the new submit: the same key keeps its running task
+            old.cancel()
         with self._lock:
             if generation == self._generation:
                 self._ticket = ticket

@@ -24,6 +24,7 @@ class ClosedFormRequest:
     mode: str             # ntk | nngp | posterior
     learning_rate: float | None  # None: the policy, a safe fraction of the stable maximum
     diag_reg: float
+    spec_limits: object = None  # engine.SpecLimits of the server (None: the engine's)
 
     @cached_property
     def spec(self):

@@ -16,6 +16,8 @@ from .views.tabs import view_tabs
 
 CSS = (Path(__file__).resolve().parents[1] / "assets" / "app.css").read_text()
 TITLE = "Infinite-width explorer"
+STALE = ("⚠ The figures show the last valid settings (greyed): a setting was refused; its "
+         "message is at the control. Fix it to update them.")
 SUBTITLE = ("Stack layers, move width and time, and watch finite networks trained by gradient "
             "descent meet their infinite-width limit (NNGP / NTK).")
 
@@ -39,6 +41,13 @@ class App(pn.viewable.Viewer):
         return pn.pane.Alert(literal(notice), alert_type="warning", visible=bool(notice),
                              css_classes=["session-notice"])
 
+    @param.depends("session.stack_error", "session.data_error")
+    def _stale(self):
+        """The figures keep the last valid result while a setting is refused: say so."""
+        stale = bool(self.session.stack_error or self.session.data_error)
+        return pn.pane.Alert(STALE, alert_type="secondary", visible=stale,
+                             css_classes=["stale-notice"])
+
     def _sidebar(self):
         s = self.session
         return pn.Column(
@@ -56,6 +65,13 @@ class App(pn.viewable.Viewer):
         header = pn.pane.HTML(f"<h1>{TITLE}</h1><p>{SUBTITLE}</p>", css_classes=["app-header"],
                               sizing_mode="stretch_width")
         closed_form = JobBar(job=self.session.closed_form_job, css_class="closed-form")
-        main = pn.Column(self._notice, closed_form, self._views(), sizing_mode="stretch_width")
+        views = self._views()
+        main = pn.Column(self._notice, self._stale, closed_form, views,
+                         sizing_mode="stretch_width")
+
+        def grey(*events):  # stale figures are greyed (assets/app.css)
+            stale = bool(self.session.stack_error or self.session.data_error)
+            views.css_classes = ["views", "stale"] if stale else ["views"]
+        self.session.param.watch(grey, ["stack_error", "data_error"])
         return pn.Column(header, pn.Row(self._sidebar(), main, sizing_mode="stretch_width"),
                          sizing_mode="stretch_width", stylesheets=[CSS])

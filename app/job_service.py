@@ -17,13 +17,15 @@ import atexit
 import itertools
 import os
 import threading
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Hashable
 
 INTERACTIVE, HEAVY = "interactive", "heavy"
-#: seconds to wait at interpreter exit for running tasks to reach their next progress report
-EXIT_GRACE = 60
+#: seconds (in all) to wait at interpreter exit for running tasks to reach their next
+#: progress report: a thread killed inside a compiled computation aborts the process
+EXIT_GRACE = 25
 
 
 class Cancelled(Exception):
@@ -119,8 +121,9 @@ class JobService:
             for task in self._tasks.values():
                 task.stop.set()
             self._lock.notify_all()
+        deadline = time.monotonic() + grace
         for thread in self._threads:
-            thread.join(grace)
+            thread.join(max(deadline - time.monotonic(), 0.0))
 
     # ----------------------------------------------------------------- internals
 
@@ -140,7 +143,7 @@ class JobService:
             task.stop.set()
             if not task.running and task in self._queues[task.lane]:
                 self._queues[task.lane].remove(task)
-            if self._tasks.get((task.lane, task.key)) is task and not task.running:
+            if self._tasks.get((task.lane, task.key)) is task:  # the same key starts anew
                 del self._tasks[(task.lane, task.key)]
         self._announce(task.lane)
 

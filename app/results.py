@@ -39,9 +39,11 @@ def dataset(key: tuple, max_train: int, max_test: int):
         name, max_train=max_train, max_test=max_test, **dict(params)))
 
 
-def network(spec_json: str, spec: list):
-    """``engine.build(spec)``; a ValueError names the offending layer."""
-    return NETWORKS.get(spec_json, lambda: engine.build(spec))
+def network(spec_json: str, spec: list, limits=None):
+    """``engine.build(spec)`` within the server's spec ``limits`` (engine.SpecLimits; None:
+    the engine's defaults); a ValueError names the offending layer."""
+    limits = engine.SpecLimits() if limits is None else limits
+    return NETWORKS.get((spec_json, limits), lambda: engine.build(spec, limits=limits))
 
 
 def check_shapes(net, spec: list, data) -> None:
@@ -130,7 +132,7 @@ def closed_form(request: ClosedFormRequest, report=lambda f: None) -> Outcome:
         if not stack.is_spec_shaped(spec):
             raise ValueError(f"spec: expected a non-empty list of [name, {{arguments}}] "
                              f"layers; got {spec!r}")
-        net = network(request.spec_json, spec)
+        net = network(request.spec_json, spec, request.spec_limits)
         check_shapes(net, spec, data)
     except ValueError as err:
         return Outcome(stack_error=str(err))

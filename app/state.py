@@ -110,7 +110,8 @@ class Session(param.Parameterized):
         """One snapshot of every setting the closed form depends on."""
         a, d, t = self.architecture, self.data, self.training
         return ClosedFormRequest(stack.canonical(a.spec), d.key, self.limits.max_train,
-                                 self.limits.max_test, t.mode, t.learning_rate, t.diag_reg)
+                                 self.limits.max_test, t.mode, t.learning_rate, t.diag_reg,
+                                 self.limits.spec_limits())
 
     @param.depends(*CLOSED_FORM_INPUTS, watch=True)
     def _update_closed_form(self) -> None:

@@ -8,6 +8,7 @@ import param
 
 from ..settings import MODES, T_GRID
 from ..state import Session
+from .checked_input import checked_input
 from .grid_slider import grid_slider
 from .job_bar import JobBar
 from .literal import literal
@@ -118,15 +119,14 @@ class TrainingControls(pn.viewable.Viewer):
         return pn.Column(
             pn.widgets.RadioBoxGroup.from_param(training.param.mode, options={v: k for k, v in MODES.items()},
                                                 css_classes=["mode"]),
-            pn.Row(pn.widgets.FloatInput.from_param(training.param.learning_rate,
-                                                    name="Learning rate η (empty: ½ η_max)",
-                                                    format="0.[0000]", placeholder="½ η_max",
-                                                    css_classes=["learning-rate"]),
+            pn.Row(checked_input(training, "learning_rate", pn.widgets.FloatInput,
+                                 "Learning rate η (empty: ½ η_max)", format="0.[0000]",
+                                 placeholder="½ η_max", css_classes=["learning-rate"]),
                    safe),
             self._learning_rate_note,
-            pn.widgets.FloatInput.from_param(training.param.diag_reg,
-                                             name="diag_reg (× mean diagonal of the train kernel)",
-                                             format="0.[000000]"),
+            checked_input(training, "diag_reg", pn.widgets.FloatInput,
+                          "diag_reg (× mean diagonal of the train kernel)", format="0.[000000]",
+                          css_classes=["diag-reg"]),
             sizing_mode="stretch_width")
 
 
@@ -142,17 +142,18 @@ class DataControls(pn.viewable.Viewer):
 
     def __panel__(self):
         data, limits = self.session.data, self.session.limits
-        widgets = {
-            "dataset": {"type": pn.widgets.Select, "name": "Dataset"},
-            "n_train": {"type": pn.widgets.IntInput, "name": f"Training points (≤ {limits.max_train})"},
-            "n_test": {"type": pn.widgets.IntInput, "name": f"Test points (≤ {limits.max_test})"},
-            "noise": {"type": pn.widgets.FloatSlider, "step": 0.01, "name": "Noise (std)"},
-            "seed": {"type": pn.widgets.IntInput, "name": "Seed"},
-            "regenerate": {"type": pn.widgets.Button, "name": "New sample", "css_classes": ["regenerate"]},
-        }
-        return pn.Column(pn.Param(data, parameters=list(widgets), widgets=widgets, show_name=False,
-                                  sizing_mode="stretch_width"),
-                         self._error, sizing_mode="stretch_width")
+        regenerate = pn.widgets.Button(label="New sample", css_classes=["regenerate"])
+        regenerate.on_click(lambda event: data.regenerate(data))
+        return pn.Column(
+            pn.widgets.Select.from_param(data.param.dataset, name="Dataset"),
+            checked_input(data, "n_train", pn.widgets.IntInput,
+                          f"Training points (≤ {limits.max_train})",
+                          limit=limits.describe("max_train"), css_classes=["n-train"]),
+            checked_input(data, "n_test", pn.widgets.IntInput, f"Test points (≤ {limits.max_test})",
+                          limit=limits.describe("max_test"), css_classes=["n-test"]),
+            pn.widgets.FloatSlider.from_param(data.param.noise, step=0.01, name="Noise (std)"),
+            checked_input(data, "seed", pn.widgets.IntInput, "Seed", css_classes=["data-seed"]),
+            regenerate, self._error, sizing_mode="stretch_width")
 
 
 class FiniteControls(pn.viewable.Viewer):
@@ -169,5 +170,6 @@ class FiniteControls(pn.viewable.Viewer):
             pn.widgets.Checkbox.from_param(finite.param.show, name="Train finite ensembles",
                                            css_classes=["finite-show"]),
             pn.widgets.IntSlider.from_param(finite.param.ensemble_size, name="Ensemble size"),
-            pn.widgets.IntInput.from_param(finite.param.network_seed, name="Network seed"),
+            checked_input(finite, "network_seed", pn.widgets.IntInput, "Network seed",
+                          css_classes=["network-seed"]),
             JobBar(job=ensembles.job, css_class="finite"), note, sizing_mode="stretch_width")

@@ -10,6 +10,7 @@ from .. import image_jobs, snippets
 from ..background import Job
 from ..settings import T_GRID
 from ..state import Session
+from .checked_input import checked_input
 from .job_bar import JobBar, on_page_load
 from .overlays import overlay
 from .plotting import COLORS, Glyphs, x_dim
@@ -41,6 +42,15 @@ SETTINGS = {
                  "format": "0.[000000]", "css_classes": ["images-diag-reg"]},
     "seed": {"type": pn.widgets.IntInput, "name": "Split seed", "css_classes": ["images-seed"]},
 }
+
+
+def _setting(images, name: str):
+    """The box of one experiment setting; a number out of range is refused next to it."""
+    spec = dict(SETTINGS[name])
+    widget_type, label = spec.pop("type"), spec.pop("name")
+    if widget_type in (pn.widgets.IntInput, pn.widgets.FloatInput):
+        return checked_input(images, name, widget_type, label, **spec)
+    return widget_type.from_param(images.param[name], name=label, **spec)
 
 
 class ImagesView(pn.viewable.Viewer):
@@ -167,8 +177,8 @@ class ImagesView(pn.viewable.Viewer):
 
     def __panel__(self):
         by_time, by_size = self._plots()
-        settings = pn.Param(self.session.images, parameters=list(SETTINGS), widgets=SETTINGS,
-                            show_name=False, default_layout=pn.Row, sizing_mode="stretch_width")
+        settings = pn.Row(*(_setting(self.session.images, name) for name in SETTINGS),
+                          sizing_mode="stretch_width")
         return pn.Column(
             pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}), settings,
             JobBar(job=self.job, css_class="images-job"),

@@ -11,7 +11,7 @@ from typing import Callable
 import panel as pn
 import param
 
-from .. import catalog
+from .. import catalog, stack
 from .literal import literal
 
 _WIDGETS = {param.Number: pn.widgets.FloatInput, param.Integer: pn.widgets.IntInput,
@@ -32,6 +32,8 @@ class LayerRow(pn.viewable.Viewer):
     path = param.Parameter(default=(0,), doc="Editor path of the layer (app/stack.py).")
     name_ = param.Selector(default="Dense", objects=catalog.layer_names()[:-1], label="")
     selected = param.Boolean(default=False, label="select")
+    width_from_slider = param.Boolean(default=False, doc="""
+        A hidden weight layer: its width is the width slider's, so the row shows no box.""")
 
     def __init__(self, entry: list, on_edit: Callable, on_action: Callable, **params):
         super().__init__(**params)
@@ -70,12 +72,20 @@ class LayerRow(pn.viewable.Viewer):
                     pass
 
     def _form_widgets(self):
-        names = [p for p in self._form.param if p not in ("name", "parameterization")]
+        # a hidden layer's width is the width slider's (the finite networks' width): no box
+        # that does nothing; the readout's width is its own
+        slider = {stack.WIDTH_ARGS.get(self.name_)} if self.width_from_slider else set()
+        names = [p for p in self._form.param if p not in {"name", "parameterization"} | slider]
         widgets = {p: {"type": _widget_type(self._form.param[p]), "width": 100, "margin": (0, 4),
                        "css_classes": [f"arg-{p}"]} for p in names}
         # the parameterization is set for all weight layers at once in the editor
-        return pn.Param(self._form, parameters=names, widgets=widgets, show_name=False,
+        form = pn.Param(self._form, parameters=names, widgets=widgets, show_name=False,
                         default_layout=pn.FlexBox, sizing_mode="stretch_width")
+        if not slider:
+            return form
+        note = pn.pane.Str("width: the width slider's (hidden layer)", css_classes=["width-note"],
+                           styles={"font-size": "0.8em", "color": "#555"}, margin=(0, 6))
+        return pn.Column(note, form, margin=0, sizing_mode="stretch_width")
 
     def update(self, entry) -> None:
         """Show ``entry``'s argument values (same layer type) without reporting an edit."""

@@ -131,6 +131,10 @@ class LossView(pn.viewable.Viewer):
         return hv.Overlay(elements)
 
     def _marker_elements(self, data):
+        # Drawn from the session as it is now, not from the sent data: a redraw that lands
+        # after a later patch (renders are asynchronous) must not put back an old t.
+        if data is not None and self.session.closed_form is not None:
+            data = {**self._marker_data(), "visible": data["visible"]}
         data = data or {"t": 1, "points": {}, "visible": False}
         xs = [data["t"]] * len(data["points"])
         ys = [max(v, LOG_FLOOR) for v in data["points"].values()]

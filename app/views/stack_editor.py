@@ -70,6 +70,7 @@ class StackEditor(pn.viewable.Viewer):
                 row.update(stack.get(items, path))
         else:
             self._structure = _structure(items)
+            self._hidden = set(stack.hidden_paths(items))
             self._rows = {}
             self._list.objects = self._build(items, ())
             self._count_selected()
@@ -82,7 +83,8 @@ class StackEditor(pn.viewable.Viewer):
             if entry[0] == stack.RESIDUAL:
                 views.append(self._residual(entry, path))
             else:
-                row = LayerRow(entry, self._edit, self._act, path=path)
+                row = LayerRow(entry, self._edit, self._act, path=path,
+                               width_from_slider=path in self._hidden)
                 row.param.watch(self._count_selected, "selected")
                 self._rows[path] = row
                 views.append(row)

@@ -12,6 +12,7 @@ import param
 from ..background import Job
 from ..convergence import spec_key
 from ..state import Session
+from .checked_input import checked_input
 from .job_bar import JobBar, on_page_load
 from .literal import literal
 
@@ -87,8 +88,16 @@ class SweepView(pn.viewable.Viewer):
         return JobBar(job=self.job, css_class=f"{self.slug}-job")
 
     def settings(self, *names):
-        """Widgets of the shared sweep settings (the same values in every tab)."""
-        widgets = {name: dict(SWEEP_WIDGETS[name], css_classes=[f"{self.slug}-{name}"])
-                   for name in names}
-        return pn.Param(self.session.sweep, parameters=list(names), widgets=widgets,
-                        show_name=False, default_layout=pn.Row, sizing_mode="stretch_width")
+        """Widgets of the shared sweep settings (the same values in every tab); a number
+        out of range is refused next to its box."""
+        sweep, boxes = self.session.sweep, []
+        for name in names:
+            spec = SWEEP_WIDGETS[name]
+            css = [f"{self.slug}-{name}"]
+            if spec["type"] is pn.widgets.IntInput:
+                boxes.append(checked_input(sweep, name, pn.widgets.IntInput, spec["name"],
+                                           css_classes=css))
+            else:
+                boxes.append(spec["type"].from_param(sweep.param[name], name=spec["name"],
+                                                     css_classes=css))
+        return pn.Row(*boxes, sizing_mode="stretch_width")

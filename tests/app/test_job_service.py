@@ -152,3 +152,24 @@ def test_cancelled_is_raised_by_the_report_of_an_abandoned_task(service):
     time.sleep(0.05)
     ticket.cancel()
     _until(lambda: seen == ["cancelled"])
+
+
+def test_a_key_asked_again_after_its_last_subscriber_left_runs_anew(service):
+    """A stopping task must not take new subscribers: they would get its Cancelled."""
+    release, calls, first, again = threading.Event(), [], Recorder(), Recorder()
+    ticket = service.submit("k", _blocking(release, calls), first.subscriber())
+    _until(lambda: calls)
+    ticket.cancel()
+    service.submit("k", _blocking(release, calls, "second"), again.subscriber())
+    release.set()
+    assert again.done.wait(10) and again.value == "second" and again.error is None
+
+
+def test_the_same_key_started_again_by_one_job_keeps_its_computation():
+    cache, calls, release, got = Cache(4), [], threading.Event(), []
+    job = Job()
+    job.start(cache, "same", _blocking(release, calls), got.append)
+    _until(lambda: calls)
+    job.start(cache, "same", _blocking(release, calls), got.append)
+    release.set()
+    assert job.wait(10) and got == ["done"] and calls == [1]

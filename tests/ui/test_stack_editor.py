@@ -2,7 +2,7 @@
 from .bokeh import column, wait_for_change
 from .conftest import screenshot
 
-ERROR = "layer 0 (Dense): Dense(out_dim=0): out_dim must be a positive integer"
+ERROR = "layer 4 (Dense): Dense(out_dim=0): out_dim must be a positive integer"
 
 
 def test_add_a_layer(app):
@@ -18,14 +18,16 @@ def test_add_a_layer(app):
 
 def test_an_invalid_stack_shows_the_message_at_the_layer_and_keeps_the_plot(app):
     before = column(app, "fs_mean")
-    width = app.locator(".layer-row").first.locator(".arg-out_dim input")
+    # hidden layers take the width slider's width (no box); the readout has its own
+    assert app.locator(".layer-row").first.locator(".arg-out_dim").count() == 0
+    width = app.locator(".layer-row").last.locator(".arg-out_dim input")
     width.fill("0")
     width.press("Enter")
-    error = app.locator(".layer-row").first.locator(".layer-error")
+    error = app.locator(".layer-row").last.locator(".layer-error")
     error.get_by_text(ERROR).wait_for(timeout=30_000)
     assert column(app, "fs_mean") == before  # the last valid result stays
     screenshot(app, "invalid_stack")
-    width.fill("64")
+    width.fill("1")
     width.press("Enter")
     error.get_by_text(ERROR).wait_for(state="hidden", timeout=30_000)
 
