@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from typing import Callable, Hashable
 
 import panel as pn
 import param
+from panel.io.state import set_curdoc
 
 from .cache import Cache
 from .job_service import HEAVY, SERVICE, Cancelled, Subscriber
@@ -36,13 +38,69 @@ def session_document():
     return doc if doc is not None and doc.session_context is not None else None
 
 
+class _PageGate:
+    """Holds a session's changes until its page has loaded, then lets them through.
+
+    Model changes made after the HTML was sent but before the page's websocket is open are
+    lost in the browser (the page shows a half-updated state for good), so changes wait for
+    Panel's onload and are applied there, in order; later ones go straight to the event loop.
+    """
+
+    def __init__(self, doc):
+        self.loaded, self.pending, self.lock = False, [], threading.Lock()
+        self.builder = threading.get_ident()  # the thread making the page (may change it)
+        with set_curdoc(doc):
+            pn.state.onload(self.flush)
+
+    def flush(self) -> None:
+        with self.lock:
+            pending, self.pending, self.loaded = self.pending, [], True
+        for change in pending:
+            change()
+
+    def hold(self, change: Callable[[], None]) -> bool:
+        """Keep ``change`` for the page load; False once the page is there, or in the thread
+        still making the page (its changes are part of the page sent)."""
+        with self.lock:
+            if not self.loaded and threading.get_ident() == self.builder:
+                return False
+            if not self.loaded:
+                self.pending.append(change)
+            return not self.loaded
+
+
+_GATES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_GATES_LOCK = threading.Lock()
+
+
+def page_gate(doc) -> _PageGate:
+    """The gate of ``doc`` (made, and registered with Panel's onload, on first use)."""
+    with _GATES_LOCK:
+        gate = _GATES.get(doc)
+        if gate is None:
+            gate = _GATES[doc] = _PageGate(doc)
+        return gate
+
+
 def in_document(doc, change: Callable[[], None]) -> None:
-    """Run ``change`` on ``doc``'s event loop under its lock (directly without a server)."""
+    """Run ``change`` on ``doc``'s event loop under its lock (directly without a server),
+    with ``doc`` as Panel's current document, so the models it changes are patched in that
+    session's page; before the page has loaded, at its load."""
     if doc is None:
         change()
         return
+
+    def run():
+        with set_curdoc(doc):
+            change()
+    gate = page_gate(doc)
+    if gate.hold(run):
+        return
+    if not gate.loaded:  # the page is being made in this thread: part of what is sent
+        change()
+        return
     try:
-        doc.add_next_tick_callback(change)
+        doc.add_next_tick_callback(run)
     except Exception:  # the session is gone: nothing to show it on
         pass
 
@@ -62,6 +120,7 @@ class Job(param.Parameterized):
         self._idle.set()
         self._doc = session_document()
         if self._doc is not None:  # a closed browser tab stops its work
+            page_gate(self._doc)  # registered while the page is being made
             self._doc.on_session_destroyed(lambda context: self.cancel(status=""))
 
     def start(self, cache: Cache, key: Hashable, compute: Callable, deliver: Callable,

@@ -39,6 +39,7 @@ class FunctionSpaceView(pn.viewable.Viewer):
         self._axis, self._label, self._ylim = np.zeros(0), "x", (-1.5, 1.5)
         self._notice = pn.pane.Alert("", alert_type="info", visible=False)
         self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width", height=430)
+        self._empty = True  # drawn without data yet: the first data redraw the figure
         self.session.param.watch(self._on_result, "closed_form")
         self.session.param.watch(self._on_finite, "finite_run")
         self.session.training.param.watch(self._on_time, "t")
@@ -65,6 +66,9 @@ class FunctionSpaceView(pn.viewable.Viewer):
                          "x_test": self._axis, "y_test": data.y_test[:, 0]})
         self._closed.send(self._closed_data())
         self._finite.send(self._finite_data())
+        if self._empty:  # axes made for no data do not follow the first data: redraw once
+            self._empty = False
+            self._pane.object = self._plot()
 
     def _vertical_range(self, result) -> tuple[float, float]:
         """Room for the data and the prior's ±2 sd band, so moving t never rescales."""

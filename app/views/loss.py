@@ -42,6 +42,8 @@ class LossView(pn.viewable.Viewer):
         self._curves = hv.streams.Pipe(data=None)
         self._marker = hv.streams.Pipe(data=None)
         self._finite = hv.streams.Pipe(data=None)
+        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width", height=430)
+        self._empty = True  # drawn without data yet: the first data redraw the figure
         self.session.param.watch(self._on_result, "closed_form")
         self.session.param.watch(self._on_finite, "finite_run")
         self.session.training.param.watch(self._on_time, ["t", "mode"])
@@ -58,6 +60,9 @@ class LossView(pn.viewable.Viewer):
         self._curves.send(curves)
         self._on_finite()  # every layer of the figure with the new vertical range
         self._on_time()
+        if self._empty:  # log axes made for no data do not follow the first data
+            self._empty = False
+            self._pane.object = self._plot()
 
     def _y(self, band: bool = False) -> list:
         """The loss dimension(s), ranging over the current curves (fixed while t moves)."""
@@ -166,6 +171,5 @@ class LossView(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}),
                          self._mode_note,
-                         pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width",
-                                           height=430),
+                         self._pane,
                          sizing_mode="stretch_width")
