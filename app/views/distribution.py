@@ -84,7 +84,7 @@ class DistributionView(SweepView):
                 color=COLORS["train"], line_dash="dashed", line_width=2.5,
                 hooks=[self._glyphs.hook("dist_gaussian")]),
         ], responsive=True, height=380, toolbar="above", show_legend=False,
-            title="f(x) at init, colour = width; dashed: NNGP Gaussian")
+            title="f(x) at init by width; dashed: NNGP")
 
     def _ks_elements(self, data):
         width_dim, ks = x_dim("width n"), y_dims("KS distance to N(0, K(x, x))")
@@ -99,7 +99,7 @@ class DistributionView(SweepView):
             hv.Scatter((widths, values), width_dim, ks).opts(
                 color=COLORS["closed"], size=8, hooks=[self._glyphs.hook("dist_ks")]),
         ], logx=True, logy=True, responsive=True, height=380, show_legend=False,
-            title="Distance to the Gaussian limit (dotted: sampling floor)", toolbar="above")
+            title="KS distance to the Gaussian (dotted: floor)", toolbar="above")
 
     def __panel__(self):
         panes = [pn.pane.HoloViews(hv.DynamicMap(fn, streams=[self._pipe]),

@@ -17,6 +17,8 @@ At *t* = 0 the band is the prior and the thin lines are draws from it; as the wi
 the red ensemble settles onto the blue band at every *t*."""
 
 Y_LABEL = "f(x)"
+#: what an empty figure says until the closed form arrives
+WAITING = "*Computing the closed form…* (its progress is shown above the tabs)"
 #: padding around the data and the prior band when fixing the vertical range
 MARGIN = 0.08
 
@@ -38,8 +40,10 @@ class FunctionSpaceView(pn.viewable.Viewer):
         self._finite = hv.streams.Pipe(data=None)
         self._axis, self._label, self._ylim = np.zeros(0), "x", (-1.5, 1.5)
         self._notice = pn.pane.Alert("", alert_type="info", visible=False)
-        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width", height=430)
-        self._empty = True  # drawn without data yet: the first data redraw the figure
+        # the figure is made with its first data (axes made for no data do not follow them)
+        self._pane = pn.Column(pn.pane.Markdown(WAITING), sizing_mode="stretch_width",
+                               height=430)
+        self._empty = True
         self.session.param.watch(self._on_result, "closed_form")
         self.session.param.watch(self._on_finite, "finite_run")
         self.session.training.param.watch(self._on_time, "t")
@@ -66,9 +70,10 @@ class FunctionSpaceView(pn.viewable.Viewer):
                          "x_test": self._axis, "y_test": data.y_test[:, 0]})
         self._closed.send(self._closed_data())
         self._finite.send(self._finite_data())
-        if self._empty:  # axes made for no data do not follow the first data: redraw once
+        if self._empty:
             self._empty = False
-            self._pane.object = self._plot()
+            self._pane.objects = [pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width",
+                                                    height=430)]
 
     def _vertical_range(self, result) -> tuple[float, float]:
         """Room for the data and the prior's ±2 sd band, so moving t never rescales."""

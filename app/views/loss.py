@@ -8,6 +8,7 @@ import param
 
 from ..settings import T_GRID
 from ..state import Session
+from .function_space import WAITING
 from .plotting import COLORS, LOG_FLOOR, Glyphs, x_dim, y_dims
 
 CAPTION = """**Loss.** The expected loss E[L(t)] of the infinite ensemble on the training
@@ -42,8 +43,10 @@ class LossView(pn.viewable.Viewer):
         self._curves = hv.streams.Pipe(data=None)
         self._marker = hv.streams.Pipe(data=None)
         self._finite = hv.streams.Pipe(data=None)
-        self._pane = pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width", height=430)
-        self._empty = True  # drawn without data yet: the first data redraw the figure
+        # the figure is made with its first data (log axes made for no data do not follow)
+        self._pane = pn.Column(pn.pane.Markdown(WAITING), sizing_mode="stretch_width",
+                               height=430)
+        self._empty = True
         self.session.param.watch(self._on_result, "closed_form")
         self.session.param.watch(self._on_finite, "finite_run")
         self.session.training.param.watch(self._on_time, ["t", "mode"])
@@ -60,9 +63,10 @@ class LossView(pn.viewable.Viewer):
         self._curves.send(curves)
         self._on_finite()  # every layer of the figure with the new vertical range
         self._on_time()
-        if self._empty:  # log axes made for no data do not follow the first data
+        if self._empty:
             self._empty = False
-            self._pane.object = self._plot()
+            self._pane.objects = [pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width",
+                                                    height=430)]
 
     def _y(self, band: bool = False) -> list:
         """The loss dimension(s), ranging over the current curves (fixed while t moves)."""
