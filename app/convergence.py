@@ -115,8 +115,10 @@ def learning_rate(session) -> float:
     result = session.closed_form
     if session.training.mode == "ntk":
         return float(result.learning_rate)
-    spec = session.architecture.spec
-    k = results.kernels(stack.kernel_key(spec), network(spec), session.data.key, result.data)
+    request = result.request  # the validated settings of the shown result
+    spec = request.spec
+    net = results.network(request.spec_json, spec, request.spec_limits)
+    k = results.kernels(stack.kernel_key(spec), net, request.data_key, result.data)
     return SAFE_FRACTION * engine.max_learning_rate(k.train_train.ntk, result.data.y_train.size)
 
 

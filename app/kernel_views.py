@@ -46,11 +46,12 @@ def display_order(data) -> tuple[np.ndarray, str, str]:
 def heatmaps(session) -> Heatmaps | None:
     """The train-train kernels of the session's last valid result, or None."""
     result = session.closed_form
-    if result is None or session.stack_error or session.data_error:
+    if result is None:
         return None
-    spec = session.architecture.spec
-    net = results.network(stack.canonical(spec), spec)
-    k = results.kernels(stack.kernel_key(spec), net, session.data.key, result.data)
+    request = result.request  # the validated settings of the shown result, not the live ones
+    spec = request.spec
+    net = results.network(request.spec_json, spec, request.spec_limits)
+    k = results.kernels(stack.kernel_key(spec), net, request.data_key, result.data)
     order, code, label = display_order(result.data)
     pick = np.ix_(order, order)
     return Heatmaps(np.asarray(k.train_train.nngp)[pick], np.asarray(k.train_train.ntk)[pick],

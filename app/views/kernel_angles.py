@@ -36,12 +36,13 @@ class AngleKernelsView(SweepView):
 
     def _train(self):
         s = self.session
-        return convergence.angle_training_set(s.data.key, (s.limits.max_train, s.limits.max_test))
+        data_key = s.closed_form.request.data_key if s.closed_form else s.data.key
+        return convergence.angle_training_set(data_key, (s.limits.max_train, s.limits.max_test))
 
     def key(self):
         s = self.session
         try:
-            out = convergence.network(s.architecture.spec).output_shape((2,)).dims
+            out = convergence.network(s.closed_form.request.spec).output_shape((2,)).dims
         except ValueError:
             out = None
         if out != (1,):
@@ -49,7 +50,7 @@ class AngleKernelsView(SweepView):
                            "inputs with one output (Dense layers first, Dense(out_dim=1) last).")
             return None
         widths = s.sweep.sorted_widths
-        spec_json = convergence.spec_key(s.architecture.spec)
+        spec_json = convergence.spec_key(s.closed_form.request.spec)
         rate = convergence.angle_learning_rate(spec_json, self._train())
         return self._sweep_key() + ((widths[0], widths[-1]), s.sweep.seeds, rate, s.sweep.steps)
 

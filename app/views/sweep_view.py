@@ -81,7 +81,8 @@ class SweepView(pn.viewable.Viewer):
     def _sweep_key(self) -> tuple:
         """The settings every sweep shares: spec (widths free), data, the server limits."""
         s = self.session
-        return (spec_key(s.architecture.spec), s.data.key,
+        request = s.closed_form.request  # validated: the live spec may not be checked yet
+        return (spec_key(request.spec), request.data_key,
                 (s.limits.max_train, s.limits.max_test))
 
     def job_bar(self):

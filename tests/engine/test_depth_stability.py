@@ -101,7 +101,8 @@ ISSUE_CASES = [  # issue 11, measured on main before the fix
     ("Erf W_std=4 depth 50", stax.Erf(), 4.0, 50),
     ("Sin W_std=4 depth 20", stax.Sin(), 4.0, 20),
     ("Tanh W_std=3 depth 30", stax.Tanh(), 3.0, 30),  # the issue: depth 100; drift 1e-7 at 30
-    ("Gelu W_std=2 depth 50", stax.Gelu(), 2.0, 50),
+    ("Gelu W_std=2 depth 15", stax.Gelu(), 2.0, 15),  # the issue: depth 50 (NaN); its
+    # compile took 630 s in CI, and the depth-200 scan above covers Gelu at every depth
 ]
 
 

@@ -189,7 +189,7 @@ def test_log_step_grid():
     (dict(steps=[]), r"steps must be a non-empty 1-D array of step counts"),
     (dict(steps=[0, 200_000]), r"steps must be at most 100000 \(the largest is 200000\)"),
     (dict(steps=[0, 50], limits=Limits(max_steps=10)), r"steps must be at most 10"),
-    (dict(seed=-1), r"train_ensemble\(seed=-1\): seed must be a whole number >= 0"),
+    (dict(seed=-1), r"train_ensemble\(seed=-1\): seed must be a whole number from 0 to 1073741824"),
     (dict(float32="yes"), r"train_ensemble\(float32='yes'\): float32 must be True or False"),
     (dict(on_progress=3), r"train_ensemble\(on_progress=3\): on_progress must be None or a "
                           r"callable"),

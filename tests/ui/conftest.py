@@ -125,10 +125,13 @@ ENTRIES = "const entries = (d) => d instanceof Map ? [...d.entries()] : Object.e
 
 def open_app(page, base: str, query: str = "") -> None:
     page.goto(f"{base}/main{query}")
-    page.wait_for_function(f"() => {{ {ENTRIES} const s = window.Bokeh && Bokeh.documents.length "
-                           "&& Bokeh.documents[0].get_model_by_name('fs_mean:source'); "
-                           "return s && entries(s.data).length > 0 && entries(s.data)[0][1].length > 0 }",
-                           timeout=120_000)
+    # both figures of the default tab, each made with its first data
+    for name in ("fs_mean", "loss_train"):
+        page.wait_for_function(
+            f"(name) => {{ {ENTRIES} const s = window.Bokeh && Bokeh.documents.length "
+            "&& Bokeh.documents[0].get_model_by_name(name + ':source'); "
+            "return s && entries(s.data).length > 0 && entries(s.data)[0][1].length > 0 }",
+            arg=name, timeout=120_000)
 
 
 def screenshot(page, name: str) -> Path:
