@@ -28,7 +28,7 @@ import numpy as np
 
 from .kernel import Kernel, input_kernel
 from .layers.layer import Layer, Shape
-from .overflow import guarded
+from .overflow import concrete, guarded
 
 GETS = ("nngp", "ntk")
 Kernels = collections.namedtuple("Kernels", GETS)
@@ -42,14 +42,6 @@ def check_get(get) -> tuple[str, ...]:
     if not names or any(g not in GETS for g in names):
         raise ValueError(f"kernel_fn(get={get!r}): expected 'nngp', 'ntk' or a tuple of them")
     return names
-
-
-def concrete(x):
-    """``x`` as a NumPy array, or None when it is traced (inside jit/grad/vmap)."""
-    try:
-        return np.asarray(x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return None
 
 
 def check_input(name: str, x) -> jax.Array:

@@ -43,7 +43,8 @@ def _finite_or_traced(*arrays) -> bool:
         return True
 
 
-def _concrete(x):
+def concrete(x):
+    """``x`` as a NumPy array, or None when it is traced (inside jit/grad/vmap)."""
     try:
         return np.asarray(x)
     except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
@@ -56,8 +57,8 @@ def _probe(x1, x2, values):
     Traced inputs (an OverflowError met while tracing) are replaced by ones: a Python
     overflow does not depend on the values.
     """
-    x1 = _concrete(x1)
-    x2 = x1 if x2 is None else _concrete(x2)
+    x1 = concrete(x1)
+    x2 = x1 if x2 is None else concrete(x2)
     if x1 is None or x2 is None:
         shape = (1,) + tuple(np.shape(x1 if x1 is not None else x2)[1:])
         return np.ones(shape), np.ones(shape)
