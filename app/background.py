@@ -124,8 +124,13 @@ class Job(param.Parameterized):
             self._doc.on_session_destroyed(lambda context: self.cancel(status=""))
 
     def start(self, cache: Cache, key: Hashable, compute: Callable, deliver: Callable,
-              label: str = "Computing") -> None:
-        """Deliver ``cache[key]``: at once from the cache, else when the service computed it."""
+              label: str = "Computing", deliver_partial: Callable | None = None) -> None:
+        """Deliver ``cache[key]``: at once from the cache, else when the service computed it.
+
+        ``deliver_partial(part)`` shows a part of the result while the work goes on (what
+        ``compute`` passes as ``report(fraction, partial=part)``); only the latest part not yet
+        shown is applied, so a slow page skips parts rather than queueing them.
+        """
         cached = cache.peek(key)
         if cached is not None:
             self.cancel(status=FROM_CACHE)
@@ -153,6 +158,21 @@ class Job(param.Parameterized):
                     if ahead else f"Queued: next to start ({label.lower()})")
             self._apply(generation, lambda: setattr(self, "status", text))
 
+        waiting = [None]  # the latest part not yet applied
+
+        def on_partial(part) -> None:
+            with self._lock:
+                scheduled, waiting[0] = waiting[0] is not None, part
+            if scheduled:
+                return
+
+            def show():
+                with self._lock:
+                    latest, waiting[0] = waiting[0], None
+                if latest is not None:
+                    deliver_partial(latest)
+            self._apply(generation, show)
+
         def on_done(value, error) -> None:
             if isinstance(error, Cancelled):  # stopped from inside (nothing to show)
                 self._apply(generation, lambda: self._finish("Stopped."), last=True)
@@ -167,7 +187,9 @@ class Job(param.Parameterized):
             self._apply(generation, finish, last=True)
 
         ticket = SERVICE.submit(key, lambda report, stop: cache.get(key, lambda: compute(report, stop)),
-                                Subscriber(on_progress, on_queue, on_done), lane=self.lane)
+                                Subscriber(on_progress, on_queue, on_done,
+                                           on_partial if deliver_partial else None),
+                                lane=self.lane)
         if old is not None:  # after the new submit: the same key keeps its running task
             old.cancel()
         with self._lock:

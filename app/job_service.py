@@ -37,6 +37,8 @@ class Subscriber:
     on_progress: Callable[[float], None]  # 0.0 first: the task has started
     on_queue: Callable[[int], None]  # while queued: how many tasks wait ahead
     on_done: Callable[[object, BaseException | None], None]
+    #: a part of the result, delivered while the task runs (e.g. the first training chunks)
+    on_partial: Callable[[object], None] | None = None
 
 
 @dataclass(eq=False)
@@ -48,6 +50,7 @@ class Task:
     subscribers: set = field(default_factory=set)
     stop: threading.Event = field(default_factory=threading.Event)
     running: bool = False
+    partial: object = None  # the latest part delivered (a late subscriber starts from it)
 
 
 class Ticket:
@@ -89,7 +92,10 @@ class JobService:
                lane: str = HEAVY) -> Ticket:
         """Run ``compute(report, should_stop)`` once for ``key``; tell ``subscriber`` how it goes.
 
-        A task with the same key already queued or running gets one more subscriber.
+        ``report(fraction, partial=None)`` gives progress (and raises Cancelled once nobody
+        waits); a ``partial`` result is passed to every subscriber's ``on_partial``.
+        A task with the same key already queued or running gets one more subscriber (and the
+        latest partial result at once).
         """
         with self._lock:
             task = self._tasks.get((lane, key))
@@ -99,9 +105,11 @@ class JobService:
                 self._queues[lane].append(task)
                 self._lock.notify_all()
             task.subscribers.add(subscriber)
-            running = task.running
+            running, partial = task.running, task.partial
         if running:
             subscriber.on_progress(0.0)
+        if partial is not None and subscriber.on_partial is not None:
+            subscriber.on_partial(partial)
         self._announce(lane)
         return Ticket(self, task, subscriber)
 
@@ -180,11 +188,15 @@ class JobService:
 
     @staticmethod
     def _reporter(task: Task) -> Callable[[float], None]:
-        def report(fraction: float) -> None:
+        def report(fraction: float, partial: object = None) -> None:
             if task.stop.is_set():
                 raise Cancelled()
+            if partial is not None:
+                task.partial = partial
             for s in list(task.subscribers):
                 s.on_progress(fraction)
+                if partial is not None and s.on_partial is not None:
+                    s.on_partial(partial)
         return report
 
 

@@ -173,3 +173,38 @@ def test_the_same_key_started_again_by_one_job_keeps_its_computation():
     job.start(cache, "same", _blocking(release, calls), got.append)
     release.set()
     assert job.wait(10) and got == ["done"] and calls == [1]
+
+
+def test_partial_results_reach_every_subscriber_and_a_late_one_starts_from_the_latest(service):
+    release, parts_a, parts_b, a, b = threading.Event(), [], [], Recorder(), Recorder()
+
+    def compute(report, should_stop):
+        report(0.3, partial="first chunk")
+        report(0.6, partial="second chunk")
+        release.wait(30)
+        return "all"
+    sa, sb = a.subscriber(), b.subscriber()
+    sa.on_partial, sb.on_partial = parts_a.append, parts_b.append
+    service.submit("p", compute, sa)
+    _until(lambda: len(parts_a) == 2)
+    service.submit("p", compute, sb)
+    release.set()
+    assert a.done.wait(10) and b.done.wait(10)
+    assert parts_a == ["first chunk", "second chunk"]
+    assert parts_b == ["second chunk"] and b.value == "all"
+
+
+def test_a_job_shows_the_latest_part_then_the_result():
+    shown, release = [], threading.Event()
+
+    def compute(report, should_stop):
+        report(0.5, partial=1)
+        release.wait(30)
+        report(0.9, partial=2)
+        return 3
+    job = Job()
+    job.start(Cache(4), "partial-job", compute, shown.append, deliver_partial=shown.append)
+    _until(lambda: shown == [1])
+    release.set()
+    assert job.wait(10)
+    assert shown[-1] == 3 and shown[:-1] in ([1, 2], [1])
