@@ -12,6 +12,9 @@ from app.views.kernel_angles import AngleKernelsView
 from app.views.kernels import KernelHeatmapsView
 from app.views.spectrum import SpectrumView
 
+#: one xdist worker runs the module, so its module-scoped fixture is computed once
+pytestmark = pytest.mark.xdist_group("app-sweeps")
+
 SMALL = dict(widths=[8, 64], seeds=2, steps=10, samples=100)
 
 
@@ -91,6 +94,7 @@ def test_the_spectrum_snippet_recomputes_the_numbers(spectrum):
 def test_images_are_not_swept():
     session = _session()
     session.load_preset("CNN with global average pooling")
+    session.data.param.update(n_train=4, n_test=4)  # the reason needs image data, not a big kernel
     session.wait()
     view = SpectrumView(session=session)
     session.selection.view = "convergence"

@@ -7,6 +7,9 @@ from app.limits import Limits
 from app.state import Session
 from app.views.images import ImagesView
 
+#: one xdist worker runs the module, so its module-scoped fixture is computed once
+pytestmark = pytest.mark.xdist_group("app-images")
+
 SMALL = dict(max_train=32, n_test=30)
 
 

@@ -12,6 +12,9 @@ from app.state import Session
 from app.views.function_space import FunctionSpaceView
 from app.views.loss import LossView
 
+#: one xdist worker runs the module, so its module-scoped fixture is computed once
+pytestmark = pytest.mark.xdist_group("app-training")
+
 
 def _render(view):
     doc = Document()
