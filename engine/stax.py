@@ -7,8 +7,9 @@ from __future__ import annotations
 import functools
 
 from .layers import activations, combinators, dense
-from .layers import conv, norm, pool
+from .layers import conv, norm, pool, recurrent
 from .layers import arccosine, elementwise, exponential, gelu, polynomial, trigonometric
+from .layers import dropout, exp_normalized, fan_in, indexing
 from .network import Network, as_network
 
 
@@ -32,6 +33,7 @@ AvgPool = _network(pool.AvgPool)
 GlobalAvgPool = _network(pool.GlobalAvgPool)
 Flatten = _network(pool.Flatten)
 LayerNorm = _network(norm.LayerNorm)
+Rnn = _network(recurrent.Rnn)  # not in neural-tangents: sequences (N, T, d)
 Relu = _network(activations.Relu)
 LeakyRelu = _network(activations.LeakyRelu)
 Abs = _network(activations.Abs)
@@ -60,6 +62,17 @@ FanInSum = _network(combinators.FanInSum)
 Identity = _network(combinators.Identity)
 serial = _combinator(combinators.serial)
 parallel = _combinator(combinators.parallel)
+Dropout = _network(dropout.Dropout)
+FanInConcat = _network(fan_in.FanInConcat)
+FanInProd = _network(fan_in.FanInProd)
+ExpNormalized = _network(exp_normalized.ExpNormalized)
+Index = _network(indexing.Index)
+Slice = indexing.Slice
+
+
+@functools.wraps(combinators.repeat)
+def repeat(layer, n):
+    return Network(combinators.repeat(as_network(layer), n))
 
 #: every single-layer constructor by its name in specs (combinators are handled by spec.py)
 LAYERS = {
