@@ -191,3 +191,106 @@ def correlations_over_depth(activation, w_std, b_std, q11, q12, q22, depth) -> n
 def _layer(activation):
     """The Layer of an activation given as a layer or as a stax network."""
     return getattr(activation, "layer", activation)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 5))
+def _iterate_map(activation, w_std, b_std, q, c0, depth):
+    def step(c, _):
+        c = jnp.clip(correlation_map(activation, c, q, w_std, b_std), -1, 1)
+        return c, c
+    return jax.vmap(lambda c: jax.lax.scan(step, c, None, length=depth)[1])(c0)
+
+
+def correlation_map_over_depth(activation, w_std, b_std, c0, depth) -> np.ndarray:
+    """The correlation map iterated at q*: row i is c_1 ... c_depth from c0[i] (the input
+    correlation of two inputs of length q*). Needs a fixed length (ValueError if none)."""
+    layer = _layer(activation)
+    p = propagation(layer, w_std, b_std)
+    if not np.isfinite(p.q_star):
+        raise ValueError(f"correlation_map_over_depth(w_std={w_std!r}, b_std={b_std!r}): the "
+                         f"lengths grow without bound here; the map needs a fixed length q*")
+    c0 = jnp.asarray(np.atleast_1d(np.asarray(c0, float)))
+    return np.asarray(_iterate_map(layer, w_std, b_std, p.q_star, c0, int(depth)))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 4))
+def _kernels(activation, w_std, b_std, moments, depth):
+    def block(carry, _):
+        m, theta = carry  # (11, 12, 22) after the previous activation / the inputs
+        s = [w_std ** 2 * v + b_std ** 2 for v in m]  # Dense
+        t = [si + w_std ** 2 * ti for si, ti in zip(s, theta)]
+        pairs = [_pair(activation, s[0], s[0], s[0]), _pair(activation, *s),
+                 _pair(activation, s[2], s[2], s[2])]
+        nngp = [pairs[0].cov1[0], pairs[1].nngp[0, 0], pairs[2].cov1[0]]
+        dots = [k.ntk[0, 0] for k in pairs]
+        correlation = lambda v: v[1] / jnp.sqrt(v[0] * v[2])  # noqa: E731
+        return (nngp, [d * ti for d, ti in zip(dots, t)]), (correlation(s), correlation(t))
+    zero = [jnp.zeros(()) for _ in range(3)]
+    return jax.lax.scan(block, ([jnp.asarray(v) for v in moments], zero), None, length=depth)[1]
+
+
+@dataclass(frozen=True, eq=False)
+class KernelCorrelations:
+    """NNGP and NTK correlations of two inputs after each Dense of [Dense, phi] x depth."""
+
+    depth: np.ndarray  # 1 ... depth: the kernels after that many Dense layers
+    nngp: np.ndarray
+    ntk: np.ndarray
+
+
+def kernel_correlations_over_depth(activation, w_std, b_std, q11, q12, q22,
+                                   depth) -> KernelCorrelations:
+    """The NNGP and NTK correlation K12 / sqrt(K11 K22) of two inputs (second moments
+    q11 = x . x / d, q12, q22) after 1 ... depth Dense layers of [Dense, phi] repeated: entry
+    L - 1 is the kernel of L - 1 hidden blocks and a Dense readout (Theta of the inputs = 0)."""
+    moments = tuple(float(v) for v in (q11, q12, q22))
+    nngp, ntk = _kernels(_layer(activation), w_std, b_std, moments, int(depth))
+    return KernelCorrelations(np.arange(1, int(depth) + 1), np.asarray(nngp), np.asarray(ntk))
+
+
+def critical_line(diagram: PhaseDiagram) -> np.ndarray:
+    """W_std where chi_1 crosses 1 in each row (b_std) of the diagram, interpolated in
+    log chi_1 between grid columns; NaN where the row does not cross."""
+    out = np.full(len(diagram.b_std), np.nan)
+    for i, row in enumerate(np.log(np.maximum(diagram.chi_1, 1e-300))):
+        j = np.flatnonzero((row[:-1] < 0) & (row[1:] >= 0))
+        if j.size:
+            j = j[0]
+            w = diagram.w_std
+            out[i] = w[j] + (w[j + 1] - w[j]) * (-row[j]) / (row[j + 1] - row[j])
+    return out
+
+
+#: layers of a spec that are not elementwise activations (or need a Python function)
+NOT_ACTIVATIONS = {"AvgPool", "Conv", "Dense", "FanInSum", "FanOut", "Flatten", "GlobalAvgPool",
+                   "Identity", "LayerNorm", "parallel", "serial", "Elementwise",
+                   "ElementwiseNumerical"}
+
+
+@dataclass(frozen=True)
+class Block:
+    """The repeated block of a spec: its first Dense's W_std, b_std and the activation
+    after it, as [name, {arguments}] (hashable: arguments as sorted pairs)."""
+
+    activation: tuple  # (name, ((argument, value), ...))
+    w_std: float
+    b_std: float
+
+    def layer(self):
+        from .. import stax
+        name, arguments = self.activation
+        return stax.LAYERS[name](**dict(arguments)).layer
+
+
+def repeated_block(spec) -> Block:
+    """[Dense, phi] as it first occurs in ``spec`` (a list of [name, {arguments}])."""
+    entries = [e for e in spec if isinstance(e, (list, tuple)) and len(e) == 2]
+    for i, (name, kwargs) in enumerate(entries[:-1]):
+        after = entries[i + 1]
+        if name == "Dense" and isinstance(after[0], str) and after[0] not in NOT_ACTIVATIONS:
+            arguments = tuple(sorted((k, v) for k, v in after[1].items()))
+            return Block((after[0], arguments), float(kwargs.get("W_std", 1.0)),
+                         float(kwargs.get("b_std") or 0.0))
+    raise ValueError("repeated_block(spec): expected a Dense layer followed by an activation "
+                     f"(e.g. [\"Dense\", ...], [\"Erf\", {{}}]); got the layers "
+                     f"{[e[0] for e in entries]}")

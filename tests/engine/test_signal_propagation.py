@@ -96,3 +96,55 @@ def test_correlations_over_depth_match_finite_networks(w_std):
     finite = finite_correlations(w_std, B_STD, x, 12, width=1000, seeds=6)
     assert np.max(np.abs(theory - finite)) < 0.04, (theory, finite)
     assert abs(theory[-1] - theory[0]) > 0.1  # the correlation did move with depth
+
+
+def test_kernel_correlations_over_depth_equal_the_networks_kernels():
+    """Entry L - 1 is the kernel of L - 1 hidden [Dense, Erf] blocks and a Dense readout."""
+    import engine
+    x = np.array([[1.0, 0.0], [0.3, 1.05]])
+    moments = x @ x.T / 2
+    theory = sp.kernel_correlations_over_depth(stax.Erf(), 1.5, B_STD, moments[0, 0],
+                                               moments[0, 1], moments[1, 1], 3)
+    spec = [["Dense", {"out_dim": 4, "W_std": 1.5, "b_std": B_STD}], ["Erf", {}]] * 2
+    kernels = engine.build(spec + [["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": B_STD}]]
+                           ).kernel_fn(x, None, ("nngp", "ntk"))
+    for name, k in zip(("nngp", "ntk"), kernels):
+        k = np.asarray(k)
+        assert math.isclose(getattr(theory, name)[2], k[0, 1] / math.sqrt(k[0, 0] * k[1, 1]),
+                            rel_tol=1e-10)
+    assert theory.nngp[0] == theory.ntk[0]  # after one Dense both are x . x' scaled alike
+
+
+def test_correlation_map_over_depth_iterates_the_map():
+    act = stax.Erf()
+    rows = sp.correlation_map_over_depth(act, 2.0, B_STD, [0.2, 0.9], 4)
+    q = sp.propagation(act, 2.0, B_STD).q_star
+    c = 0.9
+    for layer in range(4):
+        c = float(sp.correlation_map(act.layer, c, q, 2.0, B_STD))
+        assert math.isclose(rows[1, layer], c, rel_tol=1e-12)
+    with pytest.raises(ValueError, match=r"correlation_map_over_depth\(w_std=2.0, b_std=0.1\): "
+                                         r"the lengths grow without bound"):
+        sp.correlation_map_over_depth(stax.Relu(), 2.0, 0.1, [0.5], 3)
+
+
+def test_critical_line_of_the_diagram_meets_the_bisection():
+    act = stax.Erf()
+    w = np.linspace(0.5, 2.5, 9)  # the grid of the phase-diagram test (one compile)
+    line = sp.critical_line(sp.phase_diagram(act, w, [0.0, B_STD, 0.5]))
+    assert abs(line[1] - sp.critical_w_std(act, B_STD)) < 0.02  # grid step 0.25, log-linear
+    assert np.all(np.diff(line) > 0)  # more bias, more weight needed for chaos
+    short = sp.critical_line(sp.phase_diagram(act, w[:3], [0.0, B_STD, 0.5]))
+    assert np.isnan(short[1:]).all()  # W_std <= 1 stays ordered at these biases
+
+
+def test_repeated_block_of_a_spec():
+    spec = [["Dense", {"out_dim": 8, "W_std": 1.2, "b_std": None}], ["LeakyRelu", {"alpha": 0.1}],
+            ["Dense", {"out_dim": 1}]]
+    block = sp.repeated_block(spec)
+    assert block == sp.Block(("LeakyRelu", (("alpha", 0.1),)), 1.2, 0.0)
+    assert block.layer().name == "LeakyRelu"
+    with pytest.raises(ValueError, match=r"repeated_block\(spec\): expected a Dense layer "
+                                         r"followed by an activation .* got the layers "
+                                         r"\['Dense', 'LayerNorm', 'Dense'\]"):
+        sp.repeated_block([spec[0], ["LayerNorm", {}], spec[2]])
