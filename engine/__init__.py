@@ -38,6 +38,11 @@ from .finite import EnsembleRun, train_ensemble  # noqa: E402
 
 __all__ += ["EnsembleRun", "train_ensemble"]
 
+# lazy vs rich training: the output scale alpha beside width (Chizat et al. 2019)
+from .lazy_training import LazyRich, lazy_rich  # noqa: E402
+
+__all__ += ["LazyRich", "lazy_rich"]
+
 # neural-tangents' top-level names: a program ports by changing its import
 from .empirical import (NtkImplementation, empirical_kernel_fn, empirical_nngp_fn,  # noqa: E402
                         empirical_ntk_fn)
