@@ -1,15 +1,24 @@
-"""The page: controls on the left, the registered views in tabs on the right."""
+"""The page: controls on the left, the registered views in tabs on the right, lessons above.
+
+Two layouts (``?layout=present``): the default one fits a 1400 x 900 screen (the controls
+and the figures scroll in their own columns, not the page); the presentation one puts the
+controls in a drawer and lets the figures fill the screen with large fonts. Keys: → next
+lesson step, ← previous, space play/pause (app/views/controls.py Shortcuts).
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import panel as pn
 import param
+from bokeh.themes import Theme
 
-from . import url
+from . import url, warmup
+from .lessons import Teaching
 from .state import Session
 from .views.job_bar import JobBar
-from .views.controls import DataControls, FiniteControls, TimeControls, TrainingControls
+from .views.controls import (DataControls, FiniteControls, LessonControls, Shortcuts,
+                             TimeControls, TrainingControls)
 from .views.literal import literal
 from .views.stack_editor import StackEditor
 from .views.tabs import view_tabs
@@ -20,20 +29,69 @@ STALE = ("⚠ The figures show the last valid settings (greyed): a setting was r
          "message is at the control. Fix it to update them.")
 SUBTITLE = ("Stack layers, move width and time, and watch finite networks trained by gradient "
             "descent meet their infinite-width limit (NNGP / NTK).")
+#: the outline of a control a lesson step asks to move
+HIGHLIGHT_CSS = (":host(.lesson-highlight) { outline: 3px solid #f0a020; outline-offset: 2px; "
+                 "border-radius: 4px; background: #fff6e0; }")
+HIGHLIGHT = "lesson-highlight"
+#: each column scrolls on its own, so the page itself fits the screen (below the header)
+COLUMN_STYLES = {"max-height": "calc(100vh - 96px)", "overflow-y": "auto"}
+#: the figures' text in the presentation layout (a Bokeh theme of the page's document)
+PRESENT_THEME = {"attrs": {
+    "Axis": {"axis_label_text_font_size": "20px", "major_label_text_font_size": "16px"},
+    "Title": {"text_font_size": "20px"},
+    "Legend": {"label_text_font_size": "16px"},
+    "ColorBar": {"major_label_text_font_size": "16px", "title_text_font_size": "18px"},
+}}
 
 
 class App(pn.viewable.Viewer):
     session = param.ClassSelector(class_=Session)
+    drawer = param.Boolean(default=False, label="☰ Controls", doc="""
+        Presentation layout: show the controls' drawer.""")
 
     def __init__(self, **params):
         params.setdefault("session", Session())
         super().__init__(**params)
+        self.teaching = Teaching(self.session)
+        self._time = TimeControls(session=self.session)
+        self._root = None
+        self._highlighted: list = []
         location, refused = url.page_location(self.session)  # a link's query is untrusted
         if location is not None:
-            url.sync(self.session, location, refused)
+            url.sync(self.session, location, refused, teaching=self.teaching)
         doc = pn.state.curdoc
         if doc is not None and doc.session_context is not None:  # a closed tab stops its work
             pn.state.on_session_destroyed(lambda context: self.session.close())
+            warmup.start(self.session.limits)  # once per server (IWE_WARMUP=1)
+
+    # ------------------------------------------------------------- teaching
+
+    def command(self, name: str) -> None:
+        """A presenter's key: next, previous, play (play/pause)."""
+        if name == "next":
+            self.teaching.move(1)
+        elif name == "previous":
+            self.teaching.move(-1)
+        elif name == "play":
+            self._time.playing = not self._time.playing
+
+    def _highlight(self, *events) -> None:
+        """Outline the controls the lesson step names (their CSS classes), and only those."""
+        for obj in self._highlighted:
+            obj.css_classes = [c for c in obj.css_classes if c != HIGHLIGHT]
+        step = self.teaching.current
+        if self._root is None or step is None:
+            self._highlighted = []
+            return
+        names = set(step.highlight)
+        found = self._root.select(lambda obj: bool(names & set(getattr(obj, "css_classes", None) or [])))
+        for obj in found:
+            if HIGHLIGHT_CSS not in obj.stylesheets:
+                obj.stylesheets = [*obj.stylesheets, HIGHLIGHT_CSS]
+            obj.css_classes = [*obj.css_classes, HIGHLIGHT]
+        self._highlighted = found
+
+    # ------------------------------------------------------------- parts
 
     @param.depends("session.notice")
     def _notice(self):
@@ -51,27 +109,60 @@ class App(pn.viewable.Viewer):
     def _sidebar(self):
         s = self.session
         return pn.Column(
-            pn.Card(TimeControls(session=s), title="Time and width", css_classes=["card-time"]),
+            pn.Card(self._time, title="Time and width", css_classes=["card-time"]),
             pn.Card(FiniteControls(session=s), title="Finite ensembles", css_classes=["card-finite"]),
             pn.Card(StackEditor(session=s), title="Architecture", css_classes=["card-stack"]),
             pn.Card(TrainingControls(session=s), title="Training", css_classes=["card-training"]),
             pn.Card(DataControls(session=s), title="Data", css_classes=["card-data"]),
-            width=420, margin=(0, 10), css_classes=["sidebar"])
+            width=420, margin=(0, 10), css_classes=["sidebar"], styles=COLUMN_STYLES)
 
     def _views(self):
         return view_tabs(self.session)  # tabs + export bars + ?view= (app/views/tabs.py)
 
+    def _header(self):
+        title = pn.pane.HTML(f"<h1>{TITLE}</h1><p>{SUBTITLE}</p>", css_classes=["app-header"],
+                             sizing_mode="stretch_width")
+        layout = pn.widgets.RadioButtonGroup.from_param(
+            self.teaching.param.layout, options={"Default layout": "default",
+                                                 "Presentation": "present"},
+            name="", width=260, css_classes=["layout-switch"], margin=(14, 10))
+        drawer = pn.widgets.Toggle.from_param(self.param.drawer, width=120,
+                                              css_classes=["drawer-toggle"], margin=(14, 10))
+        keys = Shortcuts(width=0, height=0, margin=0)
+        keys.param.watch(lambda event: self.command(event.new.partition(":")[0]), "command")
+        return pn.Row(title, layout, drawer, keys, sizing_mode="stretch_width"), drawer
+
     def __panel__(self):
-        header = pn.pane.HTML(f"<h1>{TITLE}</h1><p>{SUBTITLE}</p>", css_classes=["app-header"],
-                              sizing_mode="stretch_width")
+        header, drawer_toggle = self._header()
         closed_form = JobBar(job=self.session.closed_form_job, css_class="closed-form")
         views = self._views()
-        main = pn.Column(self._notice, self._stale, closed_form, views,
-                         sizing_mode="stretch_width")
+        main = pn.Column(LessonControls(teaching=self.teaching), self._notice, self._stale,
+                         closed_form, views, sizing_mode="stretch_width",
+                         css_classes=["main-column"], styles=COLUMN_STYLES)
+        sidebar = self._sidebar()
+        root = pn.Column(header, pn.Row(sidebar, main, sizing_mode="stretch_width",
+                                        css_classes=["body-row"]),
+                         sizing_mode="stretch_width", stylesheets=[CSS])
 
         def grey(*events):  # stale figures are greyed (assets/app.css)
             stale = bool(self.session.stack_error or self.session.data_error)
             views.css_classes = ["views", "stale"] if stale else ["views"]
+
+        def arrange(*events):
+            present = self.teaching.layout == "present"
+            root.css_classes = ["app", "layout-present" if present else "layout-default"]
+            drawer_toggle.visible = present
+            sidebar.visible = not present or self.drawer
+            main.styles = {**COLUMN_STYLES, "font-size": "1.2em" if present else "1em"}
+            doc = pn.state.curdoc
+            if doc is not None and doc.session_context is not None:
+                doc.theme = Theme(json=PRESENT_THEME) if present else None
+
         self.session.param.watch(grey, ["stack_error", "data_error"])
-        return pn.Column(header, pn.Row(self._sidebar(), main, sizing_mode="stretch_width"),
-                         sizing_mode="stretch_width", stylesheets=[CSS])
+        self.teaching.param.watch(arrange, "layout")
+        self.param.watch(arrange, "drawer")
+        self.teaching.param.watch(self._highlight, ["lesson", "step"])
+        arrange()
+        self._root = root
+        self._highlight()
+        return root

@@ -33,6 +33,8 @@ SYNCED = {
     "images": {"max_train": "image_max_train", "n_test": "image_n_test",
                "diag_reg": "image_diag_reg", "seed": "image_seed"},
 }
+#: the teaching state (app/lessons/teaching.py): {parameter: query name}
+TEACHING = {"lesson": "lesson", "step": "step", "layout": "layout"}
 #: the server limit behind each bounded setting
 LIMITED = {"width": "max_width", "n_train": "max_train", "n_test": "max_test",
            "ensemble_size": "max_ensemble_size"}
@@ -56,8 +58,11 @@ def page_location(session: Session):
     return pn.state.location, refused
 
 
-def sync(session: Session, location, refused: list[str] | None = None) -> None:
+def sync(session: Session, location, refused: list[str] | None = None, teaching=None) -> None:
     """Apply the URL's settings to ``session``, then keep the URL up to date with it.
+
+    ``teaching``: the page's lesson and layout (app/lessons/teaching.py), applied after the
+    settings (a lesson step sets its own).
 
     ``refused``: reasons found before (page_location). The query stays readable: the
     browser sends its own address back once the page loads (and on back/forward), and
@@ -73,6 +78,10 @@ def sync(session: Session, location, refused: list[str] | None = None) -> None:
             location.sync(target, parameters,
                           on_error=functools.partial(_apply_each, session, target, parameters,
                                                      refused))
+    if teaching is not None:
+        location.sync(teaching, TEACHING,
+                      on_error=functools.partial(_apply_each, session, teaching, TEACHING,
+                                                 refused))
     if refused:
         session.notice = "This link asks for settings the server refuses: " + "; ".join(refused)
 
@@ -135,6 +144,9 @@ def _reason(session: Session, target, name: str, value, query: str) -> str:
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if limit and number and value > getattr(session.limits, limit):
         return f"{query}={_shown(value)} is beyond the limit {session.limits.describe(limit)}"
+    if query == TEACHING["lesson"]:
+        return (f"{query}={_shown(value)} is not a lesson; the lessons are: "
+                + ", ".join(o for o in target.param[name].objects if o))
     low, high = getattr(target.param[name], "bounds", None) or (None, None)
     if number and ((low is not None and value < low) or (high is not None and value > high)):
         return f"{query}={_shown(value)} is outside the range {low} to {high}"

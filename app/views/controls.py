@@ -5,7 +5,9 @@ import threading
 
 import panel as pn
 import param
+from panel.reactive import ReactiveHTML
 
+from ..lessons import LESSONS
 from ..settings import MODES, T_GRID
 from ..state import Session
 from .checked_input import checked_input
@@ -173,3 +175,75 @@ class FiniteControls(pn.viewable.Viewer):
             checked_input(finite, "network_seed", pn.widgets.IntInput, "Network seed",
                           css_classes=["network-seed"]),
             JobBar(job=ensembles.job, css_class="finite"), note, sizing_mode="stretch_width")
+
+
+class LessonControls(pn.viewable.Viewer):
+    """The lessons: which one, previous / next step, and what to look for at this step.
+
+    The texts are the lessons' own (app/lessons/); nothing a visitor typed is shown here.
+    """
+
+    teaching = param.Parameter(doc="The page's Teaching state (app/lessons/teaching.py).")
+
+    def __panel__(self):
+        teaching = self.teaching
+        choose = pn.widgets.Select.from_param(
+            teaching.param.lesson, name="", width=330, css_classes=["lesson-select"],
+            options={"Lessons: choose one…": "", **{l.title: n for n, l in LESSONS.items()}})
+        previous = pn.widgets.Button(label="◀ Previous", width=110, css_classes=["lesson-previous"],
+                                     description="Previous step (← key)")
+        following = pn.widgets.Button(label="Next ▶", width=100, css_classes=["lesson-next"],
+                                      button_type="primary", description="Next step (→ key)")
+        previous.on_click(lambda event: teaching.move(-1))
+        following.on_click(lambda event: teaching.move(1))
+        heading = pn.pane.Markdown("", css_classes=["lesson-heading"], margin=(8, 10))
+        text = pn.pane.Markdown("", css_classes=["lesson-text"], margin=(0, 10),
+                                sizing_mode="stretch_width")
+
+        def show(*events):
+            step = teaching.current
+            previous.visible = step is not None
+            if step is None:
+                heading.object = ""
+                text.object = ("Guided lessons set the figures up for you, step by step, and "
+                               "say what to look for. Keys: → next step, ← previous, "
+                               "space play/pause.")
+                return
+            heading.object = f"**Step {teaching.step} of {teaching.count}: {step.title}**"
+            text.object = f"{step.text}  \n*{step.cite}*"
+
+        teaching.param.watch(show, ["lesson", "step"])
+        show()
+        return pn.Column(pn.Row(choose, previous, following, heading, sizing_mode="stretch_width"),
+                         text, sizing_mode="stretch_width", css_classes=["lessons"])
+
+
+class Shortcuts(ReactiveHTML):
+    """Keys for a presenter: → / PageDown next step, ← / PageUp previous, space play/pause.
+
+    Static JavaScript: it only sends a command name (and a counter) back to the server,
+    and ignores keys typed into inputs, sliders and buttons.
+    """
+
+    command = param.String(default="", doc="The last key command, 'name:count'.")
+
+    _template = '<div id="keys" style="display: none"></div>'
+    _scripts = {"render": """
+      const commands = {ArrowRight: 'next', PageDown: 'next', ArrowLeft: 'previous',
+                        PageUp: 'previous', ' ': 'play'};
+      let count = 0;
+      if (window.__iweKeys) document.removeEventListener('keydown', window.__iweKeys);
+      window.__iweKeys = (event) => {
+        const target = event.composedPath()[0] || {};
+        const tag = (target.tagName || '').toUpperCase();
+        const role = target.getAttribute ? target.getAttribute('role') : null;
+        if (['INPUT', 'TEXTAREA', 'SELECT', 'BUTTON'].includes(tag) || role === 'slider'
+            || target.isContentEditable || event.ctrlKey || event.metaKey || event.altKey) return;
+        const command = commands[event.key];
+        if (!command) return;
+        event.preventDefault();
+        count += 1;
+        data.command = command + ':' + count;
+      };
+      document.addEventListener('keydown', window.__iweKeys);
+    """}

@@ -3,6 +3,10 @@
 The tab shown is ``session.selection.view`` (in the URL as ``?view=...``), both ways:
 clicking a tab sets it, and a link or a test setting it switches the tab. Tabs render
 lazily (``dynamic``), so a tab nobody opens costs the browser nothing.
+
+A view computed in the background (a ``job`` and a ``result``) is never an unexplained
+empty figure: until its first result a line above it says what it computes and how far it
+is; while it recomputes, its last result is greyed.
 """
 from __future__ import annotations
 
@@ -10,14 +14,59 @@ import panel as pn
 
 from .. import export
 from ..analysis_settings import TAB_SLUGS
+from ..background import Job
 from .export_bar import ExportBar
+from .literal import literal
 from .registry import TABS
+
+#: the last result of a view that is computing again
+COMPUTING_CSS = ":host(.computing) { opacity: 0.5; filter: grayscale(0.6); transition: opacity 0.3s; }"
+WAITING_CSS = (":host { background: #eef4fb; border-left: 4px solid #3b7dd8; border-radius: 4px; "
+               "padding: 0 10px; }")
+
+
+def computed_parts(view) -> list:
+    """The view and its parts that compute in the background (a Job and a result)."""
+    candidates = [view, *vars(view).values()]
+    return [part for part in candidates
+            if isinstance(getattr(part, "job", None), Job) and hasattr(part, "result")]
+
+
+def waiting(view, part) -> pn.pane.Markdown:
+    """The line that stands in for ``part``'s figures until its first result, and greys
+    ``view`` while it computes again."""
+    label = getattr(part, "label", "Computing")
+    note = pn.pane.Markdown("", css_classes=[f"waiting-{getattr(part, 'slug', 'view')}", "waiting"],
+                            stylesheets=[WAITING_CSS], visible=False, sizing_mode="stretch_width")
+
+    def show(*events):
+        job, empty = part.job, part.result is None
+        note.visible = empty and (job.running or bool(job.status))
+        if note.visible:
+            how_far = f"{100 * job.progress:.0f}% done" if job.running else ""
+            status = literal(job.status) if job.status else ""
+            note.object = (f"⏳ **{label}**: the figures below are drawn when it is done "
+                           f"({'; '.join(s for s in (how_far, status) if s)}).")
+        computing = job.running and not empty
+        classes = [c for c in view.css_classes if c != "computing"]
+        view.css_classes = classes + ["computing"] if computing else classes
+
+    part.job.param.watch(show, ["progress", "running", "status"])
+    show()
+    return note
+
+
+def _with_placeholder(view):
+    body = pn.Column(view, sizing_mode="stretch_width", stylesheets=[COMPUTING_CSS])
+    notes = [waiting(body, part) for part in computed_parts(view)]
+    return pn.Column(*notes, body, sizing_mode="stretch_width") if notes else view
 
 
 def _with_export(view):
+    shown = _with_placeholder(view)
     if not export.exportable(view):
-        return view
-    return pn.Column(view, ExportBar(view=view), sizing_mode="stretch_width")
+        return shown
+    return pn.Column(shown, ExportBar(view=view), sizing_mode="stretch_width")
 
 
 def view_tabs(session) -> pn.Tabs:

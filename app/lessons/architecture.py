@@ -1,0 +1,15 @@
+"""Lesson: architecture matters (Novak et al. 2019; Arora et al. 2019)."""
+from .lesson import Lesson, Step
+
+CITE = ("R. Novak et al., *Bayesian Deep Convolutional Networks with Many Channels are "
+        "Gaussian Processes*, ICLR 2019; S. Arora et al., *On Exact Computation with an "
+        "Infinitely Wide Neural Net*, NeurIPS 2019.")
+
+LESSON = Lesson("architecture", "Architecture matters", (
+    Step("FC < CNN < residual CNN on images",
+         "Test accuracy on 8×8 digits of three infinite networks: fully connected, a CNN "
+         "and a residual CNN. The convolutional kernels know that nearby pixels belong "
+         "together and beat the FC kernel at every training-set size.",
+         CITE, "images", ("images-max-train",), preset="CNN with global average pooling",
+         images_max_train=64, show_finite=False),
+))

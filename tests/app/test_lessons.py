@@ -1,0 +1,147 @@
+"""app/lessons: every step sets the state it names through the session's own paths; the URL
+names a lesson and a step (an unknown name is refused with a message); the warm-up fills
+the caches the views read."""
+import urllib.parse
+
+import pytest
+from panel.io.location import Location
+
+from app import convergence, url, warmup
+from app.background import FROM_CACHE
+from app.dashboard import HIGHLIGHT, App
+from app.lessons import LESSONS, Lesson, Step, Teaching, apply_step
+from app.lessons.gaussian_process import LESSON as GAUSSIAN
+from app.limits import Limits
+from app.state import Session
+from app.views.distribution import DistributionView
+
+
+def _session():
+    return Session(Limits())
+
+
+def test_every_step_sets_its_state_and_outlines_its_controls():
+    app = App(session=_session())
+    app.__panel__()
+    teaching, session = app.teaching, app.session
+    for name, lesson in LESSONS.items():
+        for number, step in enumerate(lesson.steps, 1):
+            teaching.param.update(lesson=name, step=number)
+            assert session.selection.view == step.view
+            assert session.training.t == step.t and session.training.mode == "ntk"
+            assert session.architecture.width == step.width
+            assert session.finite.show is step.show_finite
+            if step.widths is not None:
+                assert session.sweep.widths == list(step.widths)
+            outlined = {c for obj in app._highlighted for c in obj.css_classes}
+            assert set(step.highlight) <= outlined, (name, number)
+            assert all(HIGHLIGHT in obj.css_classes for obj in app._highlighted)
+    session.close()
+
+
+def test_a_step_is_the_same_state_whatever_came_before():
+    first, second = _session(), _session()
+    step = LESSONS["finite"].steps[2]
+    apply_step(first, LESSONS["gaussian"].steps[1])
+    apply_step(first, step)
+    apply_step(second, step)
+    for owner in ("architecture", "data", "training", "finite", "sweep", "selection", "images"):
+        assert getattr(first, owner).param.values() | {"name": ""} == \
+            getattr(second, owner).param.values() | {"name": ""}, owner
+    first.close(), second.close()
+
+
+def test_next_and_previous_walk_every_step_across_lessons():
+    teaching = Teaching(_session())
+    total = sum(len(lesson.steps) for lesson in LESSONS.values())
+    seen = []
+    for _ in range(total):
+        teaching.move(1)
+        seen.append((teaching.lesson, teaching.step))
+    assert seen[0] == ("gaussian", 1) and len(set(seen)) == total
+    teaching.move(1)  # past the last step: stays
+    assert (teaching.lesson, teaching.step) == seen[-1]
+    teaching.move(-1)
+    assert (teaching.lesson, teaching.step) == seen[-2]
+    teaching.param.update(lesson="kernel", step=1)
+    teaching.move(-1)  # before a lesson's first step: the previous lesson's last
+    assert (teaching.lesson, teaching.step) == ("gaussian", len(GAUSSIAN.steps))
+    teaching.session.close()
+
+
+def test_keys_move_the_steps_and_play():
+    app = App(session=_session())
+    app.command("next")
+    assert (app.teaching.lesson, app.teaching.step) == ("gaussian", 1)
+    app.command("next")
+    app.command("previous")
+    assert app.teaching.step == 1
+    app.session.close()
+
+
+def _location(**query):
+    return Location(search="?" + urllib.parse.urlencode(query))
+
+
+def test_the_url_opens_a_lesson_step_and_the_layout():
+    session, location = _session(), _location(lesson="kernel", step="2", layout="present")
+    teaching = Teaching(session)
+    url.sync(session, location, teaching=teaching)
+    assert (teaching.lesson, teaching.step, teaching.layout) == ("kernel", 2, "present")
+    assert session.selection.view == "kernels" and session.data.dataset == "unit_circle"
+    assert session.notice == ""
+    teaching.step = 1
+    assert location.query_params["step"] == 1
+    session.close()
+
+
+def test_an_unknown_lesson_is_refused_with_a_message():
+    session = _session()
+    teaching = Teaching(session)
+    url.sync(session, _location(lesson="<b>nope</b>", step="9"), teaching=teaching)
+    assert teaching.lesson == ""
+    assert ("lesson='<b>nope</b>' is not a lesson; the lessons are: gaussian, kernel, eigen, "
+            "finite, architecture") in session.notice
+    session.close()
+
+
+def test_a_step_beyond_the_lesson_shows_its_last_step():
+    teaching = Teaching(_session())
+    teaching.param.update(lesson="gaussian", step=3)
+    assert teaching.step == len(GAUSSIAN.steps)
+    teaching.session.close()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Step("a", "", "", "dynamics"),
+     "Step('a'): give exactly one of preset and spec, got preset=None, spec=None"),
+    (lambda: Step("a", "", "", "dynamics", preset="nope"),
+     "Step('a'): preset must be one of"),
+    (lambda: Step("a", "", "", "dynamics", preset="ReLU MLP", t=7),
+     "Step('a'): t must be a slider position (one of [0, 1, 2, 3] ... 100000), got 7"),
+    (lambda: Lesson("x", "X", ()), "Lesson('x'): steps must not be empty, got ()"),
+    (lambda: GAUSSIAN.step(5), "step must be between 1 and 2 in lesson 'gaussian', got 5"),
+])
+def test_invalid_lessons_are_refused(make, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
+                       .replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
+        make()
+
+
+def test_the_warm_up_fills_the_caches_the_views_read(monkeypatch):
+    """The sweep itself is tested with its view; here: the warm-up's key is the view's."""
+    cache = type(convergence.DISTRIBUTIONS)(4)
+    monkeypatch.setattr(DistributionView, "cache", cache)
+    computed = []
+    monkeypatch.setattr(DistributionView, "compute",
+                        lambda self, key, report, stop: computed.append(key) or "sweep")
+    monkeypatch.setattr(DistributionView, "show", lambda self, result: None)
+    step = GAUSSIAN.steps[0]
+    assert warmup.run(Limits(), todo=[step], timeout=300) == 1
+    session = _session()
+    view = DistributionView(session=session)
+    apply_step(session, step)
+    session.wait()
+    view.job.wait(60)
+    assert view.job.status == FROM_CACHE and view.result == "sweep" and len(computed) == 1
+    session.close()
