@@ -20,6 +20,7 @@ TAB_SLUGS = {
     "Output distribution": "distribution",
     "Classification": "classification",
     "Images": "images",
+    "Lazy vs rich": "lazy",
 }
 #: widths a sweep may include (powers of two)
 SWEEP_WIDTHS = [2 ** k for k in range(1, 13)]

@@ -10,6 +10,7 @@ from .distribution import DistributionView
 from .function_space import FunctionSpaceView
 from .images import ImagesView
 from .kernels import KernelsView
+from .lazy_rich import LazyRichView
 from .loss import LossView
 from .spectrum import SpectrumView
 
@@ -22,6 +23,7 @@ TABS: dict[str, list[type]] = {
     "Output distribution": [DistributionView],
     "Classification": [ClassificationView],
     "Images": [ImagesView],
+    "Lazy vs rich": [LazyRichView],
 }
 
 

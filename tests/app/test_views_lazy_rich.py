@@ -1,0 +1,51 @@
+"""The lazy vs rich view: what it computes, when, what it refuses and what it exports."""
+import numpy as np
+import pytest
+
+from app.limits import Limits
+from app.state import Session
+from app.views.lazy_rich import LazyRichView
+
+SMALL = dict(widths=[8, 64], seeds=2, steps=10)
+
+
+@pytest.fixture(scope="module")
+def shown():
+    session = Session(Limits())
+    session.finite.show = False
+    session.sweep.param.update(**SMALL)
+    session.wait()
+    view = LazyRichView(session=session)
+    assert not view.job.running  # waits until its tab is shown
+    view.lazy.param.update(alphas=[0.5, 8.0], width=8)
+    session.selection.view = "lazy"
+    view.job.wait(600)
+    assert view.result is not None, (view.job.status, view.reason)
+    return session, view
+
+
+def test_the_sweep_covers_alphas_widths_and_seeds(shown):
+    session, view = shown
+    r = view.result
+    assert r.alphas.tolist() == [0.5, 8.0] and r.widths.tolist() == [8, 64] and r.width == 8
+    assert r.change_by_alpha.shape == (2, 2) and r.test_loss_by_width.shape == (2, 2)
+    assert np.isfinite(r.kernel_test_loss) and r.steps == 10
+    table = view.export_table()
+    assert len(table["value"]) == 2 * (2 * 2 + 2 * 2) + 1
+    assert set(table["quantity"]) == {"relative_change", "test_loss", "kernel_test_loss"}
+
+
+def test_the_python_export_recomputes_the_numbers(shown):
+    session, view = shown
+    namespace = {}
+    exec(compile(view.export_python(), "<snippet>", "exec"), namespace)
+    np.testing.assert_allclose(namespace["r"].change_by_alpha, view.result.change_by_alpha,
+                               rtol=1e-6)
+
+
+def test_no_alpha_is_refused_with_a_reason(shown):
+    session, view = shown
+    view.lazy.alphas = []
+    assert view.reason == "Choose at least one alpha." and view._notice.visible
+    view.lazy.alphas = [0.5, 8.0]
+    assert not view._notice.visible
