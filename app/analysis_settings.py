@@ -20,6 +20,8 @@ TAB_SLUGS = {
     "Output distribution": "distribution",
     "Classification": "classification",
     "Images": "images",
+    "Signal propagation": "signal-propagation",
+    "Random matrices": "random-matrices",
     "Lazy vs rich": "lazy",
 }
 #: widths a sweep may include (powers of two)

@@ -12,6 +12,8 @@ from .images import ImagesView
 from .kernels import KernelsView
 from .lazy_rich import LazyRichView
 from .loss import LossView
+from .random_matrix import RandomMatrixView
+from .signal_propagation import SignalPropagationView
 from .spectrum import SpectrumView
 
 #: tab title -> the views it shows
@@ -23,6 +25,8 @@ TABS: dict[str, list[type]] = {
     "Output distribution": [DistributionView],
     "Classification": [ClassificationView],
     "Images": [ImagesView],
+    "Signal propagation": [SignalPropagationView],
+    "Random matrices": [RandomMatrixView],
     "Lazy vs rich": [LazyRichView],
 }
 

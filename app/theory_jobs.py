@@ -1,0 +1,178 @@
+"""The theory views' computations: engine calls on hashable settings, cached server-wide.
+
+Keys hold only hashable settings (design.md §1): the repeated [Dense, phi] block of the
+validated spec (``engine.Block``), the views' own settings and fixed grids. Each
+``compute_*(key, report, should_stop)`` runs in the job service (app/background.py) and
+returns plain arrays and numbers the views only draw.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+import engine
+
+from .background import Cancelled
+from .cache import Cache
+from .theory_settings import B_STD_GRID, W_STD_GRID
+
+PHASE_DIAGRAMS = Cache(8)
+PROPAGATION_CURVES = Cache(32)
+LAW_FITS = Cache(16)
+JACOBIANS = Cache(16)
+MATRICES = Cache(16)
+
+#: starting correlations of the iterated correlation map
+MAP_STARTS = (-0.5, 0.0, 0.5, 0.9, 0.99)
+#: smallest width of the distance-vs-width sweeps, and seeds per width
+SWEEP_FROM, LAW_SEEDS = 16, 2
+#: the widest Jacobian computed (a product of `depth` n x n matrices)
+MAX_JACOBIAN_WIDTH = 512
+
+
+def block_of(spec) -> engine.Block | None:
+    """The spec's [Dense, phi] block, or None when it has none."""
+    try:
+        return engine.repeated_block(spec)
+    except ValueError:
+        return None
+
+
+def _stop(should_stop) -> None:
+    if should_stop():
+        raise Cancelled()
+
+
+# ------------------------------------------------------------ signal propagation
+
+@dataclass(frozen=True, eq=False)
+class PhaseResult:
+    w_std: np.ndarray
+    b_std: np.ndarray
+    log10_chi_1: np.ndarray      # (b, W); 0 on the critical line
+    log10_xi_c: np.ndarray
+    critical_w_std: np.ndarray   # per row of b_std (NaN: no crossing on the grid)
+    reference_b_std: float       # sqrt(0.05): Schoenholz et al. 2017, Fig. 1
+    reference_w_std: float       # the diagram's critical W_std there
+
+
+def compute_phase_diagram(key, report, should_stop) -> PhaseResult:
+    """key: (block.activation,). One row of b_std at a time (progress, and stop between rows)."""
+    (activation,) = key
+    layer = engine.Block(activation, 1.0, 0.0).layer()
+    w, rows = np.asarray(W_STD_GRID), []
+    for i, b in enumerate(B_STD_GRID):
+        _stop(should_stop)
+        rows.append(engine.phase_diagram(layer, w, [b]))
+        report((i + 1) / len(B_STD_GRID))
+    chi = np.concatenate([r.chi_1 for r in rows])
+    xi_c = np.concatenate([r.xi_c for r in rows])
+    diagram = engine.PhaseDiagram(w, np.asarray(B_STD_GRID), chi,
+                                  np.concatenate([r.q_star for r in rows]), xi_c)
+    line = engine.critical_line(diagram)
+    reference = B_STD_GRID.index(0.05 ** 0.5)
+    with np.errstate(divide="ignore"):
+        return PhaseResult(w, diagram.b_std, np.log10(chi), np.log10(xi_c), line,
+                           B_STD_GRID[reference], float(line[reference]))
+
+
+@dataclass(frozen=True, eq=False)
+class PropagationCurves:
+    propagation: object          # engine.Propagation at the stack's (W_std, b_std)
+    critical_w_std: float        # at the stack's b_std (bisection; NaN outside [0.1, 10])
+    map_starts: tuple
+    map_depth: np.ndarray        # 0 ... depth
+    map_curves: np.ndarray | None  # (starts, depth + 1); None without a fixed length q*
+    kernel_depth: np.ndarray     # 1 ... depth
+    nngp: np.ndarray
+    ntk: np.ndarray
+
+
+def compute_curves(key, report, should_stop) -> PropagationCurves:
+    """key: (block, depth, input_correlation)."""
+    block, depth, c0 = key
+    layer = block.layer()
+    p = engine.propagation(layer, block.w_std, block.b_std)
+    report(0.3)
+    critical = engine.critical_w_std(layer, block.b_std)
+    _stop(should_stop)
+    report(0.6)
+    curves = None
+    if math.isfinite(p.q_star):
+        iterates = engine.correlation_map_over_depth(layer, block.w_std, block.b_std,
+                                                     list(MAP_STARTS), depth)
+        curves = np.concatenate([np.asarray(MAP_STARTS)[:, None], iterates], axis=1)
+    kernels = engine.kernel_correlations_over_depth(layer, block.w_std, block.b_std,
+                                                    1.0, c0, 1.0, depth)
+    return PropagationCurves(p, critical, MAP_STARTS, np.arange(depth + 1), curves,
+                             kernels.depth, kernels.nngp, kernels.ntk)
+
+
+# ------------------------------------------------------------ random matrices
+
+@dataclass(frozen=True, eq=False)
+class JacobianResult:
+    squares: np.ndarray      # squared singular values of J (finite network)
+    edges: np.ndarray        # their histogram (a density) on log10 sigma^2
+    histogram: np.ndarray
+    law: object | None       # engine.JacobianLaw, None without a fixed length q*
+    reason: str              # why there is no law, else ''
+    mean: float              # sample mean and variance of sigma^2
+    variance: float
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixResult:
+    fits: dict               # law name -> engine.LawFit
+    mean_distance: dict      # law name -> (widths,) mean Kolmogorov distance over seeds
+    jacobian: JacobianResult | None
+
+
+def sweep_widths(width: int) -> list[int]:
+    """16, 32, ... up to ``width``: the widths of the distance-vs-width curves."""
+    widths, n = [], SWEEP_FROM
+    while n < width:
+        widths.append(n)
+        n *= 2
+    return widths + [width]
+
+
+def law_fit(name: str, width: int, ratio: float):
+    key = (name, width, ratio if name == "marchenko_pastur" else 1.0)
+    return LAW_FITS.get(key, lambda: engine.fit_law(name, sweep_widths(width), key[2],
+                                                    seeds=LAW_SEEDS))
+
+
+def jacobian(block, width: int, depth: int) -> JacobianResult:
+    def compute():
+        layer = block.layer()
+        try:
+            law, reason = engine.jacobian_law(layer, block.w_std, block.b_std, depth), ""
+        except ValueError as err:
+            law, reason = None, str(err)
+        if law is None:
+            return JacobianResult(np.zeros(0), np.zeros(0), np.zeros(0), None, reason,
+                                  math.nan, math.nan)
+        squares = engine.jacobian_singular_values(layer, block.w_std, block.b_std, width,
+                                                  depth) ** 2
+        logs = np.log10(np.maximum(squares, 1e-300))
+        histogram, edges = np.histogram(logs, bins=40, density=True)
+        return JacobianResult(squares, edges, histogram, law, "", float(squares.mean()),
+                              float(squares.var()))
+    return JACOBIANS.get((block, width, depth), compute)
+
+
+def compute_matrices(key, report, should_stop) -> MatrixResult:
+    """key: (width, ratio, block or None, depth)."""
+    width, ratio, block, depth = key
+    fits = {}
+    for i, name in enumerate(engine.LAWS):
+        fits[name] = law_fit(name, width, ratio)
+        report(0.3 * (i + 1))
+        _stop(should_stop)
+    means = {name: fit.distance.mean(axis=1) for name, fit in fits.items()}
+    jacobian_width = min(width, MAX_JACOBIAN_WIDTH)
+    return MatrixResult(fits, means,
+                        None if block is None else jacobian(block, jacobian_width, depth))

@@ -1,0 +1,163 @@
+"""Random-matrix laws: Marchenko-Pastur and the semicircle against sampled eigenvalues, their
+Kolmogorov distance against width, and the singular values of the stack's input-output
+Jacobian against the free-probability prediction.
+
+One job of the server's job service per (width, ratio, block, depth), cached server-wide
+(app/theory_jobs.py); this module only draws.
+"""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+
+from .. import theory_jobs
+from ..background import Job
+from ..state import Session
+from ..theory_settings import MatrixSettings
+from .job_bar import JobBar, on_page_load
+from .literal import literal
+from .overlays import overlay
+from .plotting import COLORS, named, x_dim, y_dims
+
+SLUG = "random-matrices"
+CAPTION = """**Random-matrix laws** at initialisation (Tensor Programs recover them). Left:
+eigenvalues of W Wᵀ / n for a (ratio·n) × n Gaussian W against Marchenko–Pastur; middle:
+a symmetric Gaussian matrix (G + Gᵀ)/√(2n) against Wigner's semicircle; right: the
+Kolmogorov distance sup |F_sample − F| of both against n (log-log): the histograms converge to
+the laws as the width grows. Below: the squared singular values σ² of the input-output
+Jacobian of the stack's [Dense, activation] block repeated *depth* times (width n, at most 512)
+against free probability (Pennington et al. 2017): mean χ₁^depth, variance
+depth·μ₂/μ₁² (μₖ = E φ′(h)²ᵏ at q*). On the critical line χ₁ = 1 the mean stays 1 with depth."""
+LAW_TITLES = {"marchenko_pastur": "Marchenko–Pastur", "semicircle": "Wigner semicircle"}
+LAW_COLORS = {"marchenko_pastur": COLORS["closed"], "semicircle": COLORS["test"]}
+
+
+class RandomMatrixView(pn.viewable.Viewer):
+    session = param.ClassSelector(class_=Session)
+
+    slug = SLUG
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.settings = MatrixSettings()
+        self.job = Job()
+        self.result = None
+        self._pipe = hv.streams.Pipe(data=None)
+        self._numbers = pn.pane.Markdown("", css_classes=[f"{SLUG}-numbers"],
+                                         styles={"font-size": "0.9em"})
+        self.session.param.watch(self._start, "closed_form")
+        self.session.selection.param.watch(self._start, "view")
+        self.settings.param.watch(self._start, ["width", "ratio", "depth"])
+        on_page_load(self._resend)
+        self._start()
+
+    def key(self) -> tuple:
+        s, m = self.session, self.settings
+        block = theory_jobs.block_of(s.closed_form.request.spec)
+        return (m.width, round(float(m.ratio), 4), block, m.depth)
+
+    def _start(self, *events) -> None:
+        if self.session.selection.view != SLUG or self.session.closed_form is None:
+            return
+        key = self.key()
+        self.job.start(theory_jobs.MATRICES, key,
+                       lambda report, stop: theory_jobs.compute_matrices(key, report, stop),
+                       self._deliver, label="Sampling random matrices")
+
+    def _deliver(self, result) -> None:
+        self.result = result
+        self._resend()
+
+    def _resend(self) -> None:
+        if self.result is not None:
+            self._pipe.send(self.result)
+            self._numbers.object = self._numbers_text(self.result)
+
+    # ------------------------------------------------------------- elements
+
+    def _law_elements(self, data, name):
+        value_dim = y_dims("density")[0]
+        eigen = x_dim("eigenvalue λ")
+        bars, curve = (np.array([0.0, 1.0]), np.array([np.nan])), ([np.nan], [np.nan])
+        title = LAW_TITLES[name]
+        if data is not None:
+            fit = data.fits[name]
+            bars, curve = (fit.edges, fit.histogram), (fit.x, fit.density)
+            title += (f", n = {fit.widths[-1]}" + (f", p/n = {fit.ratio:g}"
+                                                   if name == "marchenko_pastur" else "")
+                      + f": distance {data.mean_distance[name][-1]:.4f}")
+        return overlay([
+            hv.Histogram(bars, eigen, value_dim).opts(
+                color=LAW_COLORS[name], alpha=0.45, line_alpha=0.2, hooks=[named(f"rm_{name}_hist")]),
+            hv.Curve(curve, eigen, value_dim, label="law").opts(
+                color=COLORS["train"], line_width=2.5, hooks=[named(f"rm_{name}")]),
+        ], responsive=True, height=340, title=title, toolbar="above", show_legend=False)
+
+    def _distance_elements(self, data):
+        width_dim = x_dim("width n")
+        value_dim = y_dims("Kolmogorov distance to the law")[0]
+        curves = {name: ([np.nan], [np.nan]) for name in LAW_TITLES}
+        if data is not None:
+            curves = {name: (data.fits[name].widths.astype(float), data.mean_distance[name])
+                      for name in LAW_TITLES}
+        elements = []
+        for name, points in curves.items():
+            elements += [
+                hv.Curve(points, width_dim, value_dim, label=LAW_TITLES[name]).opts(
+                    color=LAW_COLORS[name], line_width=2.5, hooks=[named(f"rm_distance_{name}")]),
+                hv.Scatter(points, width_dim, value_dim).opts(color=LAW_COLORS[name], size=7)]
+        return overlay(elements, logx=True, logy=True, responsive=True, height=340,
+                       toolbar="above", title="Distance to the law falls with width",
+                       legend_position="bottom_left")
+
+    def _jacobian_elements(self, data):
+        log_dim, value_dim = x_dim("log10 σ² (squared singular values of J)"), y_dims("density")[0]
+        bars, mean, title = (np.array([0.0, 1.0]), np.array([np.nan])), np.nan, "Jacobian"
+        if data is not None and data.jacobian is not None and data.jacobian.law is not None:
+            j = data.jacobian
+            bars, mean = (j.edges, j.histogram), np.log10(j.law.mean)
+            title = (f"Jacobian, {self.settings.depth} layers: χ₁ = {j.law.chi_1:.3f}, "
+                     f"predicted mean σ² {j.law.mean:.3g} (dashed)")
+        return overlay([
+            hv.Histogram(bars, log_dim, value_dim).opts(
+                color=COLORS["prior"], alpha=0.5, line_alpha=0.2, hooks=[named("rm_jacobian")]),
+            hv.VLine(mean).opts(color="black", line_dash="dashed", line_width=2),
+        ], responsive=True, height=340, title=title, toolbar="above", show_legend=False)
+
+    def _numbers_text(self, data) -> str:
+        """The Jacobian's moments beside their prediction (a user's layer names are literal)."""
+        j = data.jacobian
+        if j is None:
+            return literal("The Jacobian needs a stack starting with Dense and an activation.")
+        if j.law is None:
+            return literal(f"No Jacobian law here: {j.reason}")
+        law = j.law
+        return (f"| σ² of J ({j.squares.size} values) | free probability | finite network |\n"
+                f"|---|---|---|\n| mean | {law.mean:.4g} | {j.mean:.4g} |\n"
+                f"| variance | {law.variance:.4g} | {j.variance:.4g} |\n\n"
+                f"q* = {law.q_star:.4g}, χ₁ = {law.chi_1:.4f}")
+
+    def __panel__(self):
+        m = self.settings
+        width = pn.widgets.DiscreteSlider.from_param(m.param.width, name="Width n",
+                                                     css_classes=[f"{SLUG}-width"])
+        ratio = pn.widgets.FloatSlider.from_param(m.param.ratio, name="Aspect ratio p / n",
+                                                  css_classes=[f"{SLUG}-ratio"])
+        depth = pn.widgets.IntSlider.from_param(m.param.depth, name="Jacobian depth",
+                                                css_classes=[f"{SLUG}-depth"])
+        laws = [pn.pane.HoloViews(hv.DynamicMap(lambda data, n=name: self._law_elements(data, n),
+                                                streams=[self._pipe]),
+                                  sizing_mode="stretch_width", height=350)
+                for name in LAW_TITLES]
+        distance = pn.pane.HoloViews(hv.DynamicMap(self._distance_elements, streams=[self._pipe]),
+                                     sizing_mode="stretch_width", height=350)
+        jacobian = pn.pane.HoloViews(hv.DynamicMap(self._jacobian_elements, streams=[self._pipe]),
+                                     sizing_mode="stretch_width", height=350)
+        return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}),
+                         pn.Row(width, ratio, depth, sizing_mode="stretch_width"),
+                         JobBar(job=self.job, css_class=f"{SLUG}-job"),
+                         pn.Row(*laws, distance, sizing_mode="stretch_width"),
+                         pn.Row(jacobian, self._numbers, sizing_mode="stretch_width"),
+                         sizing_mode="stretch_width")
