@@ -43,6 +43,13 @@ from .lazy_training import LazyRich, lazy_rich  # noqa: E402
 
 __all__ += ["LazyRich", "lazy_rich"]
 
+# sequences: a recurrent network beside fully connected and convolutional ones (stax.Rnn)
+from .data.sequences import sine_sequences  # noqa: E402
+from .sequence_models import MODELS as SEQUENCE_MODELS  # noqa: E402
+from .sequence_models import SequenceComparison, compare_sequence_models  # noqa: E402
+
+__all__ += ["sine_sequences", "SEQUENCE_MODELS", "SequenceComparison", "compare_sequence_models"]
+
 # neural-tangents' top-level names: a program ports by changing its import
 from .empirical import (NtkImplementation, empirical_kernel_fn, empirical_nngp_fn,  # noqa: E402
                         empirical_ntk_fn)

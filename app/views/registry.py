@@ -13,6 +13,7 @@ from .kernels import KernelsView
 from .lazy_rich import LazyRichView
 from .loss import LossView
 from .random_matrix import RandomMatrixView
+from .recurrent import RecurrentView
 from .signal_propagation import SignalPropagationView
 from .spectrum import SpectrumView
 
@@ -28,6 +29,7 @@ TABS: dict[str, list[type]] = {
     "Signal propagation": [SignalPropagationView],
     "Random matrices": [RandomMatrixView],
     "Lazy vs rich": [LazyRichView],
+    "Recurrent networks": [RecurrentView],
 }
 
 

@@ -131,3 +131,30 @@ def test_long_sequences_give_symmetric_psd_kernels():
         assert np.isfinite(m).all() and np.allclose(m, m.T, rtol=1e-12)
         assert np.linalg.eigvalsh(m).min() > -1e-10 * np.abs(m).max()
     assert np.abs(np.asarray(k.nngp)).max() <= 1
+
+
+def test_sine_sequences_continue_the_wave():
+    """Noiseless windows obey x_{t+1} = 2 cos(omega) x_t - x_{t-1}; the target is that next value."""
+    d = engine.sine_sequences(n_train=5, n_test=3, length=6, noise=0.0, seed=2)
+    assert d.x_train.shape == (5, 6, 1) and d.y_train.shape == (5, 1) and d.x_test.shape == (3, 6, 1)
+    x = d.x_train[:, :, 0]
+    two_cos = (x[:, 3] + x[:, 1]) / x[:, 2]
+    np.testing.assert_allclose(two_cos * x[:, -1] - x[:, -2], d.y_train[:, 0], atol=1e-9)
+
+
+def test_sine_sequences_errors():
+    with pytest.raises(ValueError, match=r"sine_sequences\(length=0\): length must be"):
+        engine.sine_sequences(length=0)
+
+
+def test_rnn_fc_and_cnn_compared_on_sequences():
+    d = engine.sine_sequences(n_train=6, n_test=4, length=4)
+    c = engine.compare_sequence_models(d.x_train, d.y_train, d.x_test, d.y_test)
+    assert c.models == engine.SEQUENCE_MODELS == ("RNN", "FC", "CNN")
+    assert c.ntk_train.shape == (3, 6, 6) and c.predictions.shape == (3, 4)
+    rnn = engine.stax.serial(stax.Rnn(8, 1.5, 1.0, 0.1, stax.Erf()), stax.Dense(1, 1.5, 0.1))
+    np.testing.assert_allclose(c.ntk_train[0], rnn.kernel_fn(d.x_train, None, "ntk"), rtol=1e-10)
+    np.testing.assert_allclose(c.test_loss, 0.5 * np.mean((c.predictions - c.y_test) ** 2, 1))
+    with pytest.raises(ValueError, match=r"compare_sequence_models\(x_train=<array of shape "
+                                         r"\(6, 4\)>\): x_train must be sequences"):
+        engine.compare_sequence_models(d.x_train[:, :, 0], d.y_train, d.x_test[:, :, 0], d.y_test)
