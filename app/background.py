@@ -1,9 +1,12 @@
 """A view's long computation as the user sees it: progress, queue place, a stop button.
 
 A ``Job`` belongs to one view of one session. ``start`` delivers a cached result at once,
-or submits ``compute(report, should_stop)`` to the server's job service (app/job_service.py)
-under the cache key, so identical requests of other sessions share the work. Starting again
-supersedes the previous request; ``cancel()`` (the stop button, a closed tab) unsubscribes.
+or submits ``compute(report, should_stop)`` (a pure function of the settings ``key``
+stands for) to the server's job service (app/job_service.py), so identical requests of
+other sessions share the work; the result, wherever it was computed (a thread of the
+server, a Dask worker process), is stored in the server's ``cache`` under ``key`` when it
+arrives. Starting again supersedes the previous request; ``cancel()`` (the stop button, a
+closed tab) unsubscribes.
 
 Everything a job changes (its progress, status and the delivered result) is applied on the
 session's Bokeh document through ``add_next_tick_callback``, i.e. on the event loop under the
@@ -12,6 +15,7 @@ land, and no model is touched from a worker thread.
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 import weakref
@@ -105,6 +109,13 @@ def in_document(doc, change: Callable[[], None]) -> None:
         pass
 
 
+def task_name(compute: Callable) -> str:
+    """``module.qualname`` of the function ``compute`` calls (through functools.partial)."""
+    while isinstance(compute, functools.partial):
+        compute = compute.func
+    return f"{getattr(compute, '__module__', '')}.{getattr(compute, '__qualname__', type(compute).__name__)}"
+
+
 class Job(param.Parameterized):
     progress = param.Number(default=0.0, bounds=(0.0, 1.0), doc="Fraction done.")
     running = param.Boolean(default=False, doc="A computation is queued or under way.")
@@ -143,15 +154,15 @@ class Job(param.Parameterized):
             self._idle.clear()
         self._apply(generation, lambda: self.param.update(running=True, progress=0.0,
                                                           status=f"Queued: {label}…"))
-        last = [0.0]
+        last, notice = [0.0], [""]
 
         def on_progress(fraction: float) -> None:
             now = time.monotonic()
             if fraction == 0.0 or now - last[0] >= PROGRESS_INTERVAL:
                 last[0] = now
                 value = min(max(float(fraction), 0.0), 1.0)
-                self._apply(generation, lambda: self.param.update(progress=value,
-                                                                  status=f"{label}…"))
+                text = f"{label}… {notice[0]}".strip()
+                self._apply(generation, lambda: self.param.update(progress=value, status=text))
 
         def on_queue(ahead: int) -> None:
             text = (f"Queued: {ahead} job{'s' if ahead != 1 else ''} ahead ({label.lower()})"
@@ -181,14 +192,22 @@ class Job(param.Parameterized):
                 self._apply(generation, lambda: self._finish(f"Failed: {error}"), last=True)
                 return
 
+            cache.store(key, value)  # for every later request (also if this one moved on)
+
             def finish():
                 deliver(value)
                 self._finish("")
             self._apply(generation, finish, last=True)
 
-        ticket = SERVICE.submit(key, lambda report, stop: cache.get(key, lambda: compute(report, stop)),
+        def on_notice(text: str) -> None:  # stays beside the label while the task goes on
+            notice[0] = f"{text}."
+            shown = f"{label}… {notice[0]}"
+            self._apply(generation, lambda: setattr(self, "status", shown))
+
+        # the service's key names the computation too: two views' equal settings are two tasks
+        ticket = SERVICE.submit((task_name(compute), key), compute,
                                 Subscriber(on_progress, on_queue, on_done,
-                                           on_partial if deliver_partial else None),
+                                           on_partial if deliver_partial else None, on_notice),
                                 lane=self.lane)
         if old is not None:  # after the new submit: the same key keeps its running task
             old.cancel()

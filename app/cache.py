@@ -135,6 +135,14 @@ class Cache:
             entry = self._values.get(key)
             return default if entry is None else entry[0]
 
+    def store(self, key: Hashable, value) -> None:
+        """Keep ``value``, computed elsewhere for ``key`` (a job's result, wherever it ran);
+        counted as a miss, like a computation ``get`` made, unless the key is there already."""
+        with self._lock:
+            if key not in self._values:
+                self.misses += 1
+        self.put(key, value)
+
     def put(self, key: Hashable, value) -> None:
         size = nbytes(value)
         with self._lock:

@@ -1,15 +1,31 @@
-"""The server's one job service: a bounded pool that runs every long computation.
+"""The server's one job service: bounded lanes that run every long computation.
 
 Sessions submit work under a key, the hashable settings the work is a pure function of.
 Identical requests (two students, one setting) share one computation; a task nobody waits
 for any more leaves the queue at once, or stops at its next progress report when it runs.
-At most ``workers`` tasks of a lane run at once and the rest wait in that lane's queue,
+At most ``capacity`` tasks of a lane run at once and the rest wait in that lane's queue,
 each subscriber told its place. Two lanes: ``INTERACTIVE`` (the closed form a slider waits
 for; short) and ``HEAVY`` (finite ensembles, sweeps, image kernels; long), so a room full
 of trainings never holds back a closed-form answer.
 
-Subscribers are called from worker threads; app/background.py moves what they change onto
-the session's document.
+Where a lane's tasks run is its runner's business. ``LocalRunner`` computes in threads of
+this process. The served app (app/main.py) gives the HEAVY lane a ``DaskRunner``
+(app/dask_cluster.py): the work runs in Dask worker processes, an embedded LocalCluster or
+an existing cluster, the lane's capacity following the cluster's worker threads. The
+INTERACTIVE lane stays on threads of the server: a closed form answers a slider within
+tens of milliseconds once its kernels are cached (a round trip to a worker process and
+back would cost more than the work), and its result is a large engine object (predictors
+holding device arrays and compiled functions) that the server keeps and queries at every
+slider move, which would have to be shipped back whole.
+
+``compute(report, should_stop)`` of a task must be a pure function of its settings; for a
+Dask lane it must pickle (a module-level function, or ``functools.partial`` of one, with
+plain arguments): a lambda over a view cannot travel and fails the task with a message.
+``report(fraction, partial=None)`` gives progress (and raises Cancelled once nobody waits);
+a ``partial`` result reaches every subscriber's ``on_partial``.
+
+Subscribers are called from the lane's threads; app/background.py moves what they change
+onto the session's document.
 """
 from __future__ import annotations
 
@@ -26,6 +42,8 @@ INTERACTIVE, HEAVY = "interactive", "heavy"
 #: seconds (in all) to wait at interpreter exit for running tasks to reach their next
 #: progress report: a thread killed inside a compiled computation aborts the process
 EXIT_GRACE = 25
+#: seconds between two looks at a lane's capacity while tasks wait (a cluster grows)
+CAPACITY_POLL = 0.5
 
 
 class Cancelled(Exception):
@@ -39,6 +57,8 @@ class Subscriber:
     on_done: Callable[[object, BaseException | None], None]
     #: a part of the result, delivered while the task runs (e.g. the first training chunks)
     on_partial: Callable[[object], None] | None = None
+    #: something the user should know while the task goes on (a worker lost, a retry)
+    on_notice: Callable[[str], None] | None = None
 
 
 @dataclass(eq=False)
@@ -51,6 +71,22 @@ class Task:
     stop: threading.Event = field(default_factory=threading.Event)
     running: bool = False
     partial: object = None  # the latest part delivered (a late subscriber starts from it)
+
+
+class LocalRunner:
+    """Runs a lane's tasks in threads of this process, ``workers`` at once."""
+
+    def __init__(self, workers: int):
+        self.workers = max(int(workers), 1)
+
+    def capacity(self) -> int:
+        return self.workers
+
+    def run(self, task: Task, report: Callable, notice: Callable[[str], None]):
+        return task.compute(report, task.stop.is_set)
+
+    def close(self) -> None:
+        pass
 
 
 class Ticket:
@@ -68,25 +104,33 @@ class Ticket:
 
 
 class JobService:
-    """Bounded lanes of worker threads fed by queues with shared, deduplicated tasks."""
+    """Lanes fed by queues of shared, deduplicated tasks; each lane's runner runs them."""
 
     def __init__(self, workers: dict[str, int]):
-        self.workers = dict(workers)
         self._lock = threading.Condition()
+        self._runners = {lane: LocalRunner(count) for lane, count in workers.items()}
         self._queues: dict[str, list[Task]] = {lane: [] for lane in workers}
         self._running: dict[str, int] = {lane: 0 for lane in workers}
         self._tasks: dict[tuple, Task] = {}  # (lane, key) -> queued or running task
         self._order = itertools.count()
-        self._threads: list[threading.Thread] = []
+        self._threads: set[threading.Thread] = set()
         self._closed = False
-        for lane, count in workers.items():
-            for i in range(count):
-                thread = threading.Thread(target=self._work, args=(lane,), daemon=True,
-                                          name=f"job-{lane}-{i}")
-                thread.start()
-                self._threads.append(thread)
+        for lane in workers:
+            threading.Thread(target=self._dispatch, args=(lane,), daemon=True,
+                             name=f"job-{lane}-dispatch").start()
 
     # ----------------------------------------------------------------- public
+
+    def use(self, lane: str, runner) -> None:
+        """Run ``lane``'s next tasks with ``runner`` (running ones finish where they are)."""
+        with self._lock:
+            old, self._runners[lane] = self._runners[lane], runner
+            self._lock.notify_all()
+        if old is not runner:
+            old.close()
+
+    def runner(self, lane: str):
+        return self._runners[lane]
 
     def submit(self, key: Hashable, compute: Callable, subscriber: Subscriber,
                lane: str = HEAVY) -> Ticket:
@@ -117,21 +161,32 @@ class JobService:
         with self._lock:
             return len(self._queues[lane])
 
+    def running(self, lane: str = HEAVY) -> int:
+        with self._lock:
+            return self._running[lane]
+
     def active(self) -> int:
         """Tasks queued or running in every lane."""
         with self._lock:
             return len(self._tasks)
 
+    def capacity(self, lane: str = HEAVY) -> int:
+        """How many of ``lane``'s tasks may run at once now (0: no workers yet)."""
+        return self._runners[lane].capacity()
+
     def shutdown(self, grace: float = EXIT_GRACE) -> None:
-        """Stop every task and the workers (interpreter exit)."""
+        """Stop every task, then the runners (interpreter exit)."""
         with self._lock:
             self._closed = True
             for task in self._tasks.values():
                 task.stop.set()
             self._lock.notify_all()
+            threads = list(self._threads)
         deadline = time.monotonic() + grace
-        for thread in self._threads:
+        for thread in threads:
             thread.join(max(deadline - time.monotonic(), 0.0))
+        for runner in self._runners.values():
+            runner.close()
 
     # ----------------------------------------------------------------- internals
 
@@ -156,35 +211,53 @@ class JobService:
         self._announce(task.lane)
 
     def _next(self, lane: str) -> Task | None:
+        """The lane's next task once one waits and the lane has room (None when closed)."""
         with self._lock:
-            while not self._queues[lane] and not self._closed:
-                self._lock.wait()
-            if self._closed:
-                return None
-            task = self._queues[lane].pop(0)
-            task.running = True
-            self._running[lane] += 1
-            return task
+            while not self._closed:
+                if self._queues[lane]:
+                    try:
+                        room = self._runners[lane].capacity() - self._running[lane]
+                    except Exception:  # a runner that cannot tell has no room now
+                        room = 0
+                    if room > 0:
+                        task = self._queues[lane].pop(0)
+                        task.running = True
+                        self._running[lane] += 1
+                        return task
+                    self._lock.wait(CAPACITY_POLL)
+                else:
+                    self._lock.wait()
+            return None
 
-    def _work(self, lane: str) -> None:
+    def _dispatch(self, lane: str) -> None:
         while (task := self._next(lane)) is not None:
-            self._announce(lane)
-            value, error = None, None
-            report = self._reporter(task)
-            try:
-                report(0.0)
-                value = task.compute(report, task.stop.is_set)
-            except BaseException as err:  # delivered to the subscribers, never swallowed
-                error = err
-                if not isinstance(err, Cancelled):
-                    traceback.print_exc()
+            thread = threading.Thread(target=self._run, args=(task,), daemon=True,
+                                      name=f"job-{lane}")
             with self._lock:
-                self._running[lane] -= 1
-                if self._tasks.get((lane, task.key)) is task:
-                    del self._tasks[(lane, task.key)]
-                subscribers = list(task.subscribers)
-            for s in subscribers:
-                s.on_done(value, error)
+                self._threads.add(thread)
+            thread.start()
+            self._announce(lane)
+
+    def _run(self, task: Task) -> None:
+        lane = task.lane
+        value, error = None, None
+        report = self._reporter(task)
+        try:
+            report(0.0)
+            value = self._runners[lane].run(task, report, self._notifier(task))
+        except BaseException as err:  # delivered to the subscribers, never swallowed
+            error = err
+            if not isinstance(err, Cancelled):
+                traceback.print_exc()
+        with self._lock:
+            self._running[lane] -= 1
+            self._threads.discard(threading.current_thread())
+            if self._tasks.get((lane, task.key)) is task:
+                del self._tasks[(lane, task.key)]
+            subscribers = list(task.subscribers)
+            self._lock.notify_all()
+        for s in subscribers:
+            s.on_done(value, error)
 
     @staticmethod
     def _reporter(task: Task) -> Callable[[float], None]:
@@ -199,9 +272,20 @@ class JobService:
                     s.on_partial(partial)
         return report
 
+    @staticmethod
+    def _notifier(task: Task) -> Callable[[str], None]:
+        def notice(text: str) -> None:
+            for s in list(task.subscribers):
+                if s.on_notice is not None:
+                    s.on_notice(text)
+        return notice
+
 
 def _workers() -> dict[str, int]:
-    """IWE_WORKERS long tasks at once (default: one per core), two closed-form answers."""
+    """IWE_WORKERS long tasks at once (default: one per core), two closed-form answers.
+
+    The served app hands the HEAVY lane to Dask (app/dask_cluster.py); these threads run it
+    where no server started a cluster (tests, scripts, IWE_SCHEDULER=threads)."""
     heavy = int(os.environ.get("IWE_WORKERS", os.cpu_count() or 1))
     return {INTERACTIVE: 2, HEAVY: max(heavy, 1)}
 

@@ -36,8 +36,7 @@ class DistributionView(SweepView):
         s = self.session
         return self._sweep_key() + (s.sweep.sorted_widths, s.sweep.samples)
 
-    def compute(self, key, report, should_stop):
-        return convergence.compute_distribution(key, report, should_stop)
+    compute = staticmethod(convergence.compute_distribution)  # pickles: runs in a Dask worker
 
     def show(self, result) -> None:
         self._pipe.send(result)

@@ -54,8 +54,7 @@ class AngleKernelsView(SweepView):
         rate = convergence.angle_learning_rate(spec_json, self._train())
         return self._sweep_key() + ((widths[0], widths[-1]), s.sweep.seeds, rate, s.sweep.steps)
 
-    def compute(self, key, report, should_stop):
-        return convergence.compute_angles(key, report, should_stop)
+    compute = staticmethod(convergence.compute_angles)  # pickles: runs in a Dask worker
 
     def show(self, result) -> None:
         self._pipe.send((result, self._train()))

@@ -43,8 +43,7 @@ class SpectrumView(SweepView):
         return self._sweep_key() + (s.sweep.sorted_widths, s.sweep.seeds,
                                     convergence.learning_rate(s), s.sweep.steps)
 
-    def compute(self, key, report, should_stop):
-        return convergence.compute_convergence(key, report, should_stop)
+    compute = staticmethod(convergence.compute_convergence)  # pickles: runs in a Dask worker
 
     def show(self, result) -> None:
         self._pipe.send(result)

@@ -6,6 +6,7 @@ in ``self.reason``), the cache, the engine call and what to do with a result.
 """
 from __future__ import annotations
 
+import functools
 import panel as pn
 import param
 
@@ -30,7 +31,8 @@ class SweepView(pn.viewable.Viewer):
 
     Each subclass defines ``cache`` (an app.cache.Cache), ``key()`` (the cache key of the
     current settings, or None with ``self.reason`` set when the view cannot be drawn),
-    ``compute(key, report, should_stop)`` (the engine call) and ``show(result)``.
+    ``compute(key, report, should_stop)`` (the engine call: a module-level function as a
+    ``staticmethod``, so that it pickles and runs in a Dask worker) and ``show(result)``.
     """
 
     session = param.ClassSelector(class_=Session)
@@ -71,7 +73,8 @@ class SweepView(pn.viewable.Viewer):
         if key is None:
             self.job.cancel(status="")
             return
-        self.job.start(self.cache, key, lambda report, stop: self.compute(key, report, stop),
+        # a module-level function and the key: it pickles, to run in a Dask worker
+        self.job.start(self.cache, key, functools.partial(self.compute, key),
                        self._deliver, label=self.label)
 
     def _deliver(self, result) -> None:

@@ -1,0 +1,330 @@
+"""The HEAVY lane on Dask: an embedded LocalCluster of worker processes, or an existing cluster.
+
+``start(option)`` (app/main.py, app/readiness.py; once per server process) gives the job
+service's HEAVY lane a ``DaskRunner``. Without an option it starts a ``LocalCluster`` of
+``IWE_WORKERS`` worker processes (default: one per core), one thread each, with a memory
+limit each (``IWE_WORKER_MEMORY``, default Dask's share of the machine's memory); with
+``--scheduler tcp://HOST:8786`` after ``--args`` (or ``IWE_SCHEDULER``) it connects to an
+existing cluster instead; ``threads`` keeps the lane on threads of the server. The cluster
+starts in a thread of its own: neither the event loop nor a session waits for it, and the
+lane's jobs wait in its queue ("Queued: ...") until the first workers are there.
+
+How a task travels: the server pickles the task's ``compute`` (a module-level function or a
+``functools.partial`` of one, with plain arguments) and submits ``run_task`` under a Dask
+key made from the job's hashable key, so identical requests share one Dask task, even from
+two servers on one cluster. In the worker, ``report(fraction, partial=...)`` puts progress
+and partial results (pickled) on a ``distributed.Queue`` named after the task, which the
+server drains every ``POLL`` seconds into the job service's subscribers. Cancel:
+the server cancels the future; the worker sees its task cancelled in its own state (no round
+trip) and the task's next ``report`` raises ``Cancelled``. A worker lost mid-task (killed,
+over its memory limit): Dask runs the task again on another worker (up to its
+``allowed-failures``), the subscribers are told; futures cancelled under a live job
+(``client.restart()``) are submitted again, up to ``ATTEMPTS`` times.
+
+Run Dask workers elsewhere with ``dask worker tcp://HOST:8786 --nthreads 1 --preload
+app.dask_cluster`` (the preload sets float64 JAX before any task, as app/main.py does).
+"""
+from __future__ import annotations
+
+import argparse
+import atexit
+import hashlib
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+
+import cloudpickle
+
+from .job_service import HEAVY, SERVICE, Cancelled, LocalRunner
+
+#: ``--scheduler``/``IWE_SCHEDULER`` value that keeps the HEAVY lane on the server's threads
+THREADS = "threads"
+#: seconds between two looks at a running task's progress queue and future
+POLL = 0.1
+#: seconds between two progress messages of a worker (partial results are always sent)
+PROGRESS_INTERVAL = 0.2
+#: seconds between two looks at the cluster's workers
+WATCH_INTERVAL = 1.0
+#: submissions of one job when its futures are cancelled under it (workers restarted)
+ATTEMPTS = 3
+#: worker-side task states in which nobody wants the result any more
+_STOPPED = {"cancelled", "released", "forgotten"}
+
+
+def scheduler_option(argv: list[str] | None = None, environ=None) -> str | None:
+    """``--scheduler ADDRESS`` from the app's arguments, else ``IWE_SCHEDULER``, else None."""
+    environ = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--scheduler", dest="scheduler")
+    given, _ = parser.parse_known_args([] if argv is None else list(argv))
+    value = given.scheduler or environ.get("IWE_SCHEDULER") or None
+    return value.strip() if value else None
+
+
+def app_arguments(argv: list[str]) -> list[str]:
+    """The arguments after ``--args`` of a ``panel serve`` command line."""
+    return argv[argv.index("--args") + 1:] if "--args" in argv else []
+
+
+def dask_key(key) -> str:
+    """A Dask key from a job's hashable key: the same settings, the same key in any process."""
+    return "iwe-" + hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+
+
+def _enable_x64() -> None:
+    """Float64 JAX in this worker, as app/main.py has it: read by JAX when it is imported (by
+    a task's functions, as they are unpickled), and set on it if it is there already."""
+    os.environ["JAX_ENABLE_X64"] = "1"
+    if "jax" in sys.modules:
+        sys.modules["jax"].config.update("jax_enable_x64", True)
+
+
+def dask_setup(worker) -> None:
+    """Worker preload (``--preload app.dask_cluster``): float64 JAX before any task arrives."""
+    _enable_x64()
+
+
+def warm_up() -> str:
+    """Import what the jobs run (JAX, the engine, the app's job modules) in a fresh worker,
+    so that the first job does not wait for it."""
+    _enable_x64()
+    import engine  # noqa: F401
+
+    from . import convergence, finite_jobs, image_jobs  # noqa: F401
+    return os.environ.get("JAX_ENABLE_X64", "")
+
+
+# ----------------------------------------------------------------- in the worker
+
+def run_task(payload: bytes, queue_name: str):
+    """A job in a Dask worker: ``compute(report, should_stop)`` with progress over a queue."""
+    from distributed import Queue, get_client, get_worker
+
+    _enable_x64()
+    worker = get_worker()
+    key = worker.get_current_task()
+    queue = Queue(queue_name, client=get_client())
+    last = [0.0]
+
+    def should_stop() -> bool:
+        state = worker.state.tasks.get(key)
+        return state is None or state.state in _STOPPED
+
+    def report(fraction: float, partial: object = None) -> None:
+        if should_stop():
+            raise Cancelled()
+        now = time.monotonic()
+        if partial is None and fraction < 1.0 and now - last[0] < PROGRESS_INTERVAL:
+            return
+        last[0] = now
+        queue.put(["progress", float(fraction),
+                   None if partial is None else cloudpickle.dumps(partial)])
+
+    try:
+        queue.put(["start", worker.address])
+        compute = cloudpickle.loads(payload)
+        _enable_x64()  # JAX may have come with the computation's modules
+        return compute(report, should_stop)
+    finally:
+        queue.close()  # this worker's hold on it; the server's lasts until it has read all
+
+
+# ----------------------------------------------------------------- in the server
+
+def failure_message(error: BaseException) -> str | None:
+    """What to tell the user about a Dask failure that is not the computation's own error."""
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        return ("the Dask workers computing this stopped too often (killed, or over their "
+                "memory limit); try smaller settings, or ask the operator to give the "
+                "workers more memory (IWE_WORKER_MEMORY)")
+    return None
+
+
+class DaskRunner:
+    """Runs the HEAVY lane's tasks on a Dask cluster; its capacity is the cluster's threads."""
+
+    def __init__(self, address: str | None = None, n_workers: int | None = None,
+                 memory_limit: str | None = None, warm: bool = True):
+        self.address, self.warm = address, warm
+        self.n_workers = max(int(n_workers or os.environ.get("IWE_WORKERS", 0)
+                                 or os.cpu_count() or 1), 1)
+        self.memory_limit = memory_limit or os.environ.get("IWE_WORKER_MEMORY", "auto")
+        self.client = self.cluster = None
+        self.error: BaseException | None = None
+        self.workers = self.threads = 0
+        self.ready = threading.Event()
+        self._closed = threading.Event()
+        self._close_lock = threading.Lock()
+        threading.Thread(target=self._connect_and_watch, daemon=True,
+                         name="dask-cluster").start()
+        atexit.register(self.close)  # server exit (distributed also closes a LocalCluster then)
+
+    def describe(self) -> str:
+        return self.address or f"embedded LocalCluster ({self.n_workers} worker processes)"
+
+    # -------------------------------------------------------------- cluster
+
+    def _connect_and_watch(self) -> None:
+        from distributed import Client, LocalCluster
+
+        logging.getLogger("distributed").setLevel(logging.WARNING)  # not every connection
+        while not self._closed.is_set() and self.client is None:
+            try:
+                if self.address:
+                    client = Client(self.address, timeout="20s", set_as_default=False)
+                else:
+                    # on 127.0.0.1 only; no dashboard (the scheduler's health and metrics
+                    # routes on a free port)
+                    self.cluster = LocalCluster(
+                        n_workers=self.n_workers, threads_per_worker=1, processes=True,
+                        memory_limit=self.memory_limit, host="127.0.0.1",
+                        dashboard_address=None,
+                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                        silence_logs=logging.ERROR, preload=["app.dask_cluster"])
+                    client = Client(self.cluster, set_as_default=False)
+                with self._close_lock:
+                    if self._closed.is_set():
+                        client.close()
+                        return
+                    self.client = client
+            except Exception as err:  # told by /readiness and the server log; tried again
+                self.error = err
+                traceback.print_exc()
+                if self.cluster is not None or self._closed.wait(5.0):
+                    return  # an embedded cluster that cannot start: no point repeating it
+        self.error = None
+        self.ready.set()
+        if self.warm and self.cluster is not None:  # each embedded worker imports JAX now
+            for address in self.client.nthreads():
+                self.client.submit(warm_up, workers=[address], pure=False).release()
+        while True:
+            self._watch()
+            if self._closed.wait(WATCH_INTERVAL):
+                return
+
+    def _watch(self) -> None:
+        try:
+            nthreads = self.client.nthreads()
+            self.workers, self.threads = len(nthreads), sum(nthreads.values())
+        except Exception as err:
+            self.workers = self.threads = 0
+            self.error = err
+
+    def capacity(self) -> int:
+        return self.threads
+
+    def close(self) -> None:
+        """Close the client and an embedded cluster (its worker processes end)."""
+        with self._close_lock:
+            if self._closed.is_set():
+                return
+            self._closed.set()
+            client, cluster = self.client, self.cluster
+        self.workers = self.threads = 0
+        for closing in (client, cluster):
+            if closing is not None:
+                try:
+                    closing.close()
+                except Exception:
+                    traceback.print_exc()
+
+    # -------------------------------------------------------------- tasks
+
+    def run(self, task, report, notice):
+        from distributed import Queue
+
+        try:
+            payload = cloudpickle.dumps(task.compute)
+        except Exception as err:
+            raise TypeError(f"job {task.key[0] if isinstance(task.key, tuple) else task.key}: "
+                            f"expected a computation that pickles (a module-level function "
+                            f"with plain arguments) to send it to a Dask worker; got "
+                            f"{task.compute!r} ({err})") from err
+        client, key = self.client, dask_key((task.lane, task.key))
+        for attempt in range(1, ATTEMPTS + 1):
+            name = f"{key}-progress-{attempt}"
+            queue = Queue(name, client=client)
+            future = client.submit(run_task, payload, name, key=f"{key}-{attempt}")
+            try:
+                outcome = self._follow(task, future, queue, report, notice)
+            finally:
+                try:
+                    queue.close()
+                except Exception:
+                    pass
+            if outcome is not _RESUBMIT:
+                return outcome
+            notice(f"The Dask workers were restarted; computing again (attempt {attempt + 1})")
+        raise RuntimeError(f"the Dask workers were restarted {ATTEMPTS} times while computing "
+                           "this; try again when the cluster is up")
+
+    def _follow(self, task, future, queue, report, notice):
+        """Pass the task's messages on until its future ends; its value, or _RESUBMIT."""
+        starts = [0]
+
+        def drain() -> None:
+            fraction, partial = None, None
+            for message in queue.get(batch=True):
+                if message[0] == "start":
+                    starts[0] += 1
+                    if starts[0] > 1:
+                        notice(f"A worker stopped while computing this; computing again "
+                               f"(attempt {starts[0]})")
+                elif message[0] == "progress":
+                    fraction = message[1]
+                    partial = message[2] if message[2] is not None else partial
+            if fraction is not None:  # the latest only: a slow page skips, never queues
+                report(fraction, partial=None if partial is None else cloudpickle.loads(partial))
+
+        try:
+            while not future.done():
+                if task.stop.is_set():
+                    raise Cancelled()
+                drain()
+                time.sleep(POLL)
+            drain()
+            if future.status == "cancelled":
+                if task.stop.is_set():
+                    raise Cancelled()
+                return _RESUBMIT
+            if future.status == "error":
+                error = future.exception()
+                message = failure_message(error)
+                if message is not None:
+                    raise RuntimeError(message) from error
+                raise error
+            return future.result()
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            future.release()
+
+
+_RESUBMIT = object()
+_START_LOCK = threading.Lock()
+
+
+def start(option: str | None = None):
+    """Give the HEAVY lane to Dask, once per server process: ``option`` None starts the
+    embedded LocalCluster, an address connects to that scheduler, ``threads`` keeps the
+    lane on the server's threads. Returns the lane's runner. Never blocks."""
+    with _START_LOCK:
+        runner = SERVICE.runner(HEAVY)
+        if isinstance(runner, DaskRunner) or option == THREADS:
+            return runner
+        runner = DaskRunner(address=option)
+        SERVICE.use(HEAVY, runner)
+        return runner
+
+
+def use_threads() -> LocalRunner:
+    """The HEAVY lane back on the server's threads (closes a cluster it had)."""
+    runner = LocalRunner(int(os.environ.get("IWE_WORKERS", 0) or os.cpu_count() or 1))
+    SERVICE.use(HEAVY, runner)
+    return runner
