@@ -5,9 +5,12 @@ finite setting does, ``FiniteEnsembles`` asks for the ensemble of those settings
 and the data always come from one snapshot, the closed form shown (its request), with the
 width slider's hidden widths: a new stack with the old data is impossible. A cached one
 arrives at once (returning to a width is instant), otherwise ``engine.train_ensemble``
-runs in a thread (app/background.py) with a progress bar and a stop button, and the
-other sessions stay responsive. Results are cached server-wide per (spec, data, width,
-ensemble size, seed, learning rate, steps).
+runs in the job service (app/background.py) with a progress bar and a stop button, and
+the other sessions stay responsive. Training goes in chunks and each finished chunk is
+shown at once (a partial FiniteRun: the red lines reach the step trained so far), so the
+first lines appear about a second after a change and fill in along t; a stopped training
+leaves its part shown, marked as stopped. Complete results are cached server-wide per
+(spec, data, width, ensemble size, seed, learning rate, steps); parts never are.
 """
 from __future__ import annotations
 
@@ -51,8 +54,15 @@ class FiniteEnsembles(param.Parameterized):
         self.job.param.watch(self._on_job, "running")
 
     def _on_job(self, event) -> None:
-        """A training that ended without a result (stopped, failed): its status says why."""
-        if not event.new and self.session.finite_run is None and self.note.startswith("Training"):
+        """A training that ended without a result (stopped, failed): its status says why;
+        the part it trained stays shown, marked as stopped."""
+        run = self.session.finite_run
+        if event.new:
+            return
+        if run is not None and run.partial and not run.halted:
+            run = run.halt()
+            self.note, self.session.finite_run = run.describe(), run
+        elif run is None and self.note.startswith("Training"):
             self.note = ""
 
     def steps(self) -> np.ndarray:
@@ -142,10 +152,15 @@ class FiniteEnsembles(param.Parameterized):
                         seed=s.finite.network_seed)
         compute = functools.partial(_train, spec, result.data, settings)
         return key, settings, lambda: self.job.start(RUNS, key, compute, self._deliver,
-                                                     label="Training")
+                                                     label="Training",
+                                                     deliver_partial=self._deliver)
 
     def _deliver(self, run: FiniteRun) -> None:
-        """Show ``run`` (on the document; only the latest start delivers)."""
+        """Show ``run``, final or as far as it has trained (on the document; only the latest
+        start delivers)."""
+        if run.partial:
+            self.note, self.session.finite_run = run.describe(), run
+            return
         limits = self.session.limits
         self.note = run.describe() + (f" (the step limit; {limits.describe('max_steps')})"
                                       if run.last_step < T_GRID[-1] else "")
@@ -160,10 +175,18 @@ class FiniteEnsembles(param.Parameterized):
 
 
 def _train(spec, data, settings: dict, report, should_stop) -> FiniteRun:
-    start = time.perf_counter()
+    """Train the ensemble of ``settings``; each chunk's run so far goes to ``report`` as a
+    partial FiniteRun (a dataclass of arrays: it pickles, wherever this runs)."""
+    start, planned = time.perf_counter(), int(settings["steps"][-1])
+
+    def on_chunk(part) -> None:
+        if part.steps[-1] < planned:  # the complete run comes as the result
+            report(part.steps[-1] / planned,
+                   partial=FiniteRun(part, time.perf_counter() - start, planned))
+
     run = engine.train_ensemble(spec, data.x_train, data.y_train, data.x_test, data.y_test,
                                 float32=True, on_progress=report, should_stop=should_stop,
-                                **settings)
+                                on_chunk=on_chunk, **settings)
     if run.stopped:  # a part-trained ensemble is never cached
         raise Cancelled()
     return FiniteRun(run, time.perf_counter() - start)

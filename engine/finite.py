@@ -8,10 +8,12 @@ M networks of hidden width ``width`` are built from ``spec`` (``with_width``; th
 keeps its size); member i is initialised from seed ``seed + i``, so the first members of a
 larger ensemble are the same networks. All are trained on the same data by full-batch
 gradient descent on L = 0.5 * mean over all outputs of (f - y)^2 (design.md §2), and their
-outputs and losses are kept at the step counts ``steps``. Training runs in chunks of equal
-length (engine.gradient_descent): ``on_progress(fraction)`` is called after each chunk and
-``should_stop()`` asked before the next; a stopped run returns the steps it reached with
-``stopped=True``.
+outputs and losses are kept at the step counts ``steps``. Training runs in chunks
+(engine.gradient_descent: the first short, later ones about a second of work each):
+``on_chunk(run_so_far)`` gets an ``EnsembleRun`` of the steps recorded so far after each
+chunk that recorded any (a prefix of the final run, for showing it while training goes on),
+``on_progress(fraction)`` is called after each chunk and ``should_stop()`` asked before the
+next; a stopped run returns the steps it reached with ``stopped=True``.
 
 Precision: float64 when JAX's x64 mode is on, unless ``float32=True`` (about twice as fast;
 the ensemble statistics are far coarser than float32 rounding).
@@ -72,6 +74,7 @@ def train_ensemble(spec, x_train, y_train, x_test, y_test=None, *, width: int,
                    ensemble_size: int, learning_rate: float, steps, seed: int = 0,
                    float32: bool = False, on_progress: Callable[[float], None] | None = None,
                    should_stop: Callable[[], bool] | None = None,
+                   on_chunk: Callable[[EnsembleRun], None] | None = None,
                    limits: Limits = Limits()) -> EnsembleRun:
     """Train ``ensemble_size`` networks of hidden width ``width`` and record them at ``steps``.
 
@@ -85,19 +88,22 @@ def train_ensemble(spec, x_train, y_train, x_test, y_test=None, *, width: int,
                          learning_rate, steps, seed, float32, limits)
     network, x_train, y_train, x_test, y_test, steps = problem
     progress = Progress.validated(fn, on_progress, should_stop)
+    args.callback(fn, "on_chunk", on_chunk)
     dtype = jnp.float32 if float32 or not jax.config.jax_enable_x64 else jnp.float64
     seeds = jnp.arange(seed, seed + ensemble_size)
     params = gradient_descent.init_members(network.layer, seeds, x_train.shape[1:], dtype)
     data = [jnp.asarray(a, dtype) for a in (x_train, y_train, x_test)]
-    chunk = gradient_descent.chunk_length(int(steps[-1]), ensemble_size,
-                                          (len(x_train) + len(x_test)) * y_train.shape[1],
-                                          jnp.dtype(dtype).itemsize)
+
+    def run(f_train, f_test, stopped=False):
+        reached = steps[:f_train.shape[1]]
+        test_loss = None if y_test is None else _loss(f_test, y_test)
+        return EnsembleRun(reached, f_test, f_train, _loss(f_train, y_train), test_loss,
+                           width, seed, float(learning_rate), stopped)
+
     _, f_train, f_test, stopped = gradient_descent.descend(
-        network.layer, params, *data, float(learning_rate), steps, chunk, progress)
-    reached = steps[:f_train.shape[1]]
-    test_loss = None if y_test is None else _loss(f_test, y_test)
-    return EnsembleRun(reached, f_test, f_train, _loss(f_train, y_train), test_loss,
-                       width, seed, float(learning_rate), stopped)
+        network.layer, params, *data, float(learning_rate), steps, progress,
+        None if on_chunk is None else lambda f_train, f_test: on_chunk(run(f_train, f_test)))
+    return run(f_train, f_test, stopped)
 
 
 def _loss(outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Full-batch gradient descent for many networks at once: M members, T steps, one compile.
+"""Full-batch gradient descent for many networks at once: M members, any number of steps.
 
 Each member is one network of the same architecture with its own parameters. A step is
 
@@ -6,21 +6,29 @@ Each member is one network of the same architecture with its own parameters. A s
 
 so dL/df = (f - y) / |Y| (|Y| = number of training outputs), the convention of design.md §2.
 
-Steps run in chunks of ``chunk`` steps (a ``lax.scan``) for one member after the other
-(``lax.map``): the chunk function is jitted at module level and compiled once per
-(architecture, shapes, chunk), whatever the learning rate or the step counts recorded.
-Between chunks the driver reports progress and may stop. Members go one at a time because
-on a CPU that keeps a member's weights in cache for the whole chunk and its matrix products
-unbatched; stepping all members together (``vmap``) turns them into batched products that
-XLA's CPU backend runs several times slower. XLA runs such small products on one core, so
-on a CPU the members are split into one group per core, each group's chunk launched from
-its own thread (``member_groups``); an accelerator gets them in one group.
+``advance`` takes a number of steps given as an array (a ``fori_loop``), so one compiled
+function serves every chunk length, learning rate and step count recorded: it is jitted at
+module level and compiled once per (architecture, shapes). ``outputs`` evaluates the members
+where a step count is recorded. Members go one at a time (``lax.map``) because on a CPU that
+keeps a member's weights in cache for the whole chunk and its matrix products unbatched;
+stepping all members together (``vmap``) turns them into batched products that XLA's CPU
+backend runs several times slower. XLA runs such small products on one core, so on a CPU the
+members are split into one group per core, each group launched from its own thread
+(``member_groups``); an accelerator gets them in one group.
+
+``descend`` trains in chunks and hands each finished chunk's recorded outputs to
+``on_chunk``: the first chunk is short (the first recorded steps arrive at once), later ones
+grow to about ``CHUNK_SECONDS[1]`` of work each, measured as training goes, so a stop request
+(asked before each chunk) takes effect within about that time. The chunking does not change
+the arithmetic: every step is the same compiled step whatever chunk it falls in.
 """
 from __future__ import annotations
 
 import functools
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -29,8 +37,10 @@ import numpy as np
 from engine.layers.layer import Shape
 from engine.progress import Progress
 
-#: bytes the per-step outputs of one chunk may take on the device
-CHUNK_BYTES = 64 * 2 ** 20
+#: seconds of work of the first chunk and the most any chunk gets (chunks double in between)
+CHUNK_SECONDS = (0.15, 1.0)
+#: steps of the first chunk at most, before any speed is measured
+FIRST_CHUNK_STEPS = 16
 
 
 @functools.partial(jax.jit, static_argnums=(0, 2, 3))
@@ -47,39 +57,24 @@ def init_members(layer, seeds, input_dims: tuple, dtype) -> object:
 
 
 @functools.partial(jax.jit, static_argnums=(0,), donate_argnums=(1,))
-def run_chunk(layer, params, x_train, y_train, x_test, step_sizes, record):
-    """One chunk of steps for every member.
-
-    ``step_sizes`` (C,): the learning rate of each step (0 past the last step, so the
-    parameters stop exactly there). ``record`` (C,): whether to evaluate the test inputs.
-    Returns (params after the chunk, train outputs (M, C, n, k) before each step, test
-    outputs (M, C, m, k) where recorded and 0 elsewhere).
-    """
+def advance(layer, params, x_train, y_train, learning_rate, steps):
+    """Every member after ``steps`` (a traced whole number) more gradient-descent steps."""
     size = y_train.size
 
     def member(theta):
-        def step(theta, inputs):
-            step_size, evaluate = inputs
+        def step(_, theta):
             f, pullback = jax.vjp(lambda p: layer.apply(p, x_train), theta)
             (grad,) = pullback((f - y_train) / size)
-            f_test = jax.lax.cond(evaluate, lambda: layer.apply(theta, x_test),
-                                  lambda: jnp.zeros((x_test.shape[0],) + f.shape[1:], f.dtype))
-            theta = jax.tree_util.tree_map(lambda w, g: w - step_size * g, theta, grad)
-            return theta, (f, f_test)
-        return jax.lax.scan(step, theta, (step_sizes, record))
+            return jax.tree_util.tree_map(lambda w, g: w - learning_rate * g, theta, grad)
+        return jax.lax.fori_loop(0, steps, step, theta)
 
-    params, (f_train, f_test) = jax.lax.map(member, params)
-    return params, f_train, f_test
+    return jax.lax.map(member, params)
 
 
-def chunk_length(last_step: int, members: int, outputs_per_step: int, itemsize: int) -> int:
-    """A power of two giving about 16 chunks (for progress), capped by CHUNK_BYTES.
-
-    Powers of two keep the number of distinct compiled chunk functions small.
-    """
-    target = max(1, (last_step + 1) // 16)
-    cap = max(1, CHUNK_BYTES // max(1, members * outputs_per_step * itemsize))
-    return 2 ** int(np.log2(max(1, min(target, cap, 1024))))
+@functools.partial(jax.jit, static_argnums=(0,))
+def outputs(layer, params, x_train, x_test):
+    """(train outputs (M, n, k), test outputs (M, m, k)) of every member."""
+    return jax.lax.map(lambda p: (layer.apply(p, x_train), layer.apply(p, x_test)), params)
 
 
 def member_groups(members: int) -> list[np.ndarray]:
@@ -92,48 +87,78 @@ def member_groups(members: int) -> list[np.ndarray]:
     return np.array_split(np.arange(members), min(members, cores or 1))
 
 
+def chunk_end(start: int, steps: np.ndarray, rate: float | None, seconds: float) -> int:
+    """Where the chunk from step ``start`` ends: about ``seconds`` of work at ``rate`` steps
+    per second (FIRST_CHUNK_STEPS before any rate is known), then back to the last recorded
+    step inside it, if any, so its outputs are delivered with the chunk."""
+    length = FIRST_CHUNK_STEPS if rate is None else max(1, int(rate * seconds))
+    end = min(start + length, int(steps[-1]))
+    inside = steps[(steps > start) & (steps <= end)]
+    return int(inside[-1]) if len(inside) else end
+
+
+class _Record:
+    """Outputs at the recorded steps, filled in order; ``view(r)`` is the first r (a prefix
+    that later chunks never change)."""
+
+    def __init__(self, members: int, recorded: int, n_train: int, n_test: int, outputs, dtype):
+        self.train = np.zeros((members, recorded, n_train) + outputs, dtype)
+        self.test = np.zeros((members, recorded, n_test) + outputs, dtype)
+        self.count = 0
+
+    def add(self, f_train: np.ndarray, f_test: np.ndarray) -> None:
+        self.train[:, self.count], self.test[:, self.count] = f_train, f_test
+        self.count += 1
+
+    def view(self, count: int | None = None):
+        count = self.count if count is None else count
+        return self.train[:, :count], self.test[:, :count]
+
+
 def descend(layer, params, x_train, y_train, x_test, learning_rate: float, steps: np.ndarray,
-            chunk: int, progress: Progress):
+            progress: Progress, on_chunk: Callable | None = None):
     """Train to ``steps[-1]``, keeping outputs at ``steps``.
 
     Returns (params at the last step reached, train outputs (M, R, n, k), test outputs
-    (M, R, m, k), R = number of recorded steps reached, stopped). When stopped between
-    chunks the parameters are those at the end of the last finished chunk.
+    (M, R, m, k), R = number of recorded steps reached, stopped). After each chunk that
+    recorded steps, ``on_chunk(train outputs so far, test outputs so far)``: prefixes of the
+    final ones. When stopped (asked before each chunk) the parameters are those at the end of
+    the last finished chunk.
     """
-    last = int(steps[-1])
-    n_chunks = -(-(last + 1) // chunk)
-    members, outputs = len(jax.tree_util.tree_leaves(params)[0]), y_train.shape[1:]
+    members = len(jax.tree_util.tree_leaves(params)[0])
     groups = member_groups(members)
     parts = [jax.tree_util.tree_map(lambda a, g=g: a[g], params) for g in groups]
-    train, test, stopped = [], [], False
+    record = _Record(members, len(steps), len(x_train), len(x_test), y_train.shape[1:],
+                     x_train.dtype)
+    step_size = jnp.asarray(learning_rate, x_train.dtype)
+    last, position, speed, seconds = int(steps[-1]), 0, None, CHUNK_SECONDS[0]
     with ThreadPoolExecutor(len(groups), thread_name_prefix="gd-members") as pool:
-        for c in range(n_chunks):
+        def each(function):
+            return list(pool.map(function, parts))
+
+        while position < last or record.count < len(steps):
             if progress.stop_requested():
-                stopped = True
                 break
-            start = c * chunk
-            position = np.arange(start, start + chunk)
-            kept = steps[(steps >= start) & (steps < start + chunk)] - start
-            record = jnp.asarray(np.isin(np.arange(chunk), kept))
-            step_sizes = jnp.asarray(np.where(position < last, learning_rate, 0.0),
-                                     x_train.dtype)
-
-            def one(part):
-                new, f_train, f_test = run_chunk(layer, part, x_train, y_train, x_test,
-                                                 step_sizes, record)
-                return new, np.asarray(f_train[:, kept]), np.asarray(f_test[:, kept])
-            done = list(pool.map(one, parts))
-            parts = [new for new, _, _ in done]
-            train.append(np.concatenate([f for _, f, _ in done]))
-            test.append(np.concatenate([f for _, _, f in done]))
-            progress.report((c + 1) / n_chunks)
+            start, shown, began = position, record.count, time.perf_counter()
+            end = chunk_end(position, steps, speed, seconds)
+            for target in [*steps[(steps >= position) & (steps <= end)], end]:
+                if target > position:
+                    count = np.int32(target - position)
+                    parts = each(lambda p: advance(layer, p, x_train, y_train, step_size, count))
+                    position = int(target)
+                if record.count < len(steps) and steps[record.count] == position:
+                    done = each(lambda p: outputs(layer, p, x_train, x_test))
+                    record.add(*(np.concatenate([np.asarray(d[i]) for d in done])
+                                 for i in (0, 1)))
+            if end > start:  # compile and recording included: an underestimate at first
+                speed = (end - start) / max(time.perf_counter() - began, 1e-6)
+            seconds = min(2 * seconds, CHUNK_SECONDS[1])
+            if on_chunk is not None and record.count > shown:
+                on_chunk(*record.view())
+            progress.report(position / last if last else 1.0)
     params = jax.tree_util.tree_map(lambda *a: jnp.concatenate(a), *parts)
-    return (params, _stack(train, (members, 0, len(x_train)) + outputs, x_train.dtype),
-            _stack(test, (members, 0, len(x_test)) + outputs, x_train.dtype), stopped)
-
-
-def _stack(pieces, empty_shape, dtype):
-    return np.concatenate(pieces, axis=1) if pieces else np.zeros(empty_shape, dtype)
+    stopped = record.count < len(steps)
+    return (params, *record.view(), stopped)
 
 
 def train_seeds(layer, seeds, x_train, y_train, learning_rate: float, steps: int):
@@ -147,9 +172,7 @@ def train_seeds(layer, seeds, x_train, y_train, learning_rate: float, steps: int
         return params, params
     initial = jax.tree_util.tree_map(jnp.copy, params)
     x, y = jnp.asarray(x_train, dtype), jnp.asarray(y_train, dtype)
-    chunk = chunk_length(steps, len(seeds), 2 * y.size, jnp.dtype(dtype).itemsize)
-    trained, *_ = descend(layer, params, x, y, x, learning_rate, np.array([steps]), chunk,
-                          Progress())
+    trained, *_ = descend(layer, params, x, y, x, learning_rate, np.array([steps]), Progress())
     return initial, trained
 
 

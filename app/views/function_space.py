@@ -40,6 +40,10 @@ class FunctionSpaceView(pn.viewable.Viewer):
         self._finite = hv.streams.Pipe(data=None)
         self._axis, self._label, self._ylim = np.zeros(0), "x", (-1.5, 1.5)
         self._notice = pn.pane.Alert("", alert_type="info", visible=False)
+        # which step the red lines show when it is not t (training not there yet, step limit)
+        self._finite_note = pn.pane.Markdown("", visible=False, css_classes=["fs-finite-note"],
+                                             styles={"font-size": "0.85em", "color": "#a33"},
+                                             margin=(0, 10))
         # the figure is made with its first data (axes made for no data do not follow them)
         self._pane = pn.Column(pn.pane.Markdown(WAITING), sizing_mode="stretch_width",
                                height=430)
@@ -97,11 +101,19 @@ class FunctionSpaceView(pn.viewable.Viewer):
         return {"x": self._axis, "members": snapshot.members[:, :, 0],
                 "mean": snapshot.mean[:, 0], "std": snapshot.std[:, 0]}
 
+    def _show_finite_note(self) -> None:
+        run, result = self.session.finite_run, self.session.closed_form
+        shown = run is not None and result is not None and is_function_plot(result.data)
+        text = run.shown_at(self.session.training.t) if shown else ""
+        self._finite_note.param.update(object=text, visible=bool(text))
+
     def _on_finite(self, *events):
+        self._show_finite_note()
         if self.session.closed_form is not None and is_function_plot(self.session.closed_form.data):
             self._finite.send(self._finite_data())
 
     def _on_time(self, *events):
+        self._show_finite_note()
         result = self.session.closed_form
         if result is None or not is_function_plot(result.data):
             return
@@ -172,5 +184,5 @@ class FunctionSpaceView(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}),
-                         self._notice, self._pane,
+                         self._notice, self._finite_note, self._pane,
                          sizing_mode="stretch_width")

@@ -1,4 +1,5 @@
 """app/finite_jobs.py: finite ensembles train in the background, are cached, can be stopped."""
+import pickle
 import time
 
 import numpy as np
@@ -6,6 +7,7 @@ import pytest
 
 import engine
 from app import finite_jobs
+from app.finite_run import FiniteRun
 from app.limits import Limits
 from app.settings import Finite
 from app.state import Session
@@ -67,7 +69,45 @@ def test_an_invalid_stack_keeps_the_ensemble(session):
     assert not session.finite_ensembles.job.running
 
 
-def test_stop_cancels_the_training(session):
+def test_training_shows_its_chunks_before_the_final_run(session):
+    """Each finished chunk is shown: partial runs, prefixes of the final one, notes saying
+    how far training has got; then the final run."""
+    shown, notes = [], []
+    session.param.watch(lambda event: shown.append(event.new), "finite_run")
+    session.finite_ensembles.param.watch(lambda event: notes.append(event.new), "note")
+    session.finite.show = True
+    _wait(session)
+    runs = [run for run in shown if run is not None]
+    final, parts = runs[-1], runs[:-1]
+    assert final is session.finite_run and not final.partial and final.last_step == 100
+    assert parts and all(part.partial and part.planned_step == 100 for part in parts)
+    assert [p.last_step for p in parts] == sorted({p.last_step for p in parts})
+    first = parts[0]
+    assert first.last_step <= 16  # engine.gradient_descent.FIRST_CHUNK_STEPS
+    np.testing.assert_array_equal(first.run.test_outputs,
+                                  final.run.test_outputs[:, :len(first.run.steps)])
+    assert any(note.startswith(f"Training 2 networks of width 16: trained to step "
+                               f"{first.last_step} of 100 so far (") for note in notes)
+    assert first.shown_at(100) == (f"Red: the finite networks at step {first.last_step}, as "
+                                   "far as training has got (of 100); later steps follow as it "
+                                   "goes on.")
+    assert first.shown_at(first.last_step) == "" and final.shown_at(100) == ""
+    assert final.shown_at(1000) == "Red: the finite networks at step 100, the last trained."
+
+
+def test_a_partial_run_pickles():
+    """What a chunk reports may travel from another process: a dataclass of arrays."""
+    run = engine.EnsembleRun(np.arange(3), np.ones((2, 3, 4, 1), np.float32),
+                             np.ones((2, 3, 5, 1), np.float32), np.ones((2, 3)), None, 8, 0, 0.5)
+    part = pickle.loads(pickle.dumps(FiniteRun(run, 0.5, planned_step=10)))
+    assert part.partial and part.last_step == 2 and part.at(5).step == 2
+    assert part.halt().describe() == ("Training stopped at step 2 of 10: the red lines end "
+                                      "there. Change a setting to train again.")
+    assert part.halt().shown_at(5) == ("Red: the finite networks at step 2, where their "
+                                       "training was stopped (of 10).")
+
+
+def test_stop_cancels_the_training_and_keeps_its_part(session):
     session.limits.max_steps = 10_000
     session.architecture.width = 256
     session.finite.show = True
@@ -75,13 +115,19 @@ def test_stop_cancels_the_training(session):
     session.finite_ensembles._timer.join()  # the settings settle first
     assert session.finite_ensembles.note == "Training 2 networks of width 256 for 10,000 steps…"
     deadline = time.time() + 60
-    while job.progress == 0 and time.time() < deadline:
+    while session.finite_run is None and time.time() < deadline:
         time.sleep(0.05)
     job.cancel()
     _wait(session)
-    assert not job.running and session.finite_run is None
+    run = session.finite_run
+    assert not job.running and run.partial and run.halted
     assert job.status == "Stopped; change a setting to compute again."
-    assert session.finite_ensembles.note == ""
+    assert session.finite_ensembles.note == (
+        f"Training stopped at step {run.last_step:,} of 10,000: the red lines end there. "
+        "Change a setting to train again.")
+    session.finite.ensemble_size = 3  # a change clears it
+    assert session.finite_run is None
+    session.finite_ensembles.stop()
 
 
 def test_no_finite_ensembles_outside_the_ntk_mode(session):

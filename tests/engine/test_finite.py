@@ -1,6 +1,5 @@
 """Finite ensembles trained with real gradient descent (engine.finite) and with_width."""
 import os
-import threading
 
 import jax
 import jax.numpy as jnp
@@ -140,22 +139,53 @@ def test_without_test_targets_there_is_no_test_loss():
 
 
 def test_progress_reaches_one_and_stop_returns_the_steps_reached():
-    """Steps [0, 1, 5, 20] run in chunks of one step: stopping after two keeps steps 0, 1."""
-    fractions = []
+    """The first chunk runs to the last recorded step within FIRST_CHUNK_STEPS (16): steps
+    0, 1, 5 of [0, 1, 5, 20]; stopping after it keeps those."""
+    fractions, parts = [], []
     full = small_run(on_progress=fractions.append)
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) > 2
-    event = threading.Event()
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(fractions) > 1
+    run = small_run(on_chunk=parts.append, should_stop=lambda: len(parts) > 0)
+    assert run.stopped and list(run.steps) == [0, 1, 5] == list(parts[0].steps)
+    assert run.test_outputs.shape[1] == 3 == run.train_loss.shape[1]
+    np.testing.assert_allclose(run.test_outputs, full.test_outputs[:, :3])
 
-    def stop_after_two(fraction):
-        fractions.append(fraction)
-        if len(fractions) == 2:
-            event.set()
 
-    fractions.clear()
-    run = small_run(on_progress=stop_after_two, should_stop=event.is_set)
-    assert run.stopped and list(run.steps) == [0, 1] and len(fractions) == 2
-    assert run.test_outputs.shape[1] == 2 == run.train_loss.shape[1]
-    np.testing.assert_allclose(run.test_outputs, full.test_outputs[:, :2])
+def chunked(monkeypatch, first_steps, seconds, **kwargs):
+    """small_run with chunks of FIRST_CHUNK_STEPS, then about ``seconds`` of work each."""
+    monkeypatch.setattr(gradient_descent, "FIRST_CHUNK_STEPS", first_steps)
+    monkeypatch.setattr(gradient_descent, "CHUNK_SECONDS", (seconds, seconds))
+    parts = []
+    return small_run(on_chunk=parts.append, **kwargs), parts
+
+
+@pytest.mark.parametrize("float32, tolerance", [(False, 1e-12), (True, 1e-6)])
+def test_chunked_training_gives_the_one_shot_snapshots_and_prefixes(monkeypatch, float32,
+                                                                    tolerance):
+    """Chunks of one step each (the first holds steps 0 and 1) against one chunk
+    for the whole run: the same snapshots; each delivered run is a prefix of the final one."""
+    steps = [0, 1, 2, 5, 9, 20]
+    one_shot, whole = chunked(monkeypatch, 10 ** 6, 10.0 ** 6, steps=steps, float32=float32)
+    run, parts = chunked(monkeypatch, 1, 1e-9, steps=steps, float32=float32)
+    assert len(whole) == 1 and whole[0].steps.tolist() == steps
+    assert [p.steps.tolist() for p in parts] == [steps[:i] for i in range(2, len(steps) + 1)]
+    for name in ("test_outputs", "train_outputs", "train_loss", "test_loss"):
+        np.testing.assert_allclose(getattr(run, name), getattr(one_shot, name), rtol=tolerance,
+                                   atol=tolerance)
+        for part in parts:
+            np.testing.assert_array_equal(getattr(part, name),
+                                          getattr(run, name)[:, :len(part.steps)])
+    assert not any(p.stopped for p in parts) and parts[-1].ensemble_size == 3
+
+
+def test_chunks_grow_to_the_measured_speed():
+    """After the first chunk, a chunk's length is the measured steps per second times its
+    seconds, cut back to the last recorded step inside it."""
+    steps = np.array([0, 10, 100, 1000])
+    assert gradient_descent.chunk_end(0, steps, None, 0.1) == 10  # FIRST_CHUNK_STEPS: 16
+    assert gradient_descent.chunk_end(10, steps, 500.0, 0.1) == 60  # no recorded step inside
+    assert gradient_descent.chunk_end(60, steps, 500.0, 0.1) == 100
+    assert gradient_descent.chunk_end(900, steps, 1e6, 1.0) == 1000  # never past the last
+    assert gradient_descent.chunk_end(100, steps, 0.001, 1.0) == 101  # at least one step
 
 
 def test_stop_before_the_first_chunk_gives_an_empty_run():
@@ -194,6 +224,7 @@ def test_log_step_grid():
     (dict(on_progress=3), r"train_ensemble\(on_progress=3\): on_progress must be None or a "
                           r"callable"),
     (dict(should_stop="no"), r"should_stop must be None or a callable"),
+    (dict(on_chunk=3), r"train_ensemble\(on_chunk=3\): on_chunk must be None or a callable"),
     (dict(limits="big"), r"train_ensemble\(limits='big'\): limits must be an engine.Limits"),
 ])
 def test_argument_errors(change, message):
