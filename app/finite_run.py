@@ -72,14 +72,15 @@ class FiniteRun:
         return (f"{run.ensemble_size} networks of width {run.width} trained to "
                 f"{self.last_step:,} steps in {self.seconds:.1f} s")
 
-    def shown_at(self, t: float) -> str:
-        """What the red lines at t show, when that is not step t: "" when it is."""
+    def shown_at(self, t: float, shown: str = "Red") -> str:
+        """What the view's ``shown`` part (its finite ensemble) shows at t, when that is not
+        step t: "" when it is."""
         if not len(self.run.steps) or t <= self.last_step:
             return ""
+        at = f"{shown}: the finite networks at step {self.last_step:,}"
         if self.partial and self.halted:
-            return (f"Red: the finite networks at step {self.last_step:,}, where their "
-                    f"training was stopped (of {self.planned_step:,}).")
+            return f"{at}, where their training was stopped (of {self.planned_step:,})."
         if self.partial:
-            return (f"Red: the finite networks at step {self.last_step:,}, as far as training "
-                    f"has got (of {self.planned_step:,}); later steps follow as it goes on.")
-        return f"Red: the finite networks at step {self.last_step:,}, the last trained."
+            return (f"{at}, as far as training has got (of {self.planned_step:,}); later steps "
+                    "follow as it goes on.")
+        return f"{at}, the last trained."

@@ -46,6 +46,10 @@ class ClassificationView(pn.viewable.Viewer):
         self._points = hv.streams.Pipe(data=None)
         self._notice = pn.pane.Alert(NOTICE, alert_type="info", visible=False,
                                      css_classes=["classification-notice"])
+        # which step the finite maps show when it is not t (training not there yet)
+        self._finite_note = pn.pane.Markdown("", visible=False, css_classes=["cls-finite-note"],
+                                             styles={"font-size": "0.85em", "color": "#a33"},
+                                             margin=(0, 10))
         self._grid = None
         self.session.param.watch(self._on_result, ["closed_form", "finite_run"])
         self.session.training.param.watch(self._on_time, "t")
@@ -85,7 +89,11 @@ class ClassificationView(pn.viewable.Viewer):
     def _on_time(self, *events):
         result = self.session.closed_form
         if self._grid is None or result is None or not is_classification_grid(result.data):
+            self._finite_note.visible = False
             return
+        run = self.session.finite_run
+        text = "" if run is None else run.shown_at(self.session.training.t, "Bottom row")
+        self._finite_note.param.update(object=text, visible=bool(text))
         for name, values in self.maps().items():
             self._maps[name].send(None if values is None else
                                   np.asarray(values).reshape(self._grid["shape"]))
@@ -144,6 +152,6 @@ class ClassificationView(pn.viewable.Viewer):
     def __panel__(self):
         panes = [self._panel(name) for name in PANELS]
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}),
-                         self._notice,
+                         self._notice, self._finite_note,
                          pn.GridBox(*panes, ncols=2, sizing_mode="stretch_width"),
                          sizing_mode="stretch_width")
