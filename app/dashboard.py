@@ -34,7 +34,7 @@ HIGHLIGHT_CSS = (":host(.lesson-highlight) { outline: 3px solid #f0a020; outline
                  "border-radius: 4px; background: #fff6e0; }")
 HIGHLIGHT = "lesson-highlight"
 #: each column scrolls on its own, so the page itself fits the screen (below the header)
-COLUMN_STYLES = {"max-height": "calc(100vh - 96px)", "overflow-y": "auto"}
+COLUMN_STYLES = {"max-height": "calc(100vh - 112px)", "overflow-y": "auto"}
 #: the figures' text in the presentation layout (a Bokeh theme of the page's document)
 PRESENT_THEME = {"attrs": {
     "Axis": {"axis_label_text_font_size": "20px", "major_label_text_font_size": "16px"},
@@ -130,10 +130,10 @@ class App(pn.viewable.Viewer):
                                               css_classes=["drawer-toggle"], margin=(14, 10))
         keys = Shortcuts(width=0, height=0, margin=0)
         keys.param.watch(lambda event: self.command(event.new.partition(":")[0]), "command")
-        return pn.Row(title, layout, drawer, keys, sizing_mode="stretch_width"), drawer
+        return pn.Row(title, layout, drawer, keys, sizing_mode="stretch_width"), title, drawer
 
     def __panel__(self):
-        header, drawer_toggle = self._header()
+        header, title, drawer_toggle = self._header()
         closed_form = JobBar(job=self.session.closed_form_job, css_class="closed-form")
         views = self._views()
         main = pn.Column(LessonControls(teaching=self.teaching), self._notice, self._stale,
@@ -152,6 +152,7 @@ class App(pn.viewable.Viewer):
             present = self.teaching.layout == "present"
             root.css_classes = ["app", "layout-present" if present else "layout-default"]
             drawer_toggle.visible = present
+            title.object = f"<h1>{TITLE}</h1>" + ("" if present else f"<p>{SUBTITLE}</p>")
             sidebar.visible = not present or self.drawer
             main.styles = {**COLUMN_STYLES, "font-size": "1.2em" if present else "1em"}
             doc = pn.state.curdoc

@@ -7,12 +7,20 @@ for the default view's finite ensemble, and moves the training-time slider with 
 from the keydown event to the first animation frame in which the function-space mean
 (the Bokeh glyph named "fs_mean") shows new data. Prints the median and quartiles; the
 target is a median below 100 ms.
+
+    .venv/bin/python benchmarks/latency.py --lessons [--warmup-wait 0]
+
+Teaching mode: the time from opening the page at ``?lesson=NAME&step=K`` to its figure drawn
+with data, for every lesson step, once cold (or warmed up) and once again (cached); and the
+time from opening the default page to its first finite overlay (the ensemble's members).
+The server runs the warm-up (IWE_WARMUP=1); ``--warmup-wait`` seconds are given to it first.
 """
 from __future__ import annotations
 
 import argparse
 import statistics
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,10 +54,53 @@ def measure(page, key: str) -> float:
     return page.evaluate("() => window.__latency.end - window.__latency.start")
 
 
+def time_to_figure(page, base: str, query: str, glyph: str, key: str) -> float:
+    """Seconds from opening ``?query`` to ``glyph`` holding data."""
+    from tests.ui.analysis import wait_for_data
+    start = time.perf_counter()
+    page.goto(f"{base}/main?{query}", timeout=600_000)
+    wait_for_data(page, glyph, key, timeout=900_000)
+    return time.perf_counter() - start
+
+
+def lessons(warmup_wait: float) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from app.lessons import LESSONS
+    from tests.ui.test_lessons import FIGURES
+
+    process, base = serve({"IWE_WARMUP": "1"})
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            start = time.perf_counter()
+            open_app(page, base)
+            wait_for_members(page, timeout=900_000)
+            print(f"default page: first finite overlay after {time.perf_counter() - start:.1f} s")
+            time.sleep(warmup_wait)
+            for name, lesson in LESSONS.items():
+                for number, step in enumerate(lesson.steps, 1):
+                    glyph, key = FIGURES[step.view]
+                    query = f"lesson={name}&step={number}"
+                    first = time_to_figure(page, base, query, glyph, key)
+                    again = time_to_figure(page, base, query, glyph, key)
+                    print(f"{query:28s} {step.view:13s} first {first:7.2f} s   again {again:6.2f} s")
+            browser.close()
+    finally:
+        process.terminate()
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=40)
+    parser.add_argument("--lessons", action="store_true",
+                        help="time each lesson step to its drawn figure instead")
+    parser.add_argument("--warmup-wait", type=float, default=0.0)
     args = parser.parse_args(argv)
+    if args.lessons:
+        lessons(args.warmup_wait)
+        return
     from playwright.sync_api import sync_playwright
 
     process, base = serve()

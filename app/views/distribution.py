@@ -7,6 +7,8 @@ import panel as pn
 from scipy import stats
 
 from .. import convergence, snippets
+from ..lessons import apply_step
+from ..lessons.gaussian_process import LESSON as GAUSSIAN
 from .overlays import overlay, width_paths
 from .plotting import COLORS, Glyphs, x_dim, y_dims
 from .sweep_view import SweepView
@@ -16,7 +18,10 @@ f(x) at the first training input over many random initialisations, one colour pe
 against the NNGP Gaussian N(0, K(x, x)) (dashed): wide networks are Gaussian processes
 (Neal 1996; Lee et al. 2018). Right: the Kolmogorov–Smirnov distance
 sup |F̂(u) − Φ(u/√K(x, x))| per width, which falls with width until it reaches the sampling
-floor ≈ 0.9/√networks (dotted)."""
+floor ≈ 0.9/√networks (dotted). Bounded activations such as Erf are close to Gaussian
+already at width 2; a ReLU net without biases (the button) is not."""
+#: the button's state: the first lesson's last step (ReLU, no bias, widths 2 ... 1024)
+NON_GAUSSIAN = GAUSSIAN.steps[-1]
 
 BINS = 40
 
@@ -100,11 +105,22 @@ class DistributionView(SweepView):
         ], logx=True, logy=True, responsive=True, height=380, show_legend=False,
             title="KS distance to the Gaussian (dotted: floor)", toolbar="above")
 
+    def show_non_gaussian(self, event=None) -> None:
+        """Load a network whose narrow widths are visibly not Gaussian (and a wide sweep)."""
+        apply_step(self.session, NON_GAUSSIAN)
+
     def __panel__(self):
+        example = pn.widgets.Button(label="Show a non-Gaussian narrow net (ReLU, no bias)",
+                                    width=360, css_classes=["distribution-example"],
+                                    description="Loads a one-layer ReLU net without biases "
+                                                "and widths 2 to 1024")
+        example.on_click(self.show_non_gaussian)
         panes = [pn.pane.HoloViews(hv.DynamicMap(fn, streams=[self._pipe]),
                                    sizing_mode="stretch_width", height=390)
                  for fn in (self._histogram_elements, self._ks_elements)]
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}),
-                         self.settings("widths", "samples"), self.job_bar(), self._notice,
+                         pn.Row(self.settings("widths", "samples"), example,
+                                sizing_mode="stretch_width"),
+                         self.job_bar(), self._notice,
                          pn.Row(*panes, sizing_mode="stretch_width"),
                          sizing_mode="stretch_width")

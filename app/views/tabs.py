@@ -19,6 +19,33 @@ from .export_bar import ExportBar
 from .literal import literal
 from .registry import TABS
 
+#: each tab's one sentence of what to look for, above its views
+LOOK_FOR = {
+    "dynamics": "Move t (or press Play): the band contracts onto the training points, and the "
+                "red finite networks follow it, closer the wider they are.",
+    "convergence": "The distance of the empirical NTK to the limit, and how far it moves while "
+                   "training, both fall like n^(−½) as the width n grows.",
+    "kernels": "Along the circle, the narrow net's kernels scatter and move when it trains; the "
+               "wide net's stay on the black limit curve.",
+    "distribution": "Narrow networks' outputs are not Gaussian (for ReLU without biases a spike "
+                    "at 0); as the width grows they melt into the dashed NNGP Gaussian.",
+    "classification": "The decision boundary and its uncertainty sharpen with t; the finite "
+                      "networks' boundary approaches the infinite one as the width grows.",
+    "images": "The convolutional kernels beat the fully connected one at every training-set "
+              "size: architecture is a prior over functions.",
+}
+LOOK_FOR_CSS = (":host { border-left: 4px solid #f0a020; padding-left: 8px; margin: 4px 0; "
+                "font-size: 1.05em; }")
+
+
+def look_for(slug: str):
+    """The tab's sentence of what to look for (our text), or None."""
+    text = LOOK_FOR.get(slug)
+    return None if text is None else pn.pane.Markdown(
+        f"**Look for:** {text}", css_classes=["look-for", f"look-for-{slug}"],
+        stylesheets=[LOOK_FOR_CSS], sizing_mode="stretch_width")
+
+
 #: the last result of a view that is computing again
 COMPUTING_CSS = ":host(.computing) { opacity: 0.5; filter: grayscale(0.6); transition: opacity 0.3s; }"
 WAITING_CSS = (":host { background: #eef4fb; border-left: 4px solid #3b7dd8; border-radius: 4px; "
@@ -69,12 +96,17 @@ def _with_export(view):
     return pn.Column(shown, ExportBar(view=view), sizing_mode="stretch_width")
 
 
+def _tab(session, slug: str, views: list):
+    row = pn.Row(*(_with_export(view(session=session)) for view in views),
+                 sizing_mode="stretch_width")
+    sentence = look_for(slug)
+    return row if sentence is None else pn.Column(sentence, row, sizing_mode="stretch_width")
+
+
 def view_tabs(session) -> pn.Tabs:
     titles = list(TABS)
     slugs = [TAB_SLUGS[title] for title in titles]
-    tabs = pn.Tabs(*[(title, pn.Row(*(_with_export(view(session=session)) for view in views),
-                                    sizing_mode="stretch_width"))
-                     for title, views in TABS.items()],
+    tabs = pn.Tabs(*[(title, _tab(session, TAB_SLUGS[title], views)) for title, views in TABS.items()],
                    dynamic=True, sizing_mode="stretch_width", css_classes=["views"])
     selection = session.selection
     if selection.view in slugs:

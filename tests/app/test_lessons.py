@@ -16,6 +16,14 @@ from app.state import Session
 from app.views.distribution import DistributionView
 
 
+@pytest.fixture(autouse=True)
+def no_results(request, monkeypatch):
+    """State tests compute nothing (a lesson's results are the views' tests); the warm-up
+    test computes its step's closed form."""
+    if "warm_up" not in request.node.name:
+        monkeypatch.setattr(Session, "_update_closed_form", lambda self: None)
+
+
 def _session():
     return Session(Limits())
 
@@ -36,6 +44,7 @@ def test_every_step_sets_its_state_and_outlines_its_controls():
             outlined = {c for obj in app._highlighted for c in obj.css_classes}
             assert set(step.highlight) <= outlined, (name, number)
             assert all(HIGHLIGHT in obj.css_classes for obj in app._highlighted)
+    session.wait()  # nothing left running at exit (a killed compile aborts)
     session.close()
 
 
@@ -48,6 +57,7 @@ def test_a_step_is_the_same_state_whatever_came_before():
     for owner in ("architecture", "data", "training", "finite", "sweep", "selection", "images"):
         assert getattr(first, owner).param.values() | {"name": ""} == \
             getattr(second, owner).param.values() | {"name": ""}, owner
+    first.wait(), second.wait()
     first.close(), second.close()
 
 
@@ -66,6 +76,7 @@ def test_next_and_previous_walk_every_step_across_lessons():
     teaching.param.update(lesson="kernel", step=1)
     teaching.move(-1)  # before a lesson's first step: the previous lesson's last
     assert (teaching.lesson, teaching.step) == ("gaussian", len(GAUSSIAN.steps))
+    teaching.session.wait()
     teaching.session.close()
 
 
@@ -76,6 +87,7 @@ def test_keys_move_the_steps_and_play():
     app.command("next")
     app.command("previous")
     assert app.teaching.step == 1
+    app.session.wait()
     app.session.close()
 
 
@@ -92,6 +104,7 @@ def test_the_url_opens_a_lesson_step_and_the_layout():
     assert session.notice == ""
     teaching.step = 1
     assert location.query_params["step"] == 1
+    session.wait()  # nothing left running at exit (a killed compile aborts)
     session.close()
 
 
@@ -102,6 +115,7 @@ def test_an_unknown_lesson_is_refused_with_a_message():
     assert teaching.lesson == ""
     assert ("lesson='<b>nope</b>' is not a lesson; the lessons are: gaussian, kernel, eigen, "
             "finite, architecture") in session.notice
+    session.wait()  # nothing left running at exit (a killed compile aborts)
     session.close()
 
 
@@ -109,6 +123,7 @@ def test_a_step_beyond_the_lesson_shows_its_last_step():
     teaching = Teaching(_session())
     teaching.param.update(lesson="gaussian", step=3)
     assert teaching.step == len(GAUSSIAN.steps)
+    teaching.session.wait()
     teaching.session.close()
 
 
@@ -144,4 +159,26 @@ def test_the_warm_up_fills_the_caches_the_views_read(monkeypatch):
     session.wait()
     view.job.wait(60)
     assert view.job.status == FROM_CACHE and view.result == "sweep" and len(computed) == 1
+    session.wait()  # nothing left running at exit (a killed compile aborts)
     session.close()
+
+
+def test_the_distribution_tab_offers_a_non_gaussian_net():
+    session = _session()
+    view = DistributionView(session=session)
+    view.show_non_gaussian()
+    assert session.selection.view == "distribution"
+    assert session.sweep.widths == [2, 8, 32, 128, 1024]
+    assert [layer[1].get("b_std") for layer in session.architecture.spec if layer[0] == "Dense"] \
+        == [0.0, 0.0]
+    session.wait()  # nothing left running at exit (a killed compile aborts)
+    session.close()
+
+
+def test_every_tab_says_what_to_look_for():
+    from app.analysis_settings import TAB_SLUGS
+    from app.views.tabs import LOOK_FOR
+    assert set(LOOK_FOR) <= set(TAB_SLUGS.values())
+    assert {"dynamics", "convergence", "kernels", "distribution", "classification",
+            "images"} <= set(LOOK_FOR)
+    assert all(text.count(". ") == 0 for text in LOOK_FOR.values())  # one sentence each
