@@ -44,7 +44,7 @@ $(VENV)/.test: $(VENV)/.serve
 serve: $(VENV)/.serve
 	@echo "starting the server (Ctrl+C stops it)"
 	@echo "open $(URL)"
-	@$(VENV)/bin/panel serve app/main.py --port $(PORT) $(LISTEN) --num-threads 4
+	@IWE_WARMUP=$${IWE_WARMUP:-1} $(VENV)/bin/panel serve app/main.py --port $(PORT) $(LISTEN) --num-threads 4
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)
