@@ -28,6 +28,8 @@ MATRICES = Cache(16)
 MAP_STARTS = (-0.5, 0.0, 0.5, 0.9, 0.99)
 #: smallest width of the distance-vs-width sweeps, and seeds per width
 SWEEP_FROM, LAW_SEEDS = 16, 2
+#: rows of the phase diagram per engine call (the grid's 12 rows in 3 equal calls)
+ROWS_PER_STEP = 4
 #: the widest Jacobian computed (a product of `depth` n x n matrices)
 MAX_JACOBIAN_WIDTH = 512
 
@@ -51,31 +53,28 @@ def _stop(should_stop) -> None:
 class PhaseResult:
     w_std: np.ndarray
     b_std: np.ndarray
-    log10_chi_1: np.ndarray      # (b, W); 0 on the critical line
-    log10_xi_c: np.ndarray
+    chi_1: np.ndarray            # (b, W)
+    log10_chi_1: np.ndarray      # 0 on the critical line
     critical_w_std: np.ndarray   # per row of b_std (NaN: no crossing on the grid)
     reference_b_std: float       # sqrt(0.05): Schoenholz et al. 2017, Fig. 1
     reference_w_std: float       # the diagram's critical W_std there
 
 
 def compute_phase_diagram(key, report, should_stop) -> PhaseResult:
-    """key: (block.activation,). One row of b_std at a time (progress, and stop between rows)."""
+    """key: (block.activation,). A few rows of b_std at a time (progress, stop between)."""
     (activation,) = key
     layer = engine.Block(activation, 1.0, 0.0).layer()
-    w, rows = np.asarray(W_STD_GRID), []
-    for i, b in enumerate(B_STD_GRID):
+    w, b, rows = np.asarray(W_STD_GRID), np.asarray(B_STD_GRID), []
+    for start in range(0, len(b), ROWS_PER_STEP):  # equal shapes: one compile
         _stop(should_stop)
-        rows.append(engine.phase_diagram(layer, w, [b]))
-        report((i + 1) / len(B_STD_GRID))
-    chi = np.concatenate([r.chi_1 for r in rows])
-    xi_c = np.concatenate([r.xi_c for r in rows])
-    diagram = engine.PhaseDiagram(w, np.asarray(B_STD_GRID), chi,
-                                  np.concatenate([r.q_star for r in rows]), xi_c)
+        rows.append(engine.chi_1_diagram(layer, w, b[start:start + ROWS_PER_STEP]))
+        report(min(start + ROWS_PER_STEP, len(b)) / len(b))
+    chi = np.concatenate(rows)
+    diagram = PhaseResult(w, b, chi, np.log10(np.maximum(chi, 1e-300)), None, math.nan, math.nan)
     line = engine.critical_line(diagram)
     reference = B_STD_GRID.index(0.05 ** 0.5)
-    with np.errstate(divide="ignore"):
-        return PhaseResult(w, diagram.b_std, np.log10(chi), np.log10(xi_c), line,
-                           B_STD_GRID[reference], float(line[reference]))
+    return PhaseResult(w, b, chi, diagram.log10_chi_1, line, B_STD_GRID[reference],
+                       float(line[reference]))
 
 
 @dataclass(frozen=True, eq=False)

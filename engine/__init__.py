@@ -63,11 +63,12 @@ __all__ += ["NtkImplementation", "empirical_kernel_fn", "empirical_nngp_fn", "em
 from .theory.random_matrix import (LAWS, JacobianLaw, LawFit, fit_law, jacobian_law,  # noqa: E402
                                    jacobian_singular_values)
 from .theory.signal_propagation import (Block, KernelCorrelations, PhaseDiagram,  # noqa: E402
-                                        Propagation, correlation_map_over_depth, critical_line,
+                                        Propagation, chi_1_diagram, correlation_map_over_depth,
+                                        critical_line,
                                         critical_w_std, kernel_correlations_over_depth,
                                         phase_diagram, propagation, repeated_block)
 
 __all__ += ["LAWS", "JacobianLaw", "LawFit", "fit_law", "jacobian_law",
             "jacobian_singular_values", "Block", "KernelCorrelations", "PhaseDiagram",
-            "Propagation", "correlation_map_over_depth", "critical_line", "critical_w_std",
+            "Propagation", "chi_1_diagram", "correlation_map_over_depth", "critical_line", "critical_w_std",
             "kernel_correlations_over_depth", "phase_diagram", "propagation", "repeated_block"]

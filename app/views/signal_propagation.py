@@ -124,7 +124,8 @@ class SignalPropagationView(pn.viewable.Viewer):
                      f"{diagram.reference_w_std ** 2:.3f} at b_std² = 0.05")
         return overlay([
             hv.QuadMesh(grid, [w_dim, b_dim], value).opts(
-                cmap="RdBu_r", clim=(-1, 1), colorbar=True, tools=["tap", "hover"],
+                cmap="RdBu_r", clim=(-1, 1), colorbar=True, tools=["hover"],
+                nonselection_alpha=1.0, selection_alpha=1.0,  # a click selects nothing
                 hooks=[named("sp_phase")]),
             hv.Curve(line, w_dim, b_dim).opts(color="black", line_width=3,
                                               hooks=[named("sp_critical")]),
@@ -170,8 +171,9 @@ class SignalPropagationView(pn.viewable.Viewer):
             legend_position="bottom_left")
 
     def __panel__(self):
-        diagram = hv.DynamicMap(self._diagram_elements, streams=[self._diagram_pipe])
-        tap = hv.streams.Tap(source=diagram, x=None, y=None)
+        tap = hv.streams.Tap(x=None, y=None)  # a stream of the DynamicMap: linked to its plot
+        diagram = hv.DynamicMap(lambda data, x, y: self._diagram_elements(data),
+                                streams=[self._diagram_pipe, tap])
         tap.add_subscriber(lambda x, y: self.click(x, y))
         panes = [pn.pane.HoloViews(diagram, sizing_mode="stretch_width", height=390,
                                    css_classes=[f"{SLUG}-diagram"])]

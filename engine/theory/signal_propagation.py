@@ -158,6 +158,19 @@ def phase_diagram(activation, w_std, b_std) -> PhaseDiagram:
 _chi_1 = jax.jit(chi_1, static_argnums=0)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _chi_1_grid(activation, w_std, b_std):
+    w, b = jnp.meshgrid(w_std, b_std)
+    return jax.vmap(jax.vmap(lambda w_, b_: chi_1(activation, w_, b_)))(w, b)
+
+
+def chi_1_diagram(activation, w_std, b_std) -> np.ndarray:
+    """chi_1 alone over the grid W_std x b_std (rows b_std): only the fixed length q* is
+    iterated (fast), not c* (slow next to the critical line), so a dashboard draws it quickly."""
+    w_std, b_std = np.asarray(w_std, float), np.asarray(b_std, float)
+    return np.asarray(_chi_1_grid(_layer(activation), w_std, b_std))
+
+
 def critical_w_std(activation, b_std, low=0.1, high=10.0, steps=40) -> float:
     """W_std on the critical line chi_1 = 1 at this b_std, by bisection on [low, high]
     (chi_1 grows with W_std for the usual activations); NaN when [low, high] holds none."""
@@ -248,9 +261,10 @@ def kernel_correlations_over_depth(activation, w_std, b_std, q11, q12, q22,
     return KernelCorrelations(np.arange(1, int(depth) + 1), np.asarray(nngp), np.asarray(ntk))
 
 
-def critical_line(diagram: PhaseDiagram) -> np.ndarray:
-    """W_std where chi_1 crosses 1 in each row (b_std) of the diagram, interpolated in
-    log chi_1 between grid columns; NaN where the row does not cross."""
+def critical_line(diagram) -> np.ndarray:
+    """W_std where chi_1 crosses 1 in each row (b_std) of the diagram (anything with w_std,
+    b_std and chi_1, e.g. a PhaseDiagram), interpolated in log chi_1 between grid columns;
+    NaN where the row does not cross."""
     out = np.full(len(diagram.b_std), np.nan)
     for i, row in enumerate(np.log(np.maximum(diagram.chi_1, 1e-300))):
         j = np.flatnonzero((row[:-1] < 0) & (row[1:] >= 0))

@@ -131,7 +131,10 @@ def test_correlation_map_over_depth_iterates_the_map():
 def test_critical_line_of_the_diagram_meets_the_bisection():
     act = stax.Erf()
     w = np.linspace(0.5, 2.5, 9)  # the grid of the phase-diagram test (one compile)
-    line = sp.critical_line(sp.phase_diagram(act, w, [0.0, B_STD, 0.5]))
+    diagram = sp.phase_diagram(act, w, [0.0, B_STD, 0.5])
+    np.testing.assert_allclose(sp.chi_1_diagram(act, w, [0.0, B_STD, 0.5]), diagram.chi_1,
+                               rtol=1e-12)
+    line = sp.critical_line(diagram)
     assert abs(line[1] - sp.critical_w_std(act, B_STD)) < 0.02  # grid step 0.25, log-linear
     assert np.all(np.diff(line) > 0)  # more bias, more weight needed for chaos
     short = sp.critical_line(sp.phase_diagram(act, w[:3], [0.0, B_STD, 0.5]))
