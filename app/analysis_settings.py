@@ -23,7 +23,7 @@ TAB_SLUGS = {
     "Signal propagation": "signal-propagation",
     "Random matrices": "random-matrices",
     "Lazy vs rich": "lazy",
-    "Recurrent networks": "recurrent",
+    "Recurrent": "recurrent",
 }
 #: widths a sweep may include (powers of two)
 SWEEP_WIDTHS = [2 ** k for k in range(1, 13)]

@@ -145,7 +145,7 @@ class LazyRichView(SweepView):
     def __panel__(self):
         panes = {(q, s): pn.pane.HoloViews(
             hv.DynamicMap(lambda data, q=q, s=s: self._plot(data, s, q), streams=[self._pipe]),
-            sizing_mode="stretch_width", height=340)
+            sizing_mode="stretch_width", height=340, linked_axes=False)  # own ranges
             for q in ("change", "test_loss") for s in ("alpha", "width")}
         alphas = pn.widgets.MultiChoice.from_param(self.lazy.param.alphas, name="Output scales α",
                                                    css_classes=["lazy-rich-alphas"])

@@ -21,7 +21,7 @@ every time step, its last hidden state read out), a fully connected one (**FC**,
 flattened) and a convolutional one (**CNN**, filters of 3 steps). Top: each one's NTK on the
 training windows (closed form; the RNN's by its recursion over pairs of time steps). Bottom:
 the infinite ensemble's prediction on test windows after training to convergence, against
-the true continuation; the legend gives each test loss ½ mean (f − y)²."""
+the true continuation, with each one's test loss ½ mean (f − y)² in the title."""
 
 MODEL_COLORS = {"RNN": COLORS["finite"], "FC": COLORS["closed"], "CNN": COLORS["marker"]}
 
@@ -95,27 +95,30 @@ class RecurrentView(SweepView):
         xd, yd = x_dim("true next value"), y_dims("predicted next value")
         elements = [hv.Curve(([-1.0, 1.0], [-1.0, 1.0]), xd, yd, label="exact").opts(
             color=COLORS["target"], line_dash="dashed", hooks=[self._glyphs.hook("rnn_exact")])]
+        losses = []
         for m, model in enumerate(engine.SEQUENCE_MODELS):
             xs = ys = np.zeros(0)
-            label = model
             if data is not None:
                 xs, ys = data.y_test, data.predictions[m]
-                label = f"{model}: test loss {data.test_loss[m]:.4f}"
-            elements.append(hv.Scatter((xs, ys), xd, yd, label=label).opts(
+                losses.append(f"{model} {data.test_loss[m]:.4f}")
+            # labels stay fixed: a changed label would make HoloViews draw new glyphs
+            elements.append(hv.Scatter((xs, ys), xd, yd, label=model).opts(
                 color=MODEL_COLORS[model], size=5, alpha=0.7,
                 hooks=[self._glyphs.hook(f"rnn_pred_{model.lower()}")]))
+        title = "Test predictions of the infinite ensembles (t = ∞)"
         return overlay(elements, responsive=True, height=360, toolbar="above",
                        legend_position="top_left",
-                       title="Test predictions of the infinite ensembles (t = ∞)")
+                       title=f"{title}: test loss {', '.join(losses)}" if losses else title)
 
     def __panel__(self):
         models = engine.SEQUENCE_MODELS
         maps = [pn.pane.HoloViews(hv.DynamicMap(lambda data, m=m, n=n: self._heatmap(data, m, n),
                                                 streams=[self._pipe]),
-                                  sizing_mode="stretch_width", height=310)
+                                  sizing_mode="stretch_width", height=310, linked_axes=False)
                 for m, n in enumerate(models)]
         predictions = pn.pane.HoloViews(hv.DynamicMap(self._predictions, streams=[self._pipe]),
-                                        sizing_mode="stretch_width", height=370)
+                                        sizing_mode="stretch_width", height=370,
+                                        linked_axes=False)  # own ranges: axes named alike
         boxes = [checked_input(self.sequences, "n_train", pn.widgets.IntInput, "Training windows",
                                css_classes=["recurrent-n_train"]),
                  checked_input(self.sequences, "length", pn.widgets.IntInput, "Steps T",

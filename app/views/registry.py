@@ -29,7 +29,7 @@ TABS: dict[str, list[type]] = {
     "Signal propagation": [SignalPropagationView],
     "Random matrices": [RandomMatrixView],
     "Lazy vs rich": [LazyRichView],
-    "Recurrent networks": [RecurrentView],
+    "Recurrent": [RecurrentView],
 }
 
 

@@ -6,6 +6,9 @@ from app.limits import Limits
 from app.state import Session
 from app.views.lazy_rich import LazyRichView
 
+#: one xdist worker runs the module, so its module-scoped fixture is computed once
+pytestmark = pytest.mark.xdist_group("app-lazy-rich")
+
 SMALL = dict(widths=[8, 64], seeds=2, steps=10)
 
 
@@ -49,3 +52,12 @@ def test_no_alpha_is_refused_with_a_reason(shown):
     assert view.reason == "Choose at least one alpha." and view._notice.visible
     view.lazy.alphas = [0.5, 8.0]
     assert not view._notice.visible
+
+
+def test_data_without_test_targets_is_refused_with_a_reason(shown):
+    """Runs last: it leaves the module's session on XOR (test inputs are a plotting grid)."""
+    session, view = shown
+    session.data.dataset = "xor"
+    session.wait()
+    assert view.reason == "The test loss needs data with test targets; choose other data."
+    assert view._notice.visible
