@@ -13,7 +13,9 @@ activation needs); ``cov2`` is ``cov1`` when ``x2`` is ``x1``.  ``channels`` is 
 finite network's feature count at this point (the ``n_in`` of the standard
 parameterization), ``is_gaussian`` says whether the pre-activations are a
 Gaussian process (true after an affine layer, false on raw inputs and after an
-activation).
+activation). ``same`` (N1, N2) booleans, true where ``x1[i]`` and ``x2[j]`` are one and the
+same input (x2 omitted or equal to x1, and i == j), is carried only while a layer needs it
+(Dropout in train mode, whose noise is shared by an input with itself only); else None.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ class Kernel:
     spatial: int = dataclasses.field(metadata=dict(static=True))
     diagonal: bool = dataclasses.field(metadata=dict(static=True))
     is_gaussian: bool = dataclasses.field(metadata=dict(static=True))
+    same: jax.Array | None = None
 
     def replace(self, **changes) -> "Kernel":
         return dataclasses.replace(self, **changes)
@@ -57,15 +60,20 @@ def _letters(spatial: int, first: str, second: str) -> tuple[str, str, str]:
     return first + p1, second + p2, pairs
 
 
-def input_kernel(x1: jax.Array, x2: jax.Array | None, diagonal: bool) -> Kernel:
-    """Sigma0(x, x') = x . x' / C over the channel (last) axis, per pair of positions."""
+def input_kernel(x1: jax.Array, x2: jax.Array | None, diagonal: bool,
+                 same: jax.Array | None = None) -> Kernel:
+    """Sigma0(x, x') = x . x' / C over the channel (last) axis, per pair of positions.
+
+    ``same``: the (N1, N2) mask of identical inputs, for layers that need it (else None).
+    """
     spatial = x1.ndim - 2
     channels = x1.shape[-1]
     nngp = _pair_products(x1, x1 if x2 is None else x2, spatial, diagonal, 2) / channels
     cov1 = _pair_products(x1, x1, spatial, diagonal, 1) / channels
     cov2 = cov1 if x2 is None else _pair_products(x2, x2, spatial, diagonal, 1) / channels
     return Kernel(nngp=nngp, ntk=jnp.zeros_like(nngp), cov1=cov1, cov2=cov2,
-                  channels=channels, spatial=spatial, diagonal=diagonal, is_gaussian=False)
+                  channels=channels, spatial=spatial, diagonal=diagonal, is_gaussian=False,
+                  same=same)
 
 
 def _pair_products(a: jax.Array, b: jax.Array, spatial: int, diagonal: bool, batch: int):

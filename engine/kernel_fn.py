@@ -28,19 +28,23 @@ import numpy as np
 
 from .kernel import Kernel, input_kernel
 from .layers.layer import Layer, Shape
+from .layers.randomness import needs_same_inputs
 from .overflow import concrete, guarded
 
 GETS = ("nngp", "ntk")
+#: what a closed-form kernel_fn can return: also each input's covariance with itself
+KERNEL_GETS = GETS + ("cov1", "cov2")
 Kernels = collections.namedtuple("Kernels", GETS)
 #: elements of one row chunk's intermediates (a size that stays in the CPU cache)
 CHUNK_ELEMENTS = 2 ** 16
 
 
-def check_get(get) -> tuple[str, ...]:
-    """``get`` as a tuple of names (None: both)."""
+def check_get(get, allowed=GETS) -> tuple[str, ...]:
+    """``get`` as a tuple of names (None: nngp and ntk), each one of ``allowed``."""
     names = GETS if get is None else ((get,) if isinstance(get, str) else tuple(get))
-    if not names or any(g not in GETS for g in names):
-        raise ValueError(f"kernel_fn(get={get!r}): expected 'nngp', 'ntk' or a tuple of them")
+    if not names or any(not isinstance(g, str) or g not in allowed for g in names):
+        listed = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"kernel_fn(get={get!r}): expected {listed} or a tuple of them")
     return names
 
 
@@ -62,7 +66,7 @@ def check_input(name: str, x) -> jax.Array:
 def _pack(k: Kernel, get):
     if get is None:
         return k
-    names = check_get(get)
+    names = check_get(get, KERNEL_GETS)
     if isinstance(get, str):
         return getattr(k, get)
     return collections.namedtuple("Kernels", names)(*(getattr(k, n) for n in names))
@@ -91,10 +95,13 @@ class KernelFn:
         Args:
           x1_or_kernel: inputs (N1, ...) or a ``Kernel`` from another kernel_fn.
           x2: inputs (N2, ...) with x1's shape after the batch axis, or None.
-          get: None (the Kernel record), 'nngp', 'ntk', or a tuple of them (a namedtuple).
+          get: None (the Kernel record), 'nngp', 'ntk', 'cov1', 'cov2' or a tuple of them
+            (a namedtuple). cov1 is each input of x1 with itself: (N1,) for flat outputs,
+            (N1, H, W) per position or (N1, H, H, W, W) per pair of positions, as nngp's
+            layout is diagonal or full; cov2 the same for x2 (x1's when x2 is None).
         """
         _check_kwargs(kwargs)
-        check_get(get)
+        check_get(get, KERNEL_GETS)
         if isinstance(x1_or_kernel, Kernel):
             if x2 is not None:
                 raise ValueError("kernel_fn(kernel, x2): x2 must be None when composing "
@@ -149,20 +156,40 @@ def _chunk_rows(in_spatial, diagonal: bool, n2: int, n1: int) -> int:
     return min(max(1, CHUNK_ELEMENTS // (n2 * pairs)), n1)
 
 
+def _x1_is_x2(x1, x2):
+    """x2 omitted, or equal to x1 (as neural-tangents decides it: by value)."""
+    if x2 is None:
+        return jnp.asarray(True)
+    if x1.shape != x2.shape:
+        return jnp.asarray(False)
+    return jnp.all(x1 == x2)
+
+
 @functools.partial(jax.jit, static_argnums=(0, 3, 4))
 def _kernel_of_inputs(layer: Layer, x1, x2, diagonal: bool, rows: int) -> Kernel:
-    """The network's Kernel for x1 against x2, computed ``rows`` rows of x1 at a time."""
+    """The network's Kernel for x1 against x2, computed ``rows`` rows of x1 at a time.
+
+    A layer that needs to know which inputs are the same (Dropout) gets the Kernel's
+    ``same`` mask for its chunk; the result carries none.
+    """
     n1 = x1.shape[0]
     others = x1 if x2 is None else x2
     padded = -(-n1 // rows) * rows
+    identical = _x1_is_x2(x1, x2) if needs_same_inputs(layer) else None
     if padded > n1:  # copies of the first row: valid inputs, results dropped
         x1 = jnp.concatenate([x1, jnp.broadcast_to(x1[:1], (padded - n1,) + x1.shape[1:])])
     chunks = x1.reshape((-1, rows) + x1.shape[1:])
+    starts = jnp.arange(0, padded, rows)
 
-    def one(xc):
-        return layer.kernel(input_kernel(xc, others, diagonal))
+    def one(args):
+        xc, start = args
+        same = None
+        if identical is not None:
+            same = identical & ((start + jnp.arange(rows))[:, None]
+                                == jnp.arange(len(others))[None, :])
+        return layer.kernel(input_kernel(xc, others, diagonal, same)).replace(same=None)
 
-    k = jax.lax.map(one, chunks)  # a Kernel whose arrays have a leading chunk axis
+    k = jax.lax.map(one, (chunks, starts))  # a Kernel whose arrays have a leading chunk axis
     flat = {name: getattr(k, name).reshape((-1,) + getattr(k, name).shape[2:])[:n1]
             for name in ("nngp", "ntk", "cov1")}
     return k.replace(cov2=flat["cov1"] if x2 is None else k.cov2[0], **flat)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .kernel_fn import Kernels, KernelFn
 from .layers.layer import Layer, Shape
+from .layers.randomness import call_apply
 
 __all__ = ["Network", "Kernels", "as_network"]
 
@@ -41,15 +42,19 @@ class InitFn:
 
 @dataclass(frozen=True)
 class ApplyFn:
-    """``apply_fn(params, x) -> outputs``: the finite network (extra keywords ignored)."""
+    """``apply_fn(params, x, rng=None) -> outputs``: the finite network.
+
+    ``rng`` is the PRNG key of layers that draw random numbers (Dropout in train mode),
+    split among them as neural-tangents does; other keywords are ignored.
+    """
 
     layer: Layer
 
     def __repr__(self):
         return f"apply_fn({self.layer.name})"
 
-    def __call__(self, params, x, **unused):
-        return self.layer.apply(params, x)
+    def __call__(self, params, x, rng=None, **unused):
+        return call_apply(self.layer, params, x, rng)
 
 
 class Network(tuple):

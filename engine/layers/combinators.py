@@ -1,4 +1,4 @@
-"""Combinators: serial chains, parallel branches, FanOut / FanInSum, Identity.
+"""Combinators: serial chains, parallel branches, repeat, FanOut / FanInSum, Identity.
 
 Between FanOut(num) and FanInSum() the value is a tuple with one entry per branch;
 ``parallel`` applies its i-th branch to the i-th entry. FanInSum adds the branches:
@@ -11,6 +11,7 @@ import functools
 import jax
 
 from .layer import Layer, Shape, check_number, expect_single
+from .randomness import call_apply, split_rng, uses_rng
 
 
 def _position_error(i: int, layer: Layer, err: ValueError) -> ValueError:
@@ -42,9 +43,9 @@ def serial(*layers: Layer) -> Layer:
             s = layer.shape(s)
         return params
 
-    def apply(params, x):
-        for p, layer in zip(params, layers):
-            x = layer.apply(p, x)
+    def apply(params, x, rng=None):
+        for p, layer, key in zip(params, layers, split_rng(rng, len(layers))):
+            x = call_apply(layer, p, x, key)
         return x
 
     def kernel(k):
@@ -77,8 +78,9 @@ def parallel(*layers: Layer) -> Layer:
         keys = jax.random.split(key, max(n, 1))
         return tuple(layer.init(k, si) for k, layer, si in zip(keys, layers, s))
 
-    def apply(params, xs):
-        return tuple(layer.apply(p, x) for p, layer, x in zip(params, layers, xs))
+    def apply(params, xs, rng=None):
+        return tuple(call_apply(layer, p, x, key)
+                     for p, layer, x, key in zip(params, layers, xs, split_rng(rng, n)))
 
     def kernel(ks):
         return tuple(layer.kernel(k) for layer, k in zip(layers, ks))
@@ -121,3 +123,64 @@ def FanInSum() -> Layer:
 def Identity() -> Layer:
     return Layer(key=("Identity",), shape=lambda s: s, kernel=lambda k: k,
                  apply=lambda params, x: x)
+
+
+def repeat(layer: Layer, n) -> Layer:
+    """``layer`` applied ``n`` times in a compiled loop: ``serial(*[layer] * n)``, built once.
+
+    Args:
+      layer: the layer to repeat; its output must have the shape of its input.
+      n: how many times (0 is the identity).
+
+    Params are those of the n copies stacked along a leading axis (each leaf gets a first
+    axis of length n), drawn with one key split after another, as neural-tangents lays them
+    out. The kernel is the layer's kernel map iterated n times: once unrolled, then under
+    ``lax.scan`` (compile time independent of n) when that first step leaves the Kernel's
+    metadata (channels, layout, Gaussianity) unchanged, else unrolled throughout. The finite
+    network draws a fresh key for each repetition from ``rng`` (``jax.random.fold_in``).
+    """
+    if not isinstance(layer, Layer):
+        raise ValueError(f"repeat: layer must be a layer; got {layer!r}")
+    check_number("repeat", "n", n, nonnegative=True, integer=True)
+    name = f"repeat({layer.name}, n={n})"
+
+    def shape(s):
+        out = s
+        for i in range(min(n, 2)):  # the second pass settles Gaussianity; dims cannot change
+            out = layer.shape(out)
+            if isinstance(out, tuple) or out.dims != s.dims:
+                got = f"{len(out)} branches" if isinstance(out, tuple) else ("N",) + out.dims
+                raise ValueError(f"{name}: the layer must keep its input's shape "
+                                 f"{('N',) + s.dims}; it outputs {got}; use serial(*[layer] * n)")
+        return out
+
+    def init(key, s):
+        def one(key, _):
+            key, layer_key = jax.random.split(key)
+            return key, layer.init(layer_key, s)
+        return jax.lax.scan(one, key, None, n)[1]
+
+    def apply(params, x, rng=None):
+        def one(carry, p):
+            x, i = carry
+            key = None if rng is None else jax.random.fold_in(rng, i)
+            return (call_apply(layer, p, x, key), i + 1), None
+        return jax.lax.scan(one, (x, 0), params, n)[0][0]
+
+    def kernel(k):
+        if n == 0:
+            return k
+        k = layer.kernel(k)
+        if n == 1:
+            return k
+        after = jax.eval_shape(layer.kernel, k)
+        if jax.tree_util.tree_structure(after) != jax.tree_util.tree_structure(k) or any(
+                a.shape != b.shape for a, b in zip(jax.tree_util.tree_leaves(after),
+                                                   jax.tree_util.tree_leaves(k))):
+            for _ in range(n - 1):
+                k = layer.kernel(k)
+            return k
+        return jax.lax.scan(lambda c, _: (layer.kernel(c), None), k, None, n - 1)[0]
+
+    return Layer(key=("repeat", layer, n), shape=shape, kernel=kernel, apply=apply, init=init,
+                 children=(layer,))
