@@ -89,7 +89,7 @@ class RandomMatrixView(pn.viewable.Viewer):
                                                    if name == "marchenko_pastur" else "")
                       + f": distance {data.mean_distance[name][-1]:.4f}")
         return overlay([
-            hv.Histogram(bars, eigen, value_dim).opts(
+            hv.Histogram(bars, kdims=[eigen], vdims=[value_dim]).opts(
                 color=LAW_COLORS[name], alpha=0.45, line_alpha=0.2, hooks=[named(f"rm_{name}_hist")]),
             hv.Curve(curve, eigen, value_dim, label="law").opts(
                 color=COLORS["train"], line_width=2.5, hooks=[named(f"rm_{name}")]),
@@ -121,7 +121,7 @@ class RandomMatrixView(pn.viewable.Viewer):
             title = (f"Jacobian, {self.settings.depth} layers: χ₁ = {j.law.chi_1:.3f}, "
                      f"predicted mean σ² {j.law.mean:.3g} (dashed)")
         return overlay([
-            hv.Histogram(bars, log_dim, value_dim).opts(
+            hv.Histogram(bars, kdims=[log_dim], vdims=[value_dim]).opts(
                 color=COLORS["prior"], alpha=0.5, line_alpha=0.2, hooks=[named("rm_jacobian")]),
             hv.VLine(mean).opts(color="black", line_dash="dashed", line_width=2),
         ], responsive=True, height=340, title=title, toolbar="above", show_legend=False)

@@ -2,6 +2,8 @@
 sets the stack's W_std / b_std through the editor's checks, and the random-matrix laws."""
 import math
 
+import holoviews as hv
+import holoviews.plotting.bokeh  # noqa: F401  (the figures are rendered below)
 import numpy as np
 import pytest
 
@@ -53,6 +55,11 @@ def test_phase_diagram_of_the_stack_activation(signal):
     assert c.nngp.shape == c.ntk.shape == (12,)
     # the stack's b_std is 0.05 (b_std^2 = 0.0025): critical near W_std = 1, so 1.5 is chaotic
     assert 0.95 < c.critical_w_std < 1.05 and c.propagation.chi_1 > 1
+    for data in (None, (d, view.block)):  # the figures, before and with the results
+        hv.render(view._diagram_elements(data))
+    for data in (None, (c, view.block)):
+        hv.render(view._map_elements(data))
+        hv.render(view._kernel_elements(data))
 
 
 def test_a_click_sets_the_hidden_layers_w_std_and_b_std(signal):
@@ -119,5 +126,10 @@ def test_random_matrix_view_distances_fall_with_width(monkeypatch):
     assert j.squares.size == 128 and j.law is not None
     assert math.isclose(j.law.chi_1, view.result.jacobian.law.chi_1)
     assert "| mean |" in view._numbers.object
+    for data in (None, r):  # the figures, before and with the result
+        for name in ("marchenko_pastur", "semicircle"):
+            hv.render(view._law_elements(data, name))
+        hv.render(view._distance_elements(data))
+        hv.render(view._jacobian_elements(data))
     view.settings.width = 64
     assert view.job.wait(600) and view.result.fits["semicircle"].widths.tolist() == [16, 32, 64]
