@@ -57,6 +57,9 @@ class LazyRich:
     steps: int
     learning_rate: float
     stopped: bool = False
+    #: (sweep, alpha, width, seed) of every run whose training overflowed (its entries are
+    #: NaN: a small alpha multiplies the parameters' step by 1/alpha and can diverge)
+    diverged: tuple = ()
 
 
 @functools.partial(jax.jit, static_argnums=(0, 5))
@@ -85,7 +88,10 @@ def scaled_training(network, x_train, y_train, x_test, y_test, *, alpha: float,
         np.asarray(ntk_fn(x_train, None, params))
     f_test = alpha * (apply_fn(params, x_test) - apply_fn(params0, x_test))
     change = np.linalg.norm(after - before) / np.linalg.norm(before)
-    return float(change), float(0.5 * np.mean((np.asarray(f_test) - y_test) ** 2))
+    loss = float(0.5 * np.mean((np.asarray(f_test) - y_test) ** 2))
+    if not (np.isfinite(change) and np.isfinite(loss)):  # diverged: NaN, never inf or junk
+        return float("nan"), float("nan")
+    return float(change), loss
 
 
 def kernel_test_loss(network, x_train, y_train, x_test, y_test, learning_rate, steps) -> float:
@@ -139,15 +145,18 @@ def lazy_rich(spec, x_train, y_train, x_test, y_test, *, alphas, widths, width: 
                         for s in seeds])
         progress.report((i + 1) / (len(runs) + 1))
     stopped = len(results) < len(runs)
+    diverged = tuple(("alpha" if i < len(alphas) else "width", a, w, int(s))
+                     for i, ((w, a), row) in enumerate(zip(runs, results))
+                     for s, (change, _) in zip(seeds, row) if math.isnan(change))
     reference = float("nan") if stopped else kernel_test_loss(
         build(with_width(spec, width)), x_train, y_train, x_test, y_test, learning_rate, steps)
     progress.report(1.0)
     return _result(alphas, widths, seeds, width, alpha, results, reference, steps,
-                   learning_rate, stopped)
+                   learning_rate, stopped, diverged)
 
 
 def _result(alphas, widths, seeds, width, alpha, results, reference, steps, learning_rate,
-            stopped) -> LazyRich:
+            stopped, diverged) -> LazyRich:
     """Arrays from the runs done (NaN rows for runs a stop left out)."""
     table = np.full((len(alphas) + len(widths), len(seeds), 2), np.nan)
     if results:
@@ -155,4 +164,4 @@ def _result(alphas, widths, seeds, width, alpha, results, reference, steps, lear
     by_alpha, by_width = table[:len(alphas)], table[len(alphas):]
     return LazyRich(np.array(alphas), np.array(widths), np.array(seeds), width, alpha,
                     by_alpha[..., 0], by_alpha[..., 1], by_width[..., 0], by_width[..., 1],
-                    reference, steps, learning_rate, stopped)
+                    reference, steps, learning_rate, stopped, diverged)

@@ -7,6 +7,7 @@ import panel as pn
 
 from .. import convergence, lazy_rich_jobs
 from ..lazy_rich_jobs import LazyRichSettings
+from .literal import literal
 from .overlays import overlay
 from .plotting import COLORS, Glyphs, x_dim, y_dims
 from .sweep_view import SweepView
@@ -22,6 +23,18 @@ at *t*. Large α or large width: the NTK stays put and the loss approaches the k
 (lazy); small α: the features move (rich)."""
 
 
+def diverged_note(result) -> str:
+    """What a user is told about runs whose training overflowed (they are not drawn)."""
+    if not result.diverged:
+        return ""
+    runs = ", ".join(f"α = {alpha:g} at width {width} (seed {seed})"
+                     for _, alpha, width, seed in result.diverged[:4])
+    more = f" and {len(result.diverged) - 4} more" if len(result.diverged) > 4 else ""
+    return literal(f"Training diverged for {runs}{more}: the step η/α² was too large for "
+                   "these networks. They are left out of the plots and are NaN in the CSV; "
+                   "choose larger α or a smaller learning rate.")
+
+
 class LazyRichView(SweepView):
     """Four plots of one sweep; computed in the background, cached server-wide."""
 
@@ -34,6 +47,8 @@ class LazyRichView(SweepView):
         self._glyphs = Glyphs()
         self._pipe = hv.streams.Pipe(data=None)
         self.lazy = LazyRichSettings()
+        self._diverged = pn.pane.Alert("", alert_type="warning", visible=False,
+                                       css_classes=["lazy-rich-diverged"])
         super().__init__(**params)
         self.lazy.param.watch(self._start, ["alphas", "width"])
 
@@ -58,6 +73,7 @@ class LazyRichView(SweepView):
     compute = staticmethod(lazy_rich_jobs.compute_lazy_rich)  # pickles: runs in a Dask worker
 
     def show(self, result) -> None:
+        self._diverged.param.update(object=diverged_note(result), visible=bool(result.diverged))
         self._pipe.send(result)
 
     # ----------------------------------------------------------------- export
@@ -154,7 +170,7 @@ class LazyRichView(SweepView):
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}),
                          pn.Row(alphas, width, sizing_mode="stretch_width"),
                          self.settings("widths", "seeds", "steps"), self.job_bar(),
-                         self._notice,
+                         self._notice, self._diverged,
                          pn.Row(panes["change", "alpha"], panes["change", "width"],
                                 sizing_mode="stretch_width"),
                          pn.Row(panes["test_loss", "alpha"], panes["test_loss", "width"],

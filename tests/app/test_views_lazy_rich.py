@@ -5,6 +5,7 @@ import pytest
 from app.limits import Limits
 from app.state import Session
 from app.views.lazy_rich import LazyRichView
+from app.views.literal import literal
 
 #: one xdist worker runs the module, so its module-scoped fixture is computed once
 pytestmark = pytest.mark.xdist_group("app-lazy-rich")
@@ -61,3 +62,16 @@ def test_data_without_test_targets_is_refused_with_a_reason(shown):
     session.wait()
     assert view.reason == "The test loss needs data with test targets; choose other data."
     assert view._notice.visible
+
+
+def test_diverged_runs_are_named_in_a_warning():
+    from app.views.lazy_rich import diverged_note
+    from engine.lazy_training import LazyRich
+    nan = np.full((1, 1), np.nan)
+    result = LazyRich(np.array([0.25]), np.array([8]), np.array([0]), 8, 1.0, nan, nan, nan,
+                      nan, 0.1, 10, 1.0, diverged=(("alpha", 0.25, 8, 0),))
+    assert diverged_note(result) == literal(
+        "Training diverged for α = 0.25 at width 8 (seed 0): the step η/α² was too large for "
+        "these networks. They are left out of the plots and are NaN in the CSV; choose larger "
+        "α or a smaller learning rate.")
+    assert diverged_note(LazyRich(*[result.__dict__[k] for k in list(result.__dict__)[:-1]])) == ""

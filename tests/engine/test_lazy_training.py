@@ -60,3 +60,13 @@ def test_argument_errors(kwargs, message):
     settings = dict(alphas=[1.0], widths=[4], width=4, steps=1) | kwargs
     with pytest.raises(ValueError, match=message):
         lazy_rich(SPEC, *data(), **settings)
+
+
+def test_a_diverging_run_is_named_and_nan_never_inf():
+    """A small alpha multiplies the parameter step by 1/alpha: with a large learning rate the
+    training overflows. That run is listed in ``diverged`` and its entries are NaN."""
+    r = lazy_rich(SPEC, *data(), alphas=[0.01, 8.0], widths=[8], width=8, alpha=8.0,
+                  seeds=[0], learning_rate=0.3, steps=30)
+    assert r.diverged == (("alpha", 0.01, 8, 0),)
+    assert np.isnan(r.change_by_alpha[0, 0]) and np.isnan(r.test_loss_by_alpha[0, 0])
+    assert np.isfinite(r.change_by_alpha[1, 0]) and np.isfinite(r.change_by_width).all()
