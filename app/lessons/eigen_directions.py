@@ -10,7 +10,7 @@ LESSON = Lesson("eigen", "Training follows the kernel's eigen-directions", (
          "small. Along eigenvector i the training residual decays like e^(−η λᵢ t/|Y|): the "
          "large-eigenvalue directions are learnt first, the small ones last.",
          CITE, "convergence", ("convergence-widths",), preset="ReLU MLP", widths=(64, 512),
-         seeds=2, steps=100, show_finite=False),
+         seeds=1, steps=20, show_finite=False),
     Step("Early in training: the top directions",
          "After 10 steps the mean prediction has picked up the broad, smooth shape of the "
          "data (the top eigen-directions) but none of its detail. Press Play and watch the "

@@ -11,12 +11,12 @@ LESSON = Lesson("kernel", "The kernel stays put", (
          "n^(−½) (dashed) as the width n grows: a wide network starts at the limit kernel "
          "and keeps it.",
          CITE, "convergence", ("convergence-widths", "convergence-steps"), preset="ReLU MLP",
-         widths=(16, 64, 256, 1024), seeds=2, steps=100, show_finite=False),
+         widths=(16, 64, 512), seeds=2, steps=50, show_finite=False),
     Step("Jacot's unit circle",
          "The NTK Θ(x₀, x) along the unit circle for a narrow and a wide 4-layer ReLU net, at "
          "initialisation and after training on four points. The narrow net's curves wander "
          "and move when it trains; the wide net's lie on the analytic curve and stay there.",
          CITE, "kernels", ("kernel-angles-widths", "kernel-angles-steps"),
-         preset="4-layer ReLU net on the unit circle (Jacot et al.)", widths=(32, 1024),
-         seeds=2, steps=100, show_finite=False),
+         preset="4-layer ReLU net on the unit circle (Jacot et al.)", widths=(32, 512),
+         seeds=2, steps=50, show_finite=False),
 ))

@@ -203,6 +203,7 @@ class LessonControls(pn.viewable.Viewer):
         def show(*events):
             step = teaching.current
             previous.visible = step is not None
+            text.visible = step is not None or teaching.layout == "default"  # room for figures
             if step is None:
                 heading.object = ""
                 text.object = ("Guided lessons set the figures up for you, step by step, and "
@@ -212,7 +213,7 @@ class LessonControls(pn.viewable.Viewer):
             heading.object = f"**Step {teaching.step} of {teaching.count}: {step.title}**"
             text.object = f"{step.text}  \n*{step.cite}*"
 
-        teaching.param.watch(show, ["lesson", "step"])
+        teaching.param.watch(show, ["lesson", "step", "layout"])
         show()
         return pn.Column(pn.Row(choose, previous, following, heading, sizing_mode="stretch_width"),
                          text, sizing_mode="stretch_width", css_classes=["lessons"])

@@ -14,6 +14,7 @@ from app.lessons.gaussian_process import LESSON as GAUSSIAN
 from app.limits import Limits
 from app.state import Session
 from app.views.distribution import DistributionView
+from app.views.images import ImagesView
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +23,7 @@ def no_results(request, monkeypatch):
     test computes its step's closed form."""
     if "warm_up" not in request.node.name:
         monkeypatch.setattr(Session, "_update_closed_form", lambda self: None)
+        monkeypatch.setattr(ImagesView, "_start", lambda self, *events: None)
 
 
 def _session():
