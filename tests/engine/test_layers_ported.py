@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import engine as nt
 from engine import stax
 
 RNG = np.random.default_rng(0)
@@ -92,6 +93,16 @@ def test_dropout_scales_only_an_input_with_itself():
     np.testing.assert_allclose(self1[off], self0[off], rtol=1e-14)
     # x2 equal to x1 counts as the same inputs (neural-tangents compares values)
     np.testing.assert_array_equal(with_dropout(X1, X1.copy(), "nngp"), with_dropout(X1, None, "nngp"))
+
+
+def test_dropout_kernel_under_batch_and_jit():
+    """engine.batch's tiles and a jitted kernel_fn find the same inputs by value too."""
+    kernel_fn = stax.serial(D(8), stax.Relu(), stax.Dropout(0.5), D(1))[2]
+    x = np.concatenate([X1, X2, X1[:3]])  # 10 inputs, tiles of 5
+    whole = kernel_fn(x, None, "ntk")
+    np.testing.assert_array_equal(nt.batch(kernel_fn, batch_size=5)(x, None, "ntk"), whole)
+    np.testing.assert_array_equal(jax.jit(kernel_fn, static_argnames="get")(x, x, get="ntk"),
+                                  whole)
 
 
 def test_dropout_full_layout_scales_equal_positions_only():
