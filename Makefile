@@ -6,11 +6,14 @@
 #   make serve PORT=8080            another port
 #   make serve HOST=teacher-pc.lan  for other machines: listens on that name and accepts
 #                                   pages opened as http://teacher-pc.lan:PORT/main only
+#   make serve SCHEDULER=tcp://HOST:8786   long jobs on that Dask cluster (default: an
+#                                   embedded one of IWE_WORKERS worker processes)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 PORT ?= 5006
 HOST ?=
+SCHEDULER ?=
 PIP := $(PY) -m pip install -q --disable-pip-version-check
 ifeq ($(HOST),)
   LISTEN := --address 127.0.0.1 --allow-websocket-origin localhost:$(PORT) \
@@ -44,7 +47,8 @@ $(VENV)/.test: $(VENV)/.serve
 serve: $(VENV)/.serve
 	@echo "starting the server (Ctrl+C stops it)"
 	@echo "open $(URL)"
-	@IWE_WARMUP=$${IWE_WARMUP:-1} $(VENV)/bin/panel serve app/main.py --port $(PORT) $(LISTEN) --num-threads 4
+	@IWE_WARMUP=$${IWE_WARMUP:-1} $(VENV)/bin/panel serve app/main.py --port $(PORT) $(LISTEN) --num-threads 4 \
+		--liveness --plugins app.readiness $(if $(SCHEDULER),--args --scheduler $(SCHEDULER))
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium)

@@ -50,6 +50,10 @@ PROGRESS_INTERVAL = 0.2
 WATCH_INTERVAL = 1.0
 #: submissions of one job when its futures are cancelled under it (workers restarted)
 ATTEMPTS = 3
+#: seconds one call to the scheduler may take before the job fails (it is unreachable)
+CALL_TIMEOUT = 10
+#: seconds the server's exit waits for its running jobs to let go of the cluster
+EXIT_WAIT = 3.0
 #: worker-side task states in which nobody wants the result any more
 _STOPPED = {"cancelled", "released", "forgotten"}
 
@@ -85,6 +89,14 @@ def _enable_x64() -> None:
 def dask_setup(worker) -> None:
     """Worker preload (``--preload app.dask_cluster``): float64 JAX before any task arrives."""
     _enable_x64()
+
+
+def dask_teardown(worker) -> None:
+    """An embedded worker ends at once when its cluster closes (the server stops): nothing
+    of it is kept, and a worker inside a compiled computation would hold the server's exit
+    for seconds before its nanny kills it."""
+    if os.environ.get("IWE_EMBEDDED_WORKER") == "1":
+        os._exit(0)
 
 
 def warm_up() -> str:
@@ -149,8 +161,11 @@ class DaskRunner:
     """Runs the HEAVY lane's tasks on a Dask cluster; its capacity is the cluster's threads."""
 
     def __init__(self, address: str | None = None, n_workers: int | None = None,
-                 memory_limit: str | None = None, warm: bool = True):
-        self.address, self.warm = address, warm
+                 memory_limit: str | None = None, warm: bool | None = None):
+        self.address = address
+        #: import JAX and the job modules in each embedded worker at once (IWE_WARM_WORKERS=1);
+        #: off by default: on a small machine it competes with the first pages for the cores
+        self.warm = warm if warm is not None else os.environ.get("IWE_WARM_WORKERS") == "1"
         self.n_workers = max(int(n_workers or os.environ.get("IWE_WORKERS", 0)
                                  or os.cpu_count() or 1), 1)
         self.memory_limit = memory_limit or os.environ.get("IWE_WORKER_MEMORY", "auto")
@@ -160,9 +175,10 @@ class DaskRunner:
         self.ready = threading.Event()
         self._closed = threading.Event()
         self._close_lock = threading.Lock()
+        self._active = 0  # jobs in run(): close() lets them go before closing the client
+        self._idle = threading.Condition()
         threading.Thread(target=self._connect_and_watch, daemon=True,
                          name="dask-cluster").start()
-        atexit.register(self.close)  # server exit (distributed also closes a LocalCluster then)
 
     def describe(self) -> str:
         return self.address or f"embedded LocalCluster ({self.n_workers} worker processes)"
@@ -172,6 +188,9 @@ class DaskRunner:
     def _connect_and_watch(self) -> None:
         from distributed import Client, LocalCluster
 
+        # at server exit before distributed's own handlers (registered at its import, just
+        # now): the running jobs let go first, then the workers end
+        atexit.register(self.close)
         logging.getLogger("distributed").setLevel(logging.WARNING)  # not every connection
         while not self._closed.is_set() and self.client is None:
             try:
@@ -180,19 +199,27 @@ class DaskRunner:
                 else:
                     # on 127.0.0.1 only; no dashboard (the scheduler's health and metrics
                     # routes on a free port)
-                    self.cluster = LocalCluster(
+                    cluster = LocalCluster(
                         n_workers=self.n_workers, threads_per_worker=1, processes=True,
                         memory_limit=self.memory_limit, host="127.0.0.1",
                         dashboard_address=None,
                         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                        silence_logs=logging.ERROR, preload=["app.dask_cluster"])
-                    client = Client(self.cluster, set_as_default=False)
+                        silence_logs=logging.ERROR, preload=["app.dask_cluster"],
+                        env={"IWE_EMBEDDED_WORKER": "1"})
+                    with self._close_lock:
+                        self.cluster = cluster
+                    client = Client(cluster, set_as_default=False)
                 with self._close_lock:
-                    if self._closed.is_set():
-                        client.close()
-                        return
-                    self.client = client
+                    if not self._closed.is_set():
+                        self.client = client
+                if self._closed.is_set():  # the server stopped while the cluster started
+                    client.close()
+                    if self.cluster is not None:
+                        self.cluster.close(timeout=10)
+                    return
             except Exception as err:  # told by /readiness and the server log; tried again
+                if self._closed.is_set():
+                    return
                 self.error = err
                 traceback.print_exc()
                 if self.cluster is not None or self._closed.wait(5.0):
@@ -226,16 +253,28 @@ class DaskRunner:
             self._closed.set()
             client, cluster = self.client, self.cluster
         self.workers = self.threads = 0
-        for closing in (client, cluster):
+        with self._idle:  # each running job stops at its next look (every POLL seconds)
+            self._idle.wait_for(lambda: self._active == 0, EXIT_WAIT)
+        for closing in (client, cluster):  # the client's futures go, then the workers end
             if closing is not None:
                 try:
-                    closing.close()
+                    closing.close(timeout=10)
                 except Exception:
                     traceback.print_exc()
 
     # -------------------------------------------------------------- tasks
 
     def run(self, task, report, notice):
+        with self._idle:
+            self._active += 1
+        try:
+            return self._run(task, report, notice)
+        finally:
+            with self._idle:
+                self._active -= 1
+                self._idle.notify_all()
+
+    def _run(self, task, report, notice):
         from distributed import Queue
 
         try:
@@ -247,6 +286,8 @@ class DaskRunner:
                             f"{task.compute!r} ({err})") from err
         client, key = self.client, dask_key((task.lane, task.key))
         for attempt in range(1, ATTEMPTS + 1):
+            if self._closed.is_set():
+                raise Cancelled()
             name = f"{key}-progress-{attempt}"
             queue = Queue(name, client=client)
             future = client.submit(run_task, payload, name, key=f"{key}-{attempt}")
@@ -269,7 +310,7 @@ class DaskRunner:
 
         def drain() -> None:
             fraction, partial = None, None
-            for message in queue.get(batch=True):
+            for message in queue.get(batch=True, callback_timeout=CALL_TIMEOUT):
                 if message[0] == "start":
                     starts[0] += 1
                     if starts[0] > 1:
@@ -283,7 +324,7 @@ class DaskRunner:
 
         try:
             while not future.done():
-                if task.stop.is_set():
+                if task.stop.is_set() or self._closed.is_set():
                     raise Cancelled()
                 drain()
                 time.sleep(POLL)
@@ -299,11 +340,16 @@ class DaskRunner:
                     raise RuntimeError(message) from error
                 raise error
             return future.result()
-        except BaseException:
+        except BaseException as err:
+            if self._closed.is_set():  # the server is stopping: nobody is told anything
+                raise Cancelled() from err
             future.cancel()
             raise
         finally:
-            future.release()
+            try:
+                future.release()
+            except Exception:  # a closed client
+                pass
 
 
 _RESUBMIT = object()

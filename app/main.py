@@ -2,7 +2,10 @@
 
 Limits (widest network, steps, data size, ...) come from IWE_* environment variables or
 from arguments after --args, e.g. `panel serve app/main.py --args --max-width 1024`
-(app/limits.py).
+(app/limits.py). The long computations run on Dask (app/dask_cluster.py): an embedded
+LocalCluster of worker processes, started once per server process in a thread of its own,
+or the cluster of `--args --scheduler tcp://HOST:8786` (IWE_SCHEDULER). `--plugins
+app.readiness` starts it with the server and serves /readiness (app/readiness.py).
 """
 import sys
 
@@ -13,6 +16,7 @@ jax.config.update("jax_enable_x64", True)
 import holoviews as hv  # noqa: E402
 import panel as pn  # noqa: E402
 
+from app import dask_cluster  # noqa: E402
 from app.dashboard import App  # noqa: E402
 from app.limits import from_environment  # noqa: E402
 from app.local_resources import serve_stylesheets_locally  # noqa: E402
@@ -23,4 +27,5 @@ serve_stylesheets_locally()  # no CDN links, also from hidden tabs (app/local_re
 hv.extension("bokeh")
 
 if pn.state.served:
+    dask_cluster.start(dask_cluster.scheduler_option(sys.argv[1:]))  # once; never blocks
     App(session=Session(from_environment(sys.argv[1:]))).servable(title="Infinite-width explorer")

@@ -64,7 +64,7 @@ def release(folder, name) -> None:
 @pytest.fixture(scope="module")
 def cluster():
     """SERVICE's HEAVY lane on a fresh 2-worker LocalCluster (the served default)."""
-    runner = dask_cluster.DaskRunner(n_workers=2, memory_limit="2GiB", warm=False)
+    runner = dask_cluster.DaskRunner(n_workers=2, memory_limit="2GiB")
     old = SERVICE.runner(HEAVY)
     SERVICE.use(HEAVY, runner)
     deadline = time.time() + 120
@@ -161,6 +161,37 @@ def test_a_worker_killed_mid_job_gives_a_message_and_a_retry(cluster, tmp_path):
     assert got and got[0]["pid"] != pid and job.status == ""
     _until(lambda: len(set(cluster.client.nthreads()) - before) == 1 and cluster.workers == 2,
            timeout=60, what="the nanny restarts the worker")
+
+
+def _cancel_in_dask(cluster, key, attempt=1):
+    """What client.restart() does to a job's future: cancelled under it."""
+    from distributed import Future
+    dask_key = f"{dask_cluster.dask_key((HEAVY, key))}-{attempt}"
+    cluster.client.cancel([Future(dask_key, cluster.client)])
+
+
+def test_a_job_whose_future_is_cancelled_under_it_is_submitted_again(cluster, tmp_path,
+                                                                     monkeypatch):
+    got = Recorder()
+    SERVICE.submit("again", functools.partial(waiting_task, str(tmp_path), "again"),
+                   got.subscriber())
+    _until(lambda: lines(tmp_path, "again"), what="the task started")
+    _cancel_in_dask(cluster, "again")
+    _until(lambda: got.notices, what="a notice of the restart")
+    assert got.notices == ["The Dask workers were restarted; computing again (attempt 2)"]
+    release(tmp_path, "again")
+    assert got.done.wait(20) and got.error is None and got.value["name"] == "again"
+
+    monkeypatch.setattr(dask_cluster, "ATTEMPTS", 1)
+    failed = Recorder()
+    SERVICE.submit("gone", functools.partial(waiting_task, str(tmp_path), "gone"),
+                   failed.subscriber())
+    _until(lambda: lines(tmp_path, "gone"), what="the task started")
+    _cancel_in_dask(cluster, "gone")
+    assert failed.done.wait(20)
+    assert str(failed.error) == ("the Dask workers were restarted 1 times while computing "
+                                 "this; try again when the cluster is up")
+    release(tmp_path, "gone")
 
 
 def test_a_computation_that_cannot_travel_fails_with_a_message(cluster):
