@@ -4,22 +4,40 @@
                              progress=lambda fraction: ...)
     k = kernel_fn(x1, x2, get=("nngp", "ntk"))
 
-neural-tangents' signature plus ``progress``. The kernel of x1 (N1 rows) against x2 (N2
-rows) is assembled from blocks of ``batch_size`` x ``batch_size`` inputs; each block is one
-call of the (compiled, pure) kernel function, so peak memory is one block's intermediates
-plus the output. Unlike neural-tangents, N1 and N2 need not be multiples of ``batch_size``
-(the last block is padded with copies of a valid row and the padding dropped), and
-``batch_size=None`` picks blocks whose outputs hold about TILE_BYTES each (engine networks).
-With x2=None only blocks on and above the diagonal are computed; the others are their
-mirror images. ``progress(fraction)`` is called after each block; an exception raised from
-it stops the computation (that is how a caller cancels). ``store_on_device=False`` assembles
-NumPy arrays in host memory; ``True`` returns jax.Arrays. ``device_count`` is accepted for
-compatibility; blocks run on the default device.
+neural-tangents' signature plus ``progress``, ``executor`` and ``out``. The kernel of x1
+(N1 rows) against x2 (N2 rows) is assembled from blocks of ``batch_size`` x ``batch_size``
+inputs; each block is one call of the (compiled, pure) kernel function, so peak memory is one
+block's intermediates plus the output. Unlike neural-tangents, N1 and N2 need not be
+multiples of ``batch_size`` (the last block is padded with copies of a valid row and the
+padding dropped), and ``batch_size=None`` picks blocks whose outputs hold about TILE_BYTES
+each (engine networks). With x2=None only blocks on and above the diagonal are computed; the
+others are their mirror images. ``progress(fraction)`` is called after each block; an
+exception raised from it stops the computation: no further block is submitted, blocks not
+yet started are cancelled (that is how a caller cancels).
+
+Where the blocks run:
+- ``device_count=-1`` (default): every local JAX device, one block per device at a time
+  (``jax.default_device``; one device: the blocks run in order in this thread); ``0`` or
+  ``1``: the default device only; ``n``: the first n devices.
+- ``executor=``: any ``concurrent.futures.Executor`` (a thread or process pool, a Dask
+  ``client.get_executor()``, ...). Each block is one task returning NumPy arrays; the engine
+  imports nothing of the executor's library. Tasks in other processes need the kernel
+  function to pickle (engine networks do with cloudpickle, as Dask uses).
+- ``out=``: a directory; the results are written to ``<out>/nngp.npy`` / ``ntk.npy``
+  (NumPy memmaps, returned as such) instead of host memory. Without it, results larger than
+  MEMMAP_BYTES go to memmaps in a temporary directory (store_on_device=False only).
+
+``store_on_device=False`` assembles NumPy arrays in host memory; ``True`` returns jax.Arrays.
 """
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import math
+import os
+import tempfile
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -28,24 +46,41 @@ from .kernel_fn import KernelFn, check_get, check_input
 
 #: bytes of one output array of one block when batch_size=None
 TILE_BYTES = 256 * 2 ** 20
+#: outputs larger than this (all arrays together) go to memmaps when not kept on device
+MEMMAP_BYTES = 4 * 2 ** 30
 
 
-def batch(kernel_fn, batch_size=0, device_count=-1, store_on_device=True, progress=None):
+def batch(kernel_fn, batch_size=0, device_count=-1, store_on_device=True, progress=None,
+          executor=None, out=None):
     """``kernel_fn`` computed in blocks of ``batch_size`` inputs (0: in one call).
 
     Args:
       kernel_fn: ``kernel_fn(x1, x2=None, get=None, **kwargs)``, e.g. a network's.
       batch_size: inputs per block along each axis; 0 = no blocks; None = automatic
         (engine networks: outputs of about TILE_BYTES per block).
-      device_count: accepted for neural-tangents compatibility; ignored.
+      device_count: local JAX devices the blocks run on: -1 all, 0 or 1 the default one,
+        n the first n.
       store_on_device: True returns jax.Arrays, False NumPy arrays in host memory.
       progress: ``progress(fraction_done)`` after each block; raise from it to stop.
+      executor: a ``concurrent.futures.Executor`` that runs the blocks (None: this process).
+      out: a directory for the results as NumPy memmaps ``<name>.npy`` (needs
+        store_on_device=False).
     """
     if batch_size is not None and (isinstance(batch_size, bool) or
                                    not isinstance(batch_size, (int, np.integer)) or
                                    batch_size < 0):
         raise ValueError(f"batch(batch_size={batch_size!r}): batch_size must be a "
                          "non-negative integer or None")
+    if isinstance(device_count, bool) or not isinstance(device_count, (int, np.integer)) \
+            or device_count < -1:
+        raise ValueError(f"batch(device_count={device_count!r}): device_count must be -1 "
+                         "(all local devices) or a non-negative integer")
+    if executor is not None and not isinstance(executor, concurrent.futures.Executor):
+        raise ValueError(f"batch(executor={executor!r}): executor must be a "
+                         "concurrent.futures.Executor (e.g. a Dask client.get_executor())")
+    if out is not None and store_on_device:
+        raise ValueError(f"batch(out={out!r}): memmapped results live on the host; pass "
+                         "store_on_device=False")
     report = progress or (lambda fraction: None)
 
     def batched(x1, x2=None, get=None, **kwargs):
@@ -54,13 +89,23 @@ def batch(kernel_fn, batch_size=0, device_count=-1, store_on_device=True, progre
         size = _block_size(kernel_fn, batch_size, x1)
         n1, n2 = len(x1), len(x1 if x2 is None else x2)
         if size == 0 or (n1 <= size and n2 <= size):
-            out = kernel_fn(x1, x2, get, **kwargs)
+            size = max(n1, n2)
+        if out is None and executor is None and size >= max(n1, n2):
+            result = kernel_fn(x1, x2, get, **kwargs)
             report(1.0)
-            return _stored(out, store_on_device)
+            return _stored(result, store_on_device)
         check_get(get)
-        return _tiled(kernel_fn, x1, x2, get, kwargs, size, report, store_on_device)
+        runner = _Runner(kernel_fn, get, kwargs, executor, _devices(device_count))
+        return _tiled(runner, x1, x2, get, size, report, store_on_device, out)
 
     return batched
+
+
+def _devices(device_count) -> list:
+    devices = jax.local_devices()
+    if device_count in (0, 1):
+        return devices[:1]
+    return devices if device_count == -1 else devices[:device_count]
 
 
 def _block_size(kernel_fn, batch_size, x1) -> int:
@@ -87,54 +132,142 @@ def _pad_rows(x, n):
     x = np.asarray(x) if not hasattr(x, "shape") else x
     if len(x) >= n:
         return x
+    if isinstance(x, np.ndarray):
+        return np.concatenate([x, np.broadcast_to(x[:1], (n - len(x),) + x.shape[1:])])
     return jnp.concatenate([x, jnp.broadcast_to(x[:1], (n - len(x),) + tuple(x.shape[1:]))])
 
 
-def _tiled(kernel_fn, x1, x2, get, kwargs, size, report, on_device):
+def compute_block(kernel_fn, a, b, get, kwargs, x64: bool) -> dict:
+    """One block as plain NumPy arrays: {name: array}, plus the Kernel's covariances and
+    static fields when ``get`` is None. Runs wherever the executor puts it."""
+    if x64 and not jax.config.jax_enable_x64:
+        jax.config.update("jax_enable_x64", True)
+    k = kernel_fn(a, b, get, **kwargs)
+    if isinstance(get, str):
+        return {get: np.asarray(k)}
+    if isinstance(k, Kernel):
+        return {"nngp": np.asarray(k.nngp), "ntk": np.asarray(k.ntk),
+                "cov1": np.asarray(k.cov1), "cov2": np.asarray(k.cov2),
+                "static": (k.channels, k.spatial, k.diagonal, k.is_gaussian)}
+    return {n: np.asarray(v) for n, v in zip(k._fields, k)}
+
+
+def _block_on(device, kernel_fn, a, b, get, kwargs, x64):
+    with jax.default_device(device):
+        return compute_block(kernel_fn, a, b, get, kwargs, x64)
+
+
+class _Runner:
+    """Maps blocks to an executor, to the local devices (a thread each) or runs them inline."""
+
+    def __init__(self, kernel_fn, get, kwargs, executor, devices):
+        self.kernel_fn, self.get, self.kwargs = kernel_fn, get, kwargs
+        self.executor, self.devices = executor, devices
+
+    def run(self, tasks, x64: bool):
+        """Yield (index, block) as blocks finish; closing the generator cancels the rest."""
+        if self.executor is None and len(self.devices) <= 1:
+            for i, (a, b) in enumerate(tasks):
+                yield i, compute_block(self.kernel_fn, a(), b(), self.get, self.kwargs, x64)
+            return
+        own = self.executor is None
+        pool = (concurrent.futures.ThreadPoolExecutor(len(self.devices)) if own
+                else self.executor)
+        workers = len(self.devices) if own else max(2, getattr(pool, "_max_workers", 0) or 2)
+        pending, todo = {}, iter(enumerate(tasks))
+
+        def submit():
+            item = next(todo, None)
+            if item is None:
+                return False
+            i, (a, b) = item
+            if own:
+                device = self.devices[i % len(self.devices)]
+                future = pool.submit(_block_on, device, self.kernel_fn, a(), b(), self.get,
+                                     self.kwargs, x64)
+            else:
+                future = pool.submit(compute_block, self.kernel_fn, a(), b(), self.get,
+                                     self.kwargs, x64)
+            pending[future] = i
+            return True
+
+        try:
+            while len(pending) < 2 * workers and submit():
+                pass
+            while pending:
+                done, _ = concurrent.futures.wait(pending, return_when="FIRST_COMPLETED")
+                for future in done:
+                    i = pending.pop(future)
+                    yield i, future.result()
+                    submit()
+        finally:
+            for future in pending:
+                future.cancel()
+            if own:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _tiled(runner, x1, x2, get, size, report, on_device, out_dir):
     same = x2 is None
     if not same and np.shape(x2)[1:] != np.shape(x1)[1:]:
         check_input("x2", x2)  # the unbatched call's message
         raise ValueError(f"kernel_fn(x2): x2 has shape {np.shape(x2)} but x1 has "
                          f"{np.shape(x1)}; they must agree after the batch axis")
-    xb = x1 if same else x2
+    x1 = x1 if hasattr(x1, "shape") else np.asarray(x1)
+    xb = x1 if same else (x2 if hasattr(x2, "shape") else np.asarray(x2))
+    x64 = np.dtype(x1.dtype) == np.float64 or np.dtype(xb.dtype) == np.float64
     starts1 = range(0, len(x1), size)
     starts2 = starts1 if same else range(0, len(xb), size)
     pairs = [(i, j) for i in starts1 for j in starts2 if not (same and j < i)]
-    out = covs = None
-    for done, (i, j) in enumerate(pairs, 1):
-        nr, nc = min(size, len(x1) - i), min(size, len(xb) - j)
-        k = kernel_fn(_pad_rows(x1[i:i + size], size), _pad_rows(xb[j:j + size], size),
-                      get, **kwargs)
-        blocks = _arrays(k, get)
-        if out is None:
-            out = {n: np.empty((len(x1), len(xb)) + b.shape[2:], b.dtype)
-                   for n, b in blocks.items()}
-            covs = _cov_buffers(k, len(x1), len(xb), same)
-        _place(out, blocks, i, j, nr, nc, same and i != j)
-        _place_covs(covs, k, i, j, nr, nc)
-        report(done / len(pairs))
-    return _assemble(out, covs, k, get, same, on_device)
+    tasks = [(lambda i=i: _pad_rows(x1[i:i + size], size),
+              lambda j=j: _pad_rows(xb[j:j + size], size)) for i, j in pairs]
+    out = covs = static = None
+    blocks_run = runner.run(tasks, x64)
+    try:
+        for done, (index, blocks) in enumerate(blocks_run, 1):
+            i, j = pairs[index]
+            nr, nc = min(size, len(x1) - i), min(size, len(xb) - j)
+            if out is None:
+                static = blocks.get("static")
+                names = [n for n in blocks if n in ("nngp", "ntk")]
+                out = _buffers({n: blocks[n] for n in names}, len(x1), len(xb), on_device,
+                               out_dir)
+                covs = None if static is None else _cov_buffers(blocks, len(x1), len(xb), same)
+            _place(out, {n: blocks[n] for n in out}, i, j, nr, nc, same and i != j)
+            _place_covs(covs, blocks, i, j, nr, nc)
+            report(done / len(pairs))
+    finally:
+        blocks_run.close()
+    for array in out.values():
+        if isinstance(array, np.memmap):
+            array.flush()
+    return _assemble(out, covs, static, get, on_device)
 
 
-def _arrays(k, get) -> dict:
-    if isinstance(get, str):
-        return {get: np.asarray(k)}
-    names = ("nngp", "ntk") if get is None else check_get(get)
-    return {n: np.asarray(getattr(k, n)) for n in names}
+def _buffers(blocks: dict, n1, n2, on_device, out_dir) -> dict:
+    """Host arrays for the outputs, or memmaps in ``out_dir`` (or a temporary one if large)."""
+    shapes = {n: (n1, n2) + b.shape[2:] for n, b in blocks.items()}
+    total = sum(math.prod(s) * blocks[n].dtype.itemsize for n, s in shapes.items())
+    if out_dir is None and (on_device or total <= MEMMAP_BYTES):
+        return {n: np.empty(s, blocks[n].dtype) for n, s in shapes.items()}
+    out_dir = out_dir if out_dir is not None else tempfile.mkdtemp(prefix="engine-batch-")
+    os.makedirs(out_dir, exist_ok=True)
+    return {n: np.lib.format.open_memmap(os.path.join(os.fspath(out_dir), f"{n}.npy"),
+                                         mode="w+", dtype=blocks[n].dtype, shape=s)
+            for n, s in shapes.items()}
 
 
-def _cov_buffers(k, n1, n2, same):
-    if not isinstance(k, Kernel):
-        return None
-    c1 = np.empty((n1,) + k.cov1.shape[1:], k.cov1.dtype)
-    return {"cov1": c1, "cov2": c1 if same else np.empty((n2,) + k.cov2.shape[1:], k.cov2.dtype)}
+def _cov_buffers(blocks, n1, n2, same):
+    c1 = np.empty((n1,) + blocks["cov1"].shape[1:], blocks["cov1"].dtype)
+    return {"cov1": c1, "cov2": c1 if same else np.empty((n2,) + blocks["cov2"].shape[1:],
+                                                        blocks["cov2"].dtype)}
 
 
-def _place_covs(covs, k, i, j, nr, nc):
+def _place_covs(covs, blocks, i, j, nr, nc):
     if covs is None:
         return
-    covs["cov1"][i:i + nr] = np.asarray(k.cov1)[:nr]
-    covs["cov2"][j:j + nc] = np.asarray(k.cov2)[:nc]
+    covs["cov1"][i:i + nr] = blocks["cov1"][:nr]
+    covs["cov2"][j:j + nc] = blocks["cov2"][:nc]
 
 
 def _place(out, blocks, r, c, nr, nc, mirror):
@@ -154,15 +287,16 @@ def _swap_pair(b):
     return b.transpose(perm)
 
 
-def _assemble(out, covs, last, get, same, on_device):
+def _assemble(out, covs, static, get, on_device):
     convert = jnp.asarray if on_device else (lambda a: a)
     if isinstance(get, str):
         return convert(out[get])
-    if get is not None:
-        return type(last)(*(convert(out[n]) for n in check_get(get)))
-    if not isinstance(last, Kernel):
-        return type(last)(*(convert(out[n]) for n in last._fields))
-    return last.replace(**{n: convert(a) for n, a in {**out, **covs}.items()})
+    if static is None:
+        names = tuple(out)
+        return collections.namedtuple("Kernels", names)(*(convert(out[n]) for n in names))
+    channels, spatial, diagonal, is_gaussian = static
+    return Kernel(**{n: convert(a) for n, a in {**out, **covs}.items()}, channels=channels,
+                  spatial=spatial, diagonal=diagonal, is_gaussian=is_gaussian)
 
 
 def host_kernel_fn(network, progress=None):
