@@ -31,6 +31,7 @@ Jacobian of the stack's [Dense, activation] block repeated *depth* times (width 
 against free probability (Pennington et al. 2017): mean χ₁^depth, variance
 depth·μ₂/μ₁² (μₖ = E φ′(h)²ᵏ at q*). On the critical line χ₁ = 1 the mean stays 1 with depth."""
 LAW_TITLES = {"marchenko_pastur": "Marchenko–Pastur", "semicircle": "Wigner semicircle"}
+SHORT_TITLES = {"marchenko_pastur": "MP", "semicircle": "Semicircle"}  # narrow plots
 LAW_COLORS = {"marchenko_pastur": COLORS["closed"], "semicircle": COLORS["test"]}
 
 
@@ -83,10 +84,10 @@ class RandomMatrixView(pn.viewable.Viewer):
         bars, curve = (np.array([0.0, 1.0]), np.array([np.nan])), ([np.nan], [np.nan])
         title = LAW_TITLES[name]
         if data is not None:
+            title = SHORT_TITLES[name]
             fit = data.fits[name]
             bars, curve = (fit.edges, fit.histogram), (fit.x, fit.density)
-            title += (f", n = {fit.widths[-1]}" + (f", p/n = {fit.ratio:g}"
-                                                   if name == "marchenko_pastur" else "")
+            title += ((f", p/n {fit.ratio:g}" if name == "marchenko_pastur" else "")
                       + f": distance {data.mean_distance[name][-1]:.4f}")
         return overlay([
             hv.Histogram(bars, kdims=[eigen], vdims=[value_dim]).opts(
@@ -98,8 +99,9 @@ class RandomMatrixView(pn.viewable.Viewer):
     def _distance_elements(self, data):
         width_dim = x_dim("width n")
         value_dim = y_dims("Kolmogorov distance to the law")[0]
-        curves = {name: ([np.nan], [np.nan]) for name in LAW_TITLES}
+        curves, ticks = {name: ([np.nan], [np.nan]) for name in LAW_TITLES}, None
         if data is not None:
+            ticks = [int(w) for w in data.fits["semicircle"].widths]
             curves = {name: (data.fits[name].widths.astype(float), data.mean_distance[name])
                       for name in LAW_TITLES}
         elements = []
@@ -108,7 +110,7 @@ class RandomMatrixView(pn.viewable.Viewer):
                 hv.Curve(points, width_dim, value_dim, label=LAW_TITLES[name]).opts(
                     color=LAW_COLORS[name], line_width=2.5, hooks=[named(f"rm_distance_{name}")]),
                 hv.Scatter(points, width_dim, value_dim).opts(color=LAW_COLORS[name], size=7)]
-        return overlay(elements, logx=True, logy=True, responsive=True, height=340,
+        return overlay(elements, logx=True, logy=True, responsive=True, height=340, xticks=ticks,
                        toolbar="above", title="Distance to the law falls with width",
                        legend_position="bottom_left")
 
@@ -118,8 +120,7 @@ class RandomMatrixView(pn.viewable.Viewer):
         if data is not None and data.jacobian is not None and data.jacobian.law is not None:
             j = data.jacobian
             bars, mean = (j.edges, j.histogram), np.log10(j.law.mean)
-            title = (f"Jacobian, {self.settings.depth} layers: χ₁ = {j.law.chi_1:.3f}, "
-                     f"predicted mean σ² {j.law.mean:.3g} (dashed)")
+            title = f"Jacobian σ², {self.settings.depth} layers, χ₁ = {j.law.chi_1:.3f}"
         return overlay([
             hv.Histogram(bars, kdims=[log_dim], vdims=[value_dim]).opts(
                 color=COLORS["prior"], alpha=0.5, line_alpha=0.2, hooks=[named("rm_jacobian")]),
@@ -134,7 +135,7 @@ class RandomMatrixView(pn.viewable.Viewer):
         if j.law is None:
             return literal(f"No Jacobian law here: {j.reason}")
         law = j.law
-        return (f"| σ² of J ({j.squares.size} values) | free probability | finite network |\n"
+        return (f"| σ² of J ({j.squares.size} values) | free probability (dashed) | finite network |\n"
                 f"|---|---|---|\n| mean | {law.mean:.4g} | {j.mean:.4g} |\n"
                 f"| variance | {law.variance:.4g} | {j.variance:.4g} |\n\n"
                 f"q* = {law.q_star:.4g}, χ₁ = {law.chi_1:.4f}")
@@ -149,12 +150,12 @@ class RandomMatrixView(pn.viewable.Viewer):
                                                 css_classes=[f"{SLUG}-depth"])
         laws = [pn.pane.HoloViews(hv.DynamicMap(lambda data, n=name: self._law_elements(data, n),
                                                 streams=[self._pipe]),
-                                  sizing_mode="stretch_width", height=350)
+                                  sizing_mode="stretch_width", height=350, linked_axes=False)
                 for name in LAW_TITLES]
         distance = pn.pane.HoloViews(hv.DynamicMap(self._distance_elements, streams=[self._pipe]),
-                                     sizing_mode="stretch_width", height=350)
+                                     sizing_mode="stretch_width", height=350, linked_axes=False)
         jacobian = pn.pane.HoloViews(hv.DynamicMap(self._jacobian_elements, streams=[self._pipe]),
-                                     sizing_mode="stretch_width", height=350)
+                                     sizing_mode="stretch_width", height=350, linked_axes=False)
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}),
                          pn.Row(width, ratio, depth, sizing_mode="stretch_width"),
                          JobBar(job=self.job, css_class=f"{SLUG}-job"),

@@ -176,9 +176,9 @@ class SignalPropagationView(pn.viewable.Viewer):
                                 streams=[self._diagram_pipe, tap])
         tap.add_subscriber(lambda x, y: self.click(x, y))
         panes = [pn.pane.HoloViews(diagram, sizing_mode="stretch_width", height=390,
-                                   css_classes=[f"{SLUG}-diagram"])]
+                                   css_classes=[f"{SLUG}-diagram"], linked_axes=False)]
         panes += [pn.pane.HoloViews(hv.DynamicMap(fn, streams=[self._curves_pipe]),
-                                    sizing_mode="stretch_width", height=390)
+                                    sizing_mode="stretch_width", height=390, linked_axes=False)
                   for fn in (self._map_elements, self._kernel_elements)]
         boxes = pn.Row(
             checked_input(self.settings, "depth", pn.widgets.IntInput, "Depth (layers)",
