@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine import predict_args
-from engine.dynamics import NngpDynamics, NtkDynamics, nngp_dynamics, ntk_dynamics
+from engine.dynamics import (MeanDynamics, NngpDynamics, NtkDynamics, mean_dynamics,
+                             nngp_dynamics, ntk_dynamics)
 from engine.flow import Eigensystem, TrainFlow, eigensystem
 from engine.losses import LossCurve, expected_loss
 
-Dynamics = NtkDynamics | NngpDynamics
+Dynamics = NtkDynamics | NngpDynamics | MeanDynamics
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,14 @@ def kernel_arrays(fn: str, arg: str, kernels, shape: tuple, names) -> dict:
 
 
 def mode_dynamics(mode: str, flow: TrainFlow, y_train, k_test_train: dict,
-                  nngp_train_train, nngp_test_test=None) -> Dynamics:
-    """The dynamics of ``mode`` ('ntk': all layers trained, 'nngp': readout only)."""
+                  nngp_train_train, nngp_test_test=None, mean_only: bool = False) -> Dynamics:
+    """The dynamics of ``mode`` ('ntk': all layers trained, 'nngp': readout only).
+
+    ``mean_only``: the mean alone (no projection of the kernels on the eigenbasis, which
+    only the covariances need).
+    """
+    if mean_only:
+        return mean_dynamics(flow, y_train, k_test_train[mode])
     if mode == "ntk":
         return ntk_dynamics(flow, y_train, k_test_train["ntk"], k_test_train["nngp"],
                             nngp_train_train, nngp_test_test)

@@ -72,20 +72,36 @@ def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0
     kernels = functools.partial(_kernels, kernel_fn, kwargs=kernel_fn_kwargs)
     train = kernel_arrays(fn, "kernel_fn(x_train)", kernels(x_train, None), (n, n),
                           ("nngp", "ntk"))
-    flows = {name: training.flow(eigensystem(train[name]), y_train.size) for name in train}
+    flows = _lazy_flows(training, train, y_train.size)
 
     def predict_fn(t=None, x_test=None, get=None, compute_cov=False):
         where = f"{fn}.predict_fn"
         names, single = predict_args.get_names(where, get)
         for name in names:
-            flows[name].times(where, t)
+            flows(name).times(where, t)
         test, test_test = _test_kernels(where, kernels, x_test, x_train, train, compute_cov)
-        return _pack({name: _flat(_evaluate(mode_dynamics(name, flows[name], y_train, test,
-                                                          train["nngp"], test_test),
+        return _pack({name: _flat(_evaluate(mode_dynamics(name, flows(name), y_train, test,
+                                                          train["nngp"], test_test,
+                                                          mean_only=not compute_cov),
                                             t, compute_cov), flat)
                       for name in names}, names, single)
 
     return predict_fn
+
+
+def _lazy_flows(training, train: dict, y_size: int):
+    """``flows(name)``: the flow on train[name]'s eigensystem, eigendecomposed on first use.
+
+    A prediction asks only for the modes it needs (one eigh per kernel, reused after).
+    """
+    cache = {}
+
+    def flows(name):
+        if name not in cache:
+            cache[name] = training.flow(eigensystem(train[name]), y_size)
+        return cache[name]
+
+    return flows
 
 
 def _rows(fn: str, arg: str, x) -> int:
@@ -155,7 +171,7 @@ def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=F
     n = y_train.shape[0]
     present = [name for name in ("nngp", "ntk") if getattr(k_train_train, name, None) is not None]
     train = kernel_arrays(fn, "k_train_train", k_train_train, (n, n), present or ["nngp"])
-    flows = {name: training.flow(eigensystem(train[name]), y_train.size) for name in train}
+    flows = _lazy_flows(training, train, y_train.size)
 
     def predict_fn(get=None, k_test_train=None, k_test_test=None):
         where = f"{fn}.predict_fn"
@@ -165,8 +181,9 @@ def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=F
             predict_args.kernel_field(where, "k_train_train", k_train_train, name)
         test, test_test = _given_test_kernels(where, train, needed, _kernel_record(k_test_train),
                                               _kernel_record(k_test_test))
-        return _pack({name: _flat(_evaluate(mode_dynamics(name, flows[name], y_train, test,
-                                                          train["nngp"], test_test),
+        return _pack({name: _flat(_evaluate(mode_dynamics(name, flows(name), y_train, test,
+                                                          train["nngp"], test_test,
+                                                          mean_only=test_test is None),
                                             None, test_test is not None), flat)
                       for name in names}, names, single)
 

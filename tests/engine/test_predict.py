@@ -427,3 +427,23 @@ def test_predictor_errors(data):
     _raises("expected_loss(y=<array of shape (10, 1)>): y must be an array of shape (10, 2)",
             expected_loss, train, y[:, :1], 1.0)
     assert isinstance(train, NtkDynamics)
+
+
+def test_mean_only_predictions_eigendecompose_each_asked_kernel_once(data, monkeypatch):
+    """A mean needs no NNGP projection and no eigensystem of a kernel it does not use."""
+    import engine.predict as predict_module
+
+    calls = []
+    real = predict_module.eigensystem
+    monkeypatch.setattr(predict_module, "eigensystem", lambda k: calls.append(1) or real(k))
+    x_train, y_train, x_test = data["x_train"], data["y_train"], data["x_test"]
+    predict_fn = gradient_descent_mse_ensemble(relu_kernel_fn(), x_train, y_train,
+                                               diag_reg=1e-4)
+    assert calls == []
+    mean = predict_fn(t=T[:4], x_test=x_test, get="ntk")
+    mean_again = predict_fn(t=T[:4], x_test=x_test, get="ntk")
+    assert len(calls) == 1
+    both = predict_fn(t=T[:4], x_test=x_test, get="ntk", compute_cov=True)
+    assert len(calls) == 1  # the covariance reuses the same eigensystem
+    np.testing.assert_allclose(mean, both.mean, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(mean, mean_again)
