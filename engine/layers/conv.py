@@ -20,6 +20,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from .dense import affine_kernel, check_affine
@@ -122,12 +123,58 @@ def window_sum(x, axes, size, stride, padding):
 
 # ------------------------------------------------ Conv
 
+#: pairs of positions (n_in^2) up to which a pair's window sum is one matrix product
+PAIR_MATRIX_MAX = 144
+
+
 def conv_map(x, spatial, diagonal, filter_shape, strides, padding):
-    """conv(K) on the trailing (positions of a) kernel array, one spatial axis at a time."""
+    """conv(K) on the trailing (positions of a) kernel array, one spatial axis at a time.
+
+    In the full layout, a spatial axis whose pairs are few (n^2 <= PAIR_MATRIX_MAX, e.g.
+    8 x 8 images) is mapped by one matrix product over its flattened pair of axes (a
+    (n_out^2, n^2) matrix of 0 and 1 / size). XLA:CPU fuses a chain of strided window sums
+    into its consumers and recomputes each input value once per window offset (and with it
+    the preceding activation's arccos); a matrix product reads a materialised input once.
+    """
     for d, (size, stride) in enumerate(zip(filter_shape, strides)):
         axes = layout_axes(x.ndim, spatial, diagonal, d)
-        x = window_sum(x, axes, size, stride, padding) / size
+        if len(axes) == 2 and x.shape[axes[0]] ** 2 <= PAIR_MATRIX_MAX:
+            x = _pair_matmul(x, axes[0], size, stride, padding)
+        else:
+            x = window_sum(x, axes, size, stride, padding) / size
     return x
+
+
+def pair_window_matrix(n, size, stride, padding) -> np.ndarray:
+    """M[(p, q), (i, j)] = 1 / size for each offset a with (i, j) = (p s + a - lo, q s + a - lo).
+
+    Rows are output pairs, columns input pairs (both flattened row-major); positions in the
+    zero padding drop out, CIRCULAR wraps them around.
+    """
+    low, _ = padding_widths(n, size, stride, padding)
+    out = spatial_out(n, size, stride, padding)
+    m = np.zeros((out, out, n, n))
+    for p in range(out):
+        for q in range(out):
+            for a in range(size):
+                i, j = p * stride + a - low, q * stride + a - low
+                if padding == "CIRCULAR":
+                    i, j = i % n, j % n
+                if 0 <= i < n and 0 <= j < n:
+                    m[p, q, i, j] += 1.0 / size
+    return m.reshape(out * out, n * n)
+
+
+def _pair_matmul(x, axis, size, stride, padding):
+    """The window mean over the pair of axes (axis, axis + 1) as one matrix product."""
+    n = x.shape[axis]
+    m = pair_window_matrix(n, size, stride, padding)
+    out = math.isqrt(m.shape[0])
+    lead, tail = x.shape[:axis], x.shape[axis + 2:]
+    # the barrier keeps XLA from constant-folding the product of an all-zero input kernel
+    y = lax.optimization_barrier(x).reshape((math.prod(lead), n * n, math.prod(tail)))
+    y = jnp.einsum("oi,bit->bot", jnp.asarray(m, x.dtype), y)
+    return y.reshape(lead + (out, out) + tail)
 
 
 def _patches(x, filter_shape, strides):
