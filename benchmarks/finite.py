@@ -1,13 +1,21 @@
 #!/usr/bin/env python
-"""Finite ensemble trained with real gradient descent: 32 networks of width 512, two hidden
-layers, 20 training points, 1,000 steps.
+"""Finite ensembles trained with real gradient descent: time to the first overlay (the first
+chunk delivered, app/finite_jobs.py shows it at once) and to the complete ensemble.
 
-    .venv/bin/python benchmarks/finite.py [--members 32] [--width 512] [--steps 1000]
-                                          [--n-train 20] [--repeats 3]
+    .venv/bin/python benchmarks/finite.py [--repeats 3] [--skip-page] [--skip-large]
+                                          [--members 32] [--width 512] [--steps 1000]
 
-Prints the first call (compilation included) and the median of ``repeats`` further calls for
-float32 and float64, and the exact arithmetic lower bound: each step costs about three
-products of (n_train x width) by (width x width) per member and hidden-to-hidden layer.
+Two workloads:
+- the default page's ensemble, through the app's own training function (app/finite_jobs.py
+  ``_train``: 8 networks of width 128, 10,000 steps, the default data and learning rate,
+  float32). The app waits ``SETTLE`` seconds for sliders to stop before it starts.
+- ``members`` networks of width ``width`` (two hidden Erf layers, 20 training points) for
+  ``steps`` steps, float32 and float64.
+
+Each prints the first call (compilation included: what a visitor waits for after changing
+the width or the data) and the median of ``repeats`` further calls (compiled), in seconds and in CPU seconds of this
+process (less sensitive to other work on a shared machine; with two cores busy it may be
+up to twice the seconds). The load average is printed: read the numbers with it.
 """
 import argparse
 import os
@@ -30,14 +38,55 @@ SPEC = [["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": 0.05}], ["Erf", {}],
         ["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": 0.05}]]
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--members", type=int, default=32)
-    parser.add_argument("--width", type=int, default=512)
-    parser.add_argument("--steps", type=int, default=1000)
-    parser.add_argument("--n-train", type=int, default=20)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+def timed(train) -> tuple:
+    """(seconds to the first chunk, its last step, seconds to the end, CPU seconds of this
+    process to the end) of ``train(on_chunk)``."""
+    first = []
+    start, cpu = time.perf_counter(), time.process_time()
+
+    def on_chunk(part) -> None:
+        if not first:
+            first.append((time.perf_counter() - start, int(part.steps[-1])))
+    train(on_chunk)
+    total = time.perf_counter() - start
+    return (*(first[0] if first else (total, -1)), total, time.process_time() - cpu)
+
+
+def report(name: str, train, repeats: int) -> None:
+    cold = timed(train)
+    warm = [timed(train) for _ in range(repeats)]
+    first, step, total, cpu = (statistics.median(w[i] for w in warm) for i in range(4))
+    print(f"{name}\n  first call (compiling): first overlay {cold[0]:6.2f} s (to step "
+          f"{cold[1]:,}), complete {cold[2]:6.2f} s ({cold[3]:.1f} CPU s)\n  median of "
+          f"{repeats}:          first overlay {first:6.2f} s (to step {step:,.0f}), complete "
+          f"{total:6.2f} s ({cpu:.1f} CPU s)", flush=True)
+
+
+def default_page(repeats: int) -> None:
+    from app import finite_jobs
+    from app.settings import Finite
+    from app.state import Session
+    from engine.widths import with_width
+    session = Session(finite=Finite(show=False))  # nothing trained (compiled) before
+    session.wait(600)
+    _, settings, _ = session.finite_ensembles._request()
+    data = session.closed_form.data
+    spec = with_width(session.closed_form.request.spec, settings["width"])
+
+    def train(on_chunk):
+        def progress(fraction, partial=None):
+            if partial is not None:
+                on_chunk(partial.run)
+        finite_jobs._train(spec, data, settings, progress, lambda: False)
+    print(f"default page: {settings['ensemble_size']} networks of width {settings['width']}, "
+          f"{int(settings['steps'][-1]):,} steps, {len(data.x_train)} training and "
+          f"{len(data.x_test)} test points, learning rate {settings['learning_rate']:.3g}, "
+          f"float32 (+ {finite_jobs.SETTLE} s settle before the app starts a training)")
+    report("default page", train, repeats)
+    session.close()
+
+
+def large(args) -> None:
     rng = np.random.default_rng(0)
     x_train = rng.uniform(-2, 2, (args.n_train, 1))
     y_train = np.sin(2 * x_train)
@@ -45,26 +94,34 @@ def main():
     steps = log_step_grid(args.steps)
     flops = 3 * 2 * args.n_train * args.width ** 2 * args.members * args.steps
     print(f"{args.members} networks, width {args.width}, 2 hidden layers, {args.n_train} "
-          f"training points, {args.steps} steps; {os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f}")
-    print(f"arithmetic of the width x width layer alone: {flops / 1e9:.0f} GFLOP")
-    for float32 in (True, False):
-        def run():
-            return train_ensemble(SPEC, x_train, y_train, x_test, width=args.width,
-                                  ensemble_size=args.members, learning_rate=1.0, steps=steps,
-                                  float32=float32)
-        start = time.perf_counter()
-        result = run()
-        first = time.perf_counter() - start
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            run()
-            times.append(time.perf_counter() - start)
-        median = statistics.median(times)
-        print(f"{'float32' if float32 else 'float64'}: first call {first:6.2f} s, median "
-              f"{median:6.2f} s ({flops / median / 1e9:5.1f} GFLOP/s); final train loss "
-              f"{result.train_loss[:, -1].mean():.2e}")
+          f"training points, {args.steps} steps; the width x width layer alone is "
+          f"{flops / 1e9:.0f} GFLOP")
+    for float32 in (True,) if args.float32_only else (True, False):
+        def train(on_chunk):
+            train_ensemble(SPEC, x_train, y_train, x_test, width=args.width,
+                           ensemble_size=args.members, learning_rate=1.0, steps=steps,
+                           float32=float32, on_chunk=on_chunk)
+        report("float32" if float32 else "float64", train, args.repeats)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=32)
+    parser.add_argument("--width", type=int, default=512)
+    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--n-train", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-page", action="store_true")
+    parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--float32-only", action="store_true")
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (a shared machine: "
+          f"other work slows these down)", flush=True)
+    if not args.skip_page:
+        default_page(args.repeats)
+    if not args.skip_large:
+        large(args)
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
