@@ -72,7 +72,7 @@ def waiting(view, part) -> pn.pane.Markdown:
         if note.visible:
             how_far = f"{100 * job.progress:.0f}% done" if job.running else ""
             status = literal(job.status) if job.status else ""
-            note.object = (f"⏳ **{label}**: the figures below are drawn when it is done "
+            note.object = (f"**{label}**: the figures below are drawn when it is done "
                            f"({'; '.join(s for s in (how_far, status) if s)}).")
         computing = job.running and not empty
         classes = [c for c in view.css_classes if c != "computing"]
