@@ -42,6 +42,14 @@ PRESENT_THEME = {"attrs": {
     "Legend": {"label_text_font_size": "16px"},
     "ColorBar": {"major_label_text_font_size": "16px", "title_text_font_size": "18px"},
 }}
+#: Bokeh's own sizes. A theme set after the page has loaded does not reach the browser, so
+#: the figures' fonts follow the layout a page is opened with (?layout=present)
+DEFAULT_THEME = {"attrs": {
+    "Axis": {"axis_label_text_font_size": "13px", "major_label_text_font_size": "11px"},
+    "Title": {"text_font_size": "13px"},
+    "Legend": {"label_text_font_size": "13px"},
+    "ColorBar": {"major_label_text_font_size": "11px", "title_text_font_size": "13px"},
+}}
 
 
 class App(pn.viewable.Viewer):
@@ -157,7 +165,7 @@ class App(pn.viewable.Viewer):
             main.styles = {**COLUMN_STYLES, "font-size": "1.2em" if present else "1em"}
             doc = pn.state.curdoc
             if doc is not None and doc.session_context is not None:
-                doc.theme = Theme(json=PRESENT_THEME) if present else None
+                doc.theme = Theme(json=PRESENT_THEME if present else DEFAULT_THEME)
 
         self.session.param.watch(grey, ["stack_error", "data_error"])
         self.teaching.param.watch(arrange, "layout")

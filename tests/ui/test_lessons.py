@@ -33,7 +33,7 @@ def test_walking_every_lesson_step(page, server):
             page.keyboard.press("ArrowRight")
         count = len(LESSONS[name].steps)
         page.locator(".lesson-heading").get_by_text(f"Step {number} of {count}").wait_for(
-            timeout=60_000)
+            timeout=240_000)  # a step that opens a tab renders its figures first
         assert page.locator(".bk-tab.bk-active").inner_text().strip() == TITLES[step.view]
         page.wait_for_function("(q) => window.location.search.includes(q)",
                                arg=f"lesson={name}&step={number}")
