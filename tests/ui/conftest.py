@@ -28,7 +28,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 #: group runs on one worker with that worker's own server, so on 2 cores the browser tests,
 #: which are most of the suite's time, no longer queue on one worker. Split by measured cost.
 SECOND_GROUP = {"test_presets", "test_whole_session_offline", "test_views_convergence",
-                "test_views_export", "test_url", "test_width_and_jobs"}
+                "test_views_export", "test_url", "test_width_and_jobs", "test_lessons",
+                "test_layout"}
 
 
 def pytest_collection_modifyitems(items):
@@ -46,6 +47,15 @@ def browser_type_launch_args(browser_type_launch_args):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": FLAGS}
+
+
+@pytest.fixture
+def page(page):
+    """pytest-playwright's page, allowed 2 minutes to load: a test is not a latency benchmark
+    (benchmarks/ measure that), and on a loaded 2-core machine a first page that compiles its
+    kernels takes longer than Playwright's 30 s."""
+    page.set_default_navigation_timeout(120_000)
+    return page
 
 
 @pytest.fixture(scope="session")
