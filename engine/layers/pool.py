@@ -1,9 +1,11 @@
-"""Pooling over positions: AvgPool, GlobalAvgPool, and Flatten (which feeds a Dense readout).
+"""Pooling over positions: AvgPool, SumPool, GlobalAvgPool, GlobalSumPool, and Flatten.
 
 All three are linear in the pre-activations, so the kernel maps are averages of K:
 - AvgPool: K'[p, q] = sum over a in window(p), b in window(q) of K[a, b] / |window|^2; SAME
   pads with zeros that count in the mean (neural-tangents' normalize_edges=False), CIRCULAR
   wraps around; strides default to 1.
+  normalize_edges=True divides by the number of real (unpadded) inputs of each window.
+- SumPool: the same window sums without the division; GlobalSumPool: the sum over all pairs.
 - GlobalAvgPool: K' = the mean of K[p, q] over all pairs of positions; channels stay C.
 - Flatten: K' = the mean of the diagonal K[p, p]. The finite layer only reshapes to H*W*C
   features; the next Dense's 1/sqrt(n_in) = 1/sqrt(H*W*C) turns its sum into that mean.
@@ -13,12 +15,14 @@ AvgPool and GlobalAvgPool mix different positions: they need the full layout (``
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax.numpy as jnp
+import numpy as np
 
 from .conv import (check_padding, check_strides, check_window, check_window_fits,
-                   layout_axes, spatial_out, window_sum)
+                   layout_axes, padding_widths, spatial_out, window_sum)
 from .layer import Layer, Shape, expect_spatial
 
 
@@ -34,54 +38,117 @@ def _expect_full(name, k):
                          "different positions); got the diagonal one")
 
 
-def AvgPool(window_shape, strides=None, padding="VALID") -> Layer:
-    window_shape = check_window("AvgPool", "window_shape", window_shape)
-    strides = check_strides("AvgPool", strides, window_shape, "window_shape")
-    padding = check_padding("AvgPool", padding)
+def _window_counts(n, size, stride, padding) -> np.ndarray:
+    """How many real (not padded) inputs each output position's window covers, (out,)."""
+    low, _ = padding_widths(n, size, stride, padding)
+    out = spatial_out(n, size, stride, padding)
+    if padding != "SAME":  # VALID windows hold no padding, CIRCULAR pads with real inputs
+        return np.full(out, float(size))
+    starts = np.arange(out) * stride - low
+    return (np.minimum(starts + size, n) - np.maximum(starts, 0)).astype(float)
+
+
+def _scaled(x, ax, size, stride, padding, mode):
+    """Window sum along ``ax``, then / size ('avg'), / real count ('edges') or as is ('sum')."""
+    n = x.shape[ax]
+    x = window_sum(x, (ax,), size, stride, padding)
+    if mode == "avg":
+        return x / size
+    if mode == "edges":
+        counts = _window_counts(n, size, stride, padding)
+        return x / jnp.asarray(counts.reshape((-1,) + (1,) * (x.ndim - ax - 1)), x.dtype)
+    return x
+
+
+def _pool_layer(name, mode, window_shape, strides, padding) -> Layer:
+    window_shape = check_window(name, "window_shape", window_shape)
+    strides = check_strides(name, strides, window_shape, "window_shape")
+    padding = check_padding(name, padding)
     geometry = tuple(zip(window_shape, strides))
 
     def shape(s):
-        s = expect_spatial("AvgPool", s)
-        check_window_fits("AvgPool", "window_shape", window_shape, s, padding)
+        s = expect_spatial(name, s)
+        check_window_fits(name, "window_shape", window_shape, s, padding)
         dims = tuple(spatial_out(n, w, st, padding) for n, (w, st) in zip(s.dims[:-1], geometry))
         return Shape(dims + (s.channels,), is_gaussian=s.is_gaussian)
 
     def apply(params, x):
         for d, (size, stride) in enumerate(geometry):
-            x = window_sum(x, (1 + d,), size, stride, padding) / size
+            x = _scaled(x, 1 + d, size, stride, padding, mode)
         return x
 
     def pool(x, spatial):
         """Each position of a pair pooled on its own (full layout only)."""
         for d, (size, stride) in enumerate(geometry):
             for ax in layout_axes(x.ndim, spatial, False, d):
-                x = window_sum(x, (ax,), size, stride, padding) / size
+                x = _scaled(x, ax, size, stride, padding, mode)
         return x
 
     def kernel(k):
-        _expect_full("AvgPool", k)
+        _expect_full(name, k)
         return _map_all(k, lambda x: pool(x, k.spatial))
 
-    return Layer(key=("AvgPool", window_shape, strides, padding), shape=shape,
-                 kernel=kernel, apply=apply, pools=True)
+    key = (name, window_shape, strides, padding)
+    return Layer(key=key, shape=shape, kernel=kernel, apply=apply, pools=True)
+
+
+def AvgPool(window_shape, strides=None, padding="VALID", normalize_edges=False) -> Layer:
+    """Average over windows: K'[p, q] = sum_{a in w(p), b in w(q)} K[a, b] / (c(p) c(q)).
+
+    Args:
+      window_shape: 1 or 2 window sizes, one per spatial axis.
+      strides: steps of the window (default 1 everywhere).
+      padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around).
+      normalize_edges: with SAME, divide by the number of real inputs in each window
+        (c(p) = the window's count of non-padded positions) instead of its size.
+    """
+    if not isinstance(normalize_edges, bool):
+        raise ValueError(f"AvgPool(normalize_edges={normalize_edges!r}): normalize_edges "
+                         "must be True or False")
+    mode = "edges" if normalize_edges else "avg"
+    layer = _pool_layer("AvgPool", mode, window_shape, strides, padding)
+    if normalize_edges:
+        layer = dataclasses.replace(layer, key=layer.key + ("normalize_edges",))
+    return layer
+
+
+def SumPool(window_shape, strides=None, padding="VALID") -> Layer:
+    """Sum over windows: K'[p, q] = sum_{a in w(p), b in w(q)} K[a, b] (SAME pads zeros).
+
+    Args:
+      window_shape: 1 or 2 window sizes, one per spatial axis.
+      strides: steps of the window (default 1 everywhere).
+      padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around).
+    """
+    return _pool_layer("SumPool", "sum", window_shape, strides, padding)
 
 
 def GlobalAvgPool() -> Layer:
+    """K' = the mean of K[p, q] over all pairs of positions; channels stay C."""
+    return _global_pool("GlobalAvgPool", jnp.mean)
+
+
+def GlobalSumPool() -> Layer:
+    """K' = the sum of K[p, q] over all pairs of positions (P^2 times GlobalAvgPool's)."""
+    return _global_pool("GlobalSumPool", jnp.sum)
+
+
+def _global_pool(name, reduce) -> Layer:
     def shape(s):
-        s = expect_spatial("GlobalAvgPool", s)
+        s = expect_spatial(name, s)
         return Shape((s.channels,), is_gaussian=s.is_gaussian)
 
     def apply(params, x):
-        return jnp.mean(x, axis=tuple(range(1, x.ndim - 1)))
+        return reduce(x, axis=tuple(range(1, x.ndim - 1)))
 
     def kernel(k):
-        _expect_full("GlobalAvgPool", k)
+        _expect_full(name, k)
 
-        def mean(x):
-            return jnp.mean(x, axis=tuple(range(x.ndim - 2 * k.spatial, x.ndim)))
-        return _map_all(k, mean, spatial=0, diagonal=False)
+        def pooled(x):
+            return reduce(x, axis=tuple(range(x.ndim - 2 * k.spatial, x.ndim)))
+        return _map_all(k, pooled, spatial=0, diagonal=False)
 
-    return Layer(key=("GlobalAvgPool",), shape=shape, kernel=kernel, apply=apply, pools=True)
+    return Layer(key=(name,), shape=shape, kernel=kernel, apply=apply, pools=True)
 
 
 def Flatten() -> Layer:

@@ -365,3 +365,68 @@ def test_pooling_kernels_refuse_the_diagonal_layout():
     for layer in (engine.stax.GlobalAvgPool().layer, engine.stax.AvgPool((2, 2)).layer):
         with pytest.raises(ValueError, match="needs the full spatial layout"):
             layer.kernel(k)
+
+
+# ---------------------------------------------------------------- SumPool, GlobalSumPool, edges
+
+def _edge_counts(n, w, s, padding):
+    lo, _ = _pads(n, w, s, padding)
+    out = (n + sum(_pads(n, w, s, padding)) - w) // s + 1
+    if padding != "SAME":
+        return np.full(out, float(w))
+    return np.array([min(p * s - lo + w, n) - max(p * s - lo, 0) for p in range(out)], float)
+
+
+def ref_edge_pool_axis(k, w, s, padding):
+    """AvgPool(normalize_edges=True): window sums over each window's real inputs count."""
+    counts = _edge_counts(k.shape[-1], w, s, padding)
+    summed = ref_pool_axis(k, w, s, padding) * w ** 2
+    return summed / counts[:, None] / counts[None, :]
+
+
+@pytest.mark.parametrize("window,strides,padding", [
+    ((3, 2), (2, 1), "SAME"), ((2, 3), (1, 2), "CIRCULAR"), ((3,), (2,), "SAME"),
+    ((2, 2), None, "VALID")])
+def test_sum_pool_and_edge_normalised_avg_pool_kernels(window, strides, padding):
+    shape = (6, 3) if len(window) == 1 else (6, 5, 3)
+    x1, x2 = images(3, shape, 3), images(2, shape, 4)
+    geometry = dict(strides=strides, padding=padding)
+    first = stax.Conv(5, (1,) * len(window), W_std=W, b_std=B)
+    k0 = W ** 2 * ref_input(x1, x2) + B ** 2
+    strides = strides or (1,) * len(window)
+    k = stax.serial(first, stax.SumPool(window, **geometry)).kernel_fn(x1, x2)
+    summed = ref_separable(k0, ref_pool_axis, window, strides, padding) * np.prod(window) ** 2
+    close(k.nngp, summed)
+    close(k.ntk, summed)
+    k = stax.serial(first, stax.AvgPool(window, normalize_edges=True, **geometry)).kernel_fn(
+        x1, x2)
+    close(k.nngp, ref_separable(k0, ref_edge_pool_axis, window, strides, padding))
+
+
+def test_global_sum_pool_is_positions_squared_times_global_avg_pool():
+    x1, x2 = images(3, (4, 3, 2)), images(2, (4, 3, 2), 1)
+    first = stax.Conv(3, (2, 2), padding="SAME", W_std=W, b_std=B)
+    total = stax.serial(first, stax.Relu(), stax.GlobalSumPool()).kernel_fn(x1, x2)
+    mean = stax.serial(first, stax.Relu(), stax.GlobalAvgPool()).kernel_fn(x1, x2)
+    close(total.nngp, 144 * mean.nngp)
+    close(total.ntk, 144 * mean.ntk)
+
+
+def test_sum_pool_and_edge_normalised_apply():
+    x = jnp.asarray(images(2, (5, 4, 3)))
+    padded = np.pad(np.asarray(x), [(0, 0), (0, 1), (1, 1), (0, 0)])
+    ones = np.pad(np.ones((5, 4)), [(0, 1), (1, 1)])
+    sums = np.stack([np.stack([padded[:, 2 * p:2 * p + 2, q:q + 3].sum(axis=(1, 2))
+                               for q in range(4)], axis=1) for p in range(3)], axis=1)
+    counts = np.array([[ones[2 * p:2 * p + 2, q:q + 3].sum() for q in range(4)]
+                       for p in range(3)])
+    close(stax.SumPool((2, 3), strides=(2, 1), padding="SAME").apply_fn((), x), sums)
+    close(stax.AvgPool((2, 3), strides=(2, 1), padding="SAME", normalize_edges=True)
+          .apply_fn((), x), sums / counts[None, :, :, None])
+    close(stax.GlobalSumPool().apply_fn((), x), np.asarray(x).sum(axis=(1, 2)))
+
+
+def test_normalize_edges_must_be_a_flag():
+    with pytest.raises(ValueError, match=r"AvgPool\(normalize_edges=1\): normalize_edges must "
+                                         "be True or False"):
+        stax.AvgPool((2, 2), normalize_edges=1)
