@@ -11,7 +11,7 @@ import functools
 import jax
 
 from .layer import Layer, Shape, check_number, expect_single
-from .randomness import call_apply, split_rng, uses_rng
+from .randomness import call_apply, split_rng
 
 
 def _position_error(i: int, layer: Layer, err: ValueError) -> ValueError:
