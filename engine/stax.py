@@ -10,7 +10,6 @@ from .layers import activations, combinators, dense
 from .layers import conv, norm, pool, recurrent
 from .layers import arccosine, elementwise, exponential, gelu, polynomial, trigonometric
 from .layers import dropout, exp_normalized, fan_in, indexing
-from .layers import dropout, exp_normalized, fan_in, indexing
 from .network import Network, as_network
 
 
@@ -65,17 +64,6 @@ FanInSum = _network(combinators.FanInSum)
 Identity = _network(combinators.Identity)
 serial = _combinator(combinators.serial)
 parallel = _combinator(combinators.parallel)
-Dropout = _network(dropout.Dropout)
-FanInConcat = _network(fan_in.FanInConcat)
-FanInProd = _network(fan_in.FanInProd)
-ExpNormalized = _network(exp_normalized.ExpNormalized)
-Index = _network(indexing.Index)
-Slice = indexing.Slice
-
-
-@functools.wraps(combinators.repeat)
-def repeat(layer, n):
-    return Network(combinators.repeat(as_network(layer), n))
 Dropout = _network(dropout.Dropout)
 FanInConcat = _network(fan_in.FanInConcat)
 FanInProd = _network(fan_in.FanInProd)
