@@ -84,6 +84,9 @@ def batch(kernel_fn, batch_size=0, device_count=-1, store_on_device=True, progre
     report = progress or (lambda fraction: None)
 
     def batched(x1, x2=None, get=None, **kwargs):
+        """``get`` is the third positional argument of ``kernel_fn``: names for an analytic
+        kernel_fn, anything else (e.g. the ``params`` of an empirical kernel fn) is passed on
+        to every block as it is, as neural-tangents' batch does."""
         if isinstance(x1, Kernel):
             return kernel_fn(x1, x2, get, **kwargs)
         size = _block_size(kernel_fn, batch_size, x1)
@@ -94,7 +97,8 @@ def batch(kernel_fn, batch_size=0, device_count=-1, store_on_device=True, progre
             result = kernel_fn(x1, x2, get, **kwargs)
             report(1.0)
             return _stored(result, store_on_device)
-        check_get(get)
+        if _names(get):
+            check_get(get)
         runner = _Runner(kernel_fn, get, kwargs, executor, _devices(device_count))
         return _tiled(runner, x1, x2, get, size, report, store_on_device, out)
 
@@ -106,6 +110,17 @@ def _devices(device_count) -> list:
     if device_count in (0, 1):
         return devices[:1]
     return devices if device_count == -1 else devices[:device_count]
+
+
+#: a block's name for the single array an empirical kernel fn returns
+ARRAY = "array"
+
+
+def _names(get) -> bool:
+    """Whether kernel_fn's third positional argument is ``get`` (None, a name or names)
+    rather than an argument to pass on (the params of an empirical kernel fn)."""
+    return get is None or isinstance(get, str) or (
+        isinstance(get, (tuple, list)) and len(get) > 0 and all(isinstance(g, str) for g in get))
 
 
 def _block_size(kernel_fn, batch_size, x1) -> int:
@@ -145,6 +160,8 @@ def compute_block(kernel_fn, a, b, get, kwargs, x64: bool) -> dict:
     k = kernel_fn(a, b, get, **kwargs)
     if isinstance(get, str):
         return {get: np.asarray(k)}
+    if isinstance(k, (np.ndarray, jax.Array)):  # one array, e.g. an empirical kernel fn's
+        return {ARRAY: np.asarray(k)}
     if isinstance(k, Kernel):
         return {"nngp": np.asarray(k.nngp), "ntk": np.asarray(k.ntk),
                 "cov1": np.asarray(k.cov1), "cov2": np.asarray(k.cov2),
@@ -229,7 +246,7 @@ def _tiled(runner, x1, x2, get, size, report, on_device, out_dir):
             nr, nc = min(size, len(x1) - i), min(size, len(xb) - j)
             if out is None:
                 static = blocks.get("static")
-                names = [n for n in blocks if n in ("nngp", "ntk")]
+                names = [n for n in blocks if n in ("nngp", "ntk", ARRAY)]
                 out = _buffers({n: blocks[n] for n in names}, len(x1), len(xb), on_device,
                                out_dir)
                 covs = None if static is None else _cov_buffers(blocks, len(x1), len(xb), same)
@@ -291,6 +308,8 @@ def _assemble(out, covs, static, get, on_device):
     convert = jnp.asarray if on_device else (lambda a: a)
     if isinstance(get, str):
         return convert(out[get])
+    if ARRAY in out:
+        return convert(out[ARRAY])
     if static is None:
         names = tuple(out)
         return collections.namedtuple("Kernels", names)(*(convert(out[n]) for n in names))

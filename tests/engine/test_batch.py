@@ -137,3 +137,19 @@ def test_dask_executor_tiles_equal_the_single_process_kernel(data):
     close(k.nngp, whole.nngp)
     close(k.ntk, whole.ntk)
     assert jax.config.jax_enable_x64
+
+
+def test_an_empirical_ntk_fn_gets_its_params_in_every_block():
+    """neural-tangents' function_space example: ``batch(empirical_ntk_fn(f))(x, None, params)``
+    passes ``params`` on as the third positional argument (it is not ``get``)."""
+    init_fn, apply_fn, _ = engine.stax.serial(engine.stax.Dense(16), engine.stax.Relu(),
+                                              engine.stax.Dense(2))
+    x = np.random.default_rng(0).standard_normal((10, 3))
+    params = init_fn(jax.random.PRNGKey(0), x.shape)[1]
+    ntk_fn = engine.empirical_ntk_fn(apply_fn, trace_axes=())
+    whole = np.asarray(ntk_fn(x, None, params))
+    tiled = engine.batch(ntk_fn, batch_size=4, store_on_device=False)(x, None, params)
+    assert tiled.shape == whole.shape == (10, 10, 2, 2)
+    close(tiled, whole)
+    x2 = x[:7] + 0.5
+    close(engine.batch(ntk_fn, batch_size=3)(x, x2, params), np.asarray(ntk_fn(x, x2, params)))
