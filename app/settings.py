@@ -32,6 +32,9 @@ class Architecture(param.Parameterized):
         The engine spec: a JSON list of [name, {arguments}] layers.""")
     width = param.Selector(default=DEFAULT_WIDTH, objects=WIDTHS, doc="""
         Width of every hidden layer of the finite networks; the closed form is width -> inf.""")
+    preset = param.String(default=DEFAULT, doc="""
+        The preset the stack was last loaded from (by the editor, a lesson or a preset call);
+        the editor's preset menu shows it.""")
 
     def __init__(self, limits: Limits | None = None, **params):
         super().__init__(**params)
@@ -59,7 +62,8 @@ class Architecture(param.Parameterized):
 
     def load_preset(self, name: str, width: int = DEFAULT_WIDTH) -> None:
         """The preset's stack with every hidden layer at ``width`` (the slider set to it)."""
-        self.param.update(width=width, spec=engine.with_width(PRESETS[name].spec, width))
+        self.param.update(width=width, spec=engine.with_width(PRESETS[name].spec, width),
+                          preset=name)
 
 
 class Data(param.Parameterized):

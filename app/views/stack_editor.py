@@ -48,6 +48,8 @@ class StackEditor(pn.viewable.Viewer):
                                             css_classes=["stack-error"])
         architecture = self.session.architecture
         architecture.param.watch(self._refresh, "spec")
+        self._showing_preset = False
+        architecture.param.watch(self._show_preset, "preset")
         self.session.param.watch(self._show_errors, ["stack_error", "error_path"])
         self._refresh()
 
@@ -198,7 +200,18 @@ class StackEditor(pn.viewable.Viewer):
 
     @param.depends("preset", watch=True)
     def _load_preset(self):
-        self.session.load_preset(self.preset)
+        if not self._showing_preset:
+            self.session.load_preset(self.preset)
+
+    def _show_preset(self, event) -> None:
+        """A preset loaded elsewhere (a lesson step, a script): the menu names it, and
+        loads nothing again."""
+        if event.new in PRESETS and event.new != self.preset:
+            self._showing_preset = True
+            try:
+                self.preset = event.new
+            finally:
+                self._showing_preset = False
 
     @param.depends("parameterization", watch=True)
     def _set_parameterization(self):

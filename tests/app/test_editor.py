@@ -119,6 +119,21 @@ def test_presets_load_with_their_data(editor):
     assert editor.session.stack_error == ""
 
 
+def test_a_preset_loaded_elsewhere_is_named_in_the_menu_and_loaded_once(editor, monkeypatch):
+    """A lesson step loads a preset through the session: the editor's menu must name it (it
+    kept showing the previous one), without loading it a second time (that would reset the
+    data the step set)."""
+    loads = []
+    original = editor.session.load_preset
+    monkeypatch.setattr(editor.session, "load_preset", lambda name: loads.append(name)
+                        or original(name))
+    editor.session.load_preset("ReLU MLP")
+    assert editor.preset == "ReLU MLP" and loads == ["ReLU MLP"]
+    editor.preset = "Cookbook Erf net"  # the menu itself still loads
+    assert loads == ["ReLU MLP", "Cookbook Erf net"]
+    assert editor.session.architecture.preset == "Cookbook Erf net"
+
+
 def test_ticks_from_concurrent_threads_are_all_counted(editor):
     # Panel handles widget events on worker threads (--num-threads): two ticks can be
     # counted at once, and the label must end on both whichever count finishes last.
