@@ -33,6 +33,15 @@ LOOK_FOR = {
                       "networks' boundary approaches the infinite one as the width grows.",
     "images": "The convolutional kernels beat the fully connected one at every training-set "
               "size: architecture is a prior over functions.",
+    "signal-propagation": "Left of the black line (χ₁ < 1) two inputs' correlation goes to 1 "
+                          "with depth, right of it it falls: click near the line and deep "
+                          "networks keep their inputs apart the longest.",
+    "random-matrices": "The histograms settle onto the black laws as the width grows, and the "
+                       "distance to the law falls like a straight line in the log-log plot.",
+    "lazy": "Larger α (left) makes the NTK move less and the test loss approach the kernel's "
+            "grey line; on the right, width does the same more slowly.",
+    "recurrent": "Three priors over the same windows: compare the kernels' structure, and "
+                 "the three test losses in the bottom title (close on this short task).",
 }
 LOOK_FOR_CSS = (":host { border-left: 4px solid #f0a020; padding-left: 8px; margin: 4px 0; "
                 "font-size: 1.05em; }")
