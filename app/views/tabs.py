@@ -34,8 +34,8 @@ LOOK_FOR = {
     "images": "The convolutional kernels beat the fully connected one at every training-set "
               "size: architecture is a prior over functions.",
     "signal-propagation": "Left of the black line (χ₁ < 1) two inputs' correlation goes to 1 "
-                          "with depth, right of it it falls: click near the line and deep "
-                          "networks keep their inputs apart the longest.",
+                          "with depth, right of it to c* < 1, and near the line it changes "
+                          "slowest (the longest ξ_c): click there and watch the right plot.",
     "random-matrices": "The histograms settle onto the black laws as the width grows, and the "
                        "distance to the law falls like a straight line in the log-log plot.",
     "lazy": "Larger α (left) makes the NTK move less and the test loss approach the kernel's "
