@@ -32,6 +32,7 @@ Where the blocks run:
 from __future__ import annotations
 
 import collections
+import functools
 import concurrent.futures
 import math
 import os
@@ -304,6 +305,13 @@ def _swap_pair(b):
     return b.transpose(perm)
 
 
+@functools.lru_cache(maxsize=None)
+def _kernels_type(names: tuple) -> type:
+    """One named tuple class per set of names: results of two calls are the same pytree
+    (a class made per call made jax.tree_util.tree_map refuse to add two results)."""
+    return collections.namedtuple("Kernels", names)
+
+
 def _assemble(out, covs, static, get, on_device):
     convert = jnp.asarray if on_device else (lambda a: a)
     if isinstance(get, str):
@@ -312,7 +320,7 @@ def _assemble(out, covs, static, get, on_device):
         return convert(out[ARRAY])
     if static is None:
         names = tuple(out)
-        return collections.namedtuple("Kernels", names)(*(convert(out[n]) for n in names))
+        return _kernels_type(names)(*(convert(out[n]) for n in names))
     channels, spatial, diagonal, is_gaussian = static
     return Kernel(**{n: convert(a) for n, a in {**out, **covs}.items()}, channels=channels,
                   spatial=spatial, diagonal=diagonal, is_gaussian=is_gaussian)

@@ -161,10 +161,12 @@ def screenshot(page, name: str) -> Path:
 
 
 def wait_for_members(page, timeout: float = 180_000) -> list:
-    """The finite ensemble's member curves, once trained (the first training compiles)."""
+    """The finite ensemble's member curves, once trained (the first training compiles):
+    drawn, and no training running (the lines of a part trained so far come first)."""
     page.wait_for_function(f"() => {{ {ENTRIES} const s = Bokeh.documents[0].get_model_by_name("
                            "'fs_members:source'); if (!s) return false; "
                            "const ys = entries(s.data).find(([k]) => k === 'ys'); "
                            "return ys && ys[1].length > 0 }", timeout=timeout)
+    page.locator(".finite-progress progress").wait_for(state="hidden", timeout=timeout)
     from .bokeh import column
     return column(page, "fs_members", "ys")

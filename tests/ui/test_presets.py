@@ -63,6 +63,10 @@ def test_every_preset_ends_as_a_fresh_load_whatever_came_before(page, server):
         page.locator(".n-test input").press("Enter")
         page.locator(".learning-rate input").fill("0.01")
         page.locator(".learning-rate input").press("Enter")
+        # let the server take both before a preset is chosen: Panel handles widget events on
+        # several threads, and a preset chosen within the same instant can be handled before
+        # the learning rate (failed once in a loaded run; a planning item, not fixed here)
+        page.wait_for_timeout(3000)
         for name in order:
             got = _choose(page, name)
             assert got == fresh[name], f"order {i}: {name}"
