@@ -36,28 +36,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.latency import WATCH  # noqa: E402  (the same in-page latency measure)
 from tests.ui.conftest import ENTRIES, FLAGS, serve  # noqa: E402
 
 MOVE_TIMEOUT = 60_000  # ms: a slider move with no answer by then counts as an error
 OPEN_TIMEOUT = 600_000  # ms: 30 pages opened on two cores take a while
-
-WATCH = """() => {
-  """ + ENTRIES + """
-  const source = Bokeh.documents[0].get_model_by_name('fs_mean:source');
-  const snapshot = () => JSON.stringify(Array.from(entries(source.data).find(([k]) => k === 'y')[1]));
-  window.__latency = {start: null, end: null, before: snapshot()};
-  document.addEventListener('keydown', () => {
-    if (window.__latency.start === null) window.__latency.start = performance.now();
-  }, {capture: true, once: true});
-  const poll = () => {
-    if (window.__latency.start !== null && snapshot() !== window.__latency.before) {
-      window.__latency.end = performance.now();
-      return;
-    }
-    requestAnimationFrame(poll);
-  };
-  requestAnimationFrame(poll);
-}"""
 
 LOADED = ("(name) => { " + ENTRIES + " const s = window.Bokeh && Bokeh.documents.length "
           "&& Bokeh.documents[0].get_model_by_name(name + ':source'); "
