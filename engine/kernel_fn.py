@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .kernel import Kernel, input_kernel
+from .layers.keywords import call_kernel, keywords_of
 from .layers.layer import Layer, Shape
 from .layers.randomness import needs_same_inputs
 from .overflow import concrete, guarded
@@ -99,41 +100,57 @@ class KernelFn:
             (a namedtuple). cov1 is each input of x1 with itself: (N1,) for flat outputs,
             (N1, H, W) per position or (N1, H, H, W, W) per pair of positions, as nngp's
             layout is diagonal or full; cov2 the same for x2 (x1's when x2 is None).
+          **kwargs: keywords read by layers of the network (Aggregate's ``pattern``), each a
+            pair (for x1, for x2) of None or arrays whose leading axis runs over the inputs.
         """
-        _check_kwargs(kwargs)
         check_get(get, KERNEL_GETS)
         if isinstance(x1_or_kernel, Kernel):
+            keywords = _check_kwargs(self.layer, kwargs, *x1_or_kernel.nngp.shape[:2])
             if x2 is not None:
                 raise ValueError("kernel_fn(kernel, x2): x2 must be None when composing "
                                  "with a Kernel")
-            return _pack(self._compose(x1_or_kernel), get)
+            return _pack(self._compose(x1_or_kernel, keywords), get)
         x1 = check_input("x1", x1_or_kernel)
         if x2 is not None:
             x2 = check_input("x2", x2)
             if x2.shape[1:] != x1.shape[1:]:
                 raise ValueError(f"kernel_fn(x2): x2 has shape {x2.shape} but x1 has "
                                  f"{x1.shape}; they must agree after the batch axis")
+        keywords = _check_kwargs(self.layer, kwargs, len(x1), len(x1 if x2 is None else x2))
         out = self.output_shape(x1.shape[1:])
         diagonal = x1.ndim > 2 and out.spatial == 0 and not self.layer.needs_full_covariance
         rows = _chunk_rows(x1.shape[1:-1], diagonal, len(x1 if x2 is None else x2), len(x1))
         k = guarded(self.layer, lambda: _call(_kernel_of_inputs, self.layer, x1, x2, diagonal,
-                                              rows), x1, x2, diagonal)  # overflow: ValueError
+                                              rows, keywords), x1, x2, diagonal)  # overflow
         return _pack(k, get)
 
-    def _compose(self, k: Kernel) -> Kernel:
+    def _compose(self, k: Kernel, keywords: dict) -> Kernel:
         if k.diagonal and self.layer.needs_full_covariance:
             raise ValueError("kernel_fn(kernel): this network mixes positions (pooling) and "
                              "needs covariances between positions, but the kernel holds only "
                              "equal positions; compute it with a network that pools too")
         positions = k.nngp.shape[2:] if k.diagonal else k.nngp.shape[2::2]
         self.layer.shape(Shape(tuple(positions) + (k.channels,), is_gaussian=k.is_gaussian))
-        return _call(_apply_layer, self.layer, k)
+        return _call(_apply_layer, self.layer, k, keywords)
 
 
-def _check_kwargs(kwargs):
-    if kwargs:
-        raise ValueError(f"kernel_fn({next(iter(kwargs))}=...): unknown argument; tiles and "
-                         "progress are engine.batch(kernel_fn, batch_size, progress=...)")
+def _check_kwargs(layer: Layer, kwargs: dict, n1: int, n2: int) -> dict:
+    """The keywords layers read, each a pair of per-input values for x1 (n1) and x2 (n2)."""
+    names = keywords_of(layer)
+    for name, value in kwargs.items():
+        if name not in names:
+            raise ValueError(f"kernel_fn({name}=...): unknown argument; tiles and progress "
+                             "are engine.batch(kernel_fn, batch_size, progress=...)")
+        if not isinstance(value, (tuple, list)) or len(value) != 2:
+            raise ValueError(f"kernel_fn({name}=...): expected a pair ({name}1, {name}2) for "
+                             f"x1 and x2; got {type(value).__name__}")
+        for i, (part, n) in enumerate(zip(value, (n1, n2)), start=1):
+            for leaf in jax.tree_util.tree_leaves(part):
+                if np.ndim(leaf) == 0 or np.shape(leaf)[0] != n:
+                    raise ValueError(f"kernel_fn({name}=...): {name}{i} needs a leading axis "
+                                     f"of length {n} (one entry per input of x{i}); got shape "
+                                     f"{np.shape(leaf)}")
+    return {name: tuple(value) for name, value in kwargs.items()}
 
 
 def _call(fn, layer, *args):
@@ -146,8 +163,8 @@ def _call(fn, layer, *args):
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _apply_layer(layer: Layer, k: Kernel) -> Kernel:
-    return layer.kernel(k)
+def _apply_layer(layer: Layer, k: Kernel, keywords: dict) -> Kernel:
+    return call_kernel(layer, k, keywords)
 
 
 def _chunk_rows(in_spatial, diagonal: bool, n2: int, n1: int) -> int:
@@ -166,30 +183,39 @@ def _x1_is_x2(x1, x2):
 
 
 @functools.partial(jax.jit, static_argnums=(0, 3, 4))
-def _kernel_of_inputs(layer: Layer, x1, x2, diagonal: bool, rows: int) -> Kernel:
+def _kernel_of_inputs(layer: Layer, x1, x2, diagonal: bool, rows: int,
+                      keywords: dict) -> Kernel:
     """The network's Kernel for x1 against x2, computed ``rows`` rows of x1 at a time.
 
     A layer that needs to know which inputs are the same (Dropout) gets the Kernel's
-    ``same`` mask for its chunk; the result carries none.
+    ``same`` mask for its chunk; the result carries none. Keywords (pairs for x1 and x2) are
+    cut like x1: each chunk gets its rows of the first entry and all of the second.
     """
     n1 = x1.shape[0]
     others = x1 if x2 is None else x2
     padded = -(-n1 // rows) * rows
     identical = _x1_is_x2(x1, x2) if needs_same_inputs(layer) else None
-    if padded > n1:  # copies of the first row: valid inputs, results dropped
-        x1 = jnp.concatenate([x1, jnp.broadcast_to(x1[:1], (padded - n1,) + x1.shape[1:])])
-    chunks = x1.reshape((-1, rows) + x1.shape[1:])
+
+    def chunked(v):  # padded with copies of the first row: valid inputs, results dropped
+        if padded > n1:
+            v = jnp.concatenate([v, jnp.broadcast_to(v[:1], (padded - n1,) + v.shape[1:])])
+        return v.reshape((-1, rows) + v.shape[1:])
+
+    chunks = chunked(x1)
+    firsts = jax.tree_util.tree_map(chunked, {name: pair[0] for name, pair in keywords.items()})
     starts = jnp.arange(0, padded, rows)
 
     def one(args):
-        xc, start = args
+        xc, start, first = args
         same = None
         if identical is not None:
             same = identical & ((start + jnp.arange(rows))[:, None]
                                 == jnp.arange(len(others))[None, :])
-        return layer.kernel(input_kernel(xc, others, diagonal, same)).replace(same=None)
+        chunk_keywords = {name: (first[name], pair[1]) for name, pair in keywords.items()}
+        return call_kernel(layer, input_kernel(xc, others, diagonal, same),
+                           chunk_keywords).replace(same=None)
 
-    k = jax.lax.map(one, (chunks, starts))  # a Kernel whose arrays have a leading chunk axis
+    k = jax.lax.map(one, (chunks, starts, firsts))  # arrays with a leading chunk axis
     flat = {name: getattr(k, name).reshape((-1,) + getattr(k, name).shape[2:])[:n1]
             for name in ("nngp", "ntk", "cov1")}
     return k.replace(cov2=flat["cov1"] if x2 is None else k.cov2[0], **flat)

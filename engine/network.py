@@ -42,10 +42,11 @@ class InitFn:
 
 @dataclass(frozen=True)
 class ApplyFn:
-    """``apply_fn(params, x, rng=None) -> outputs``: the finite network.
+    """``apply_fn(params, x, rng=None, **kwargs) -> outputs``: the finite network.
 
     ``rng`` is the PRNG key of layers that draw random numbers (Dropout in train mode),
-    split among them as neural-tangents does; other keywords are ignored.
+    split among them as neural-tangents does. Other keywords go to the layers that read them
+    (Aggregate's ``pattern=``, engine.layers.keywords); keywords no layer reads are ignored.
     """
 
     layer: Layer
@@ -53,8 +54,8 @@ class ApplyFn:
     def __repr__(self):
         return f"apply_fn({self.layer.name})"
 
-    def __call__(self, params, x, rng=None, **unused):
-        return call_apply(self.layer, params, x, rng)
+    def __call__(self, params, x, rng=None, **kwargs):
+        return call_apply(self.layer, params, x, rng, **kwargs)
 
 
 class Network(tuple):

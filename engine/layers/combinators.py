@@ -10,6 +10,7 @@ import functools
 
 import jax
 
+from .keywords import call_kernel
 from .layer import Layer, Shape, check_number, expect_single
 from .randomness import call_apply, split_rng
 
@@ -43,13 +44,13 @@ def serial(*layers: Layer) -> Layer:
             s = layer.shape(s)
         return params
 
-    def apply(params, x, rng=None):
+    def apply(params, x, rng=None, **keywords):
         for p, layer, key in zip(params, layers, split_rng(rng, len(layers))):
-            x = call_apply(layer, p, x, key)
+            x = call_apply(layer, p, x, key, **keywords)
         return x
 
-    def kernel(k):
-        return functools.reduce(lambda acc, layer: layer.kernel(acc), layers, k)
+    def kernel(k, **keywords):
+        return functools.reduce(lambda acc, layer: call_kernel(layer, acc, keywords), layers, k)
 
     return Layer(key=("serial",) + tuple(layers), shape=shape, kernel=kernel, apply=apply,
                  init=init, children=tuple(layers))
@@ -78,12 +79,12 @@ def parallel(*layers: Layer) -> Layer:
         keys = jax.random.split(key, max(n, 1))
         return tuple(layer.init(k, si) for k, layer, si in zip(keys, layers, s))
 
-    def apply(params, xs, rng=None):
-        return tuple(call_apply(layer, p, x, key)
+    def apply(params, xs, rng=None, **keywords):
+        return tuple(call_apply(layer, p, x, key, **keywords)
                      for p, layer, x, key in zip(params, layers, xs, split_rng(rng, n)))
 
-    def kernel(ks):
-        return tuple(layer.kernel(k) for layer, k in zip(layers, ks))
+    def kernel(ks, **keywords):
+        return tuple(call_kernel(layer, k, keywords) for layer, k in zip(layers, ks))
 
     return Layer(key=("parallel",) + tuple(layers), shape=shape, kernel=kernel, apply=apply,
                  init=init, children=tuple(layers))
@@ -160,27 +161,28 @@ def repeat(layer: Layer, n) -> Layer:
             return key, layer.init(layer_key, s)
         return jax.lax.scan(one, key, None, n)[1]
 
-    def apply(params, x, rng=None):
+    def apply(params, x, rng=None, **keywords):
         def one(carry, p):
             x, i = carry
             key = None if rng is None else jax.random.fold_in(rng, i)
-            return (call_apply(layer, p, x, key), i + 1), None
+            return (call_apply(layer, p, x, key, **keywords), i + 1), None
         return jax.lax.scan(one, (x, 0), params, n)[0][0]
 
-    def kernel(k):
+    def kernel(k, **keywords):
+        step = functools.partial(call_kernel, layer, keywords=keywords)
         if n == 0:
             return k
-        k = layer.kernel(k)
+        k = step(k)
         if n == 1:
             return k
-        after = jax.eval_shape(layer.kernel, k)
+        after = jax.eval_shape(step, k)
         if jax.tree_util.tree_structure(after) != jax.tree_util.tree_structure(k) or any(
                 a.shape != b.shape for a, b in zip(jax.tree_util.tree_leaves(after),
                                                    jax.tree_util.tree_leaves(k))):
             for _ in range(n - 1):
-                k = layer.kernel(k)
+                k = step(k)
             return k
-        return jax.lax.scan(lambda c, _: (layer.kernel(c), None), k, None, n - 1)[0]
+        return jax.lax.scan(lambda c, _: (step(c), None), k, None, n - 1)[0]
 
     return Layer(key=("repeat", layer, n), shape=shape, kernel=kernel, apply=apply, init=init,
                  children=(layer,))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import jax
 
+from .keywords import used_keywords
 from .layer import Layer
 
 
@@ -31,11 +32,13 @@ def needs_same_inputs(layer: Layer) -> bool:
         any(needs_same_inputs(c) for c in layer.children)
 
 
-def call_apply(layer: Layer, params, x, rng):
-    """``layer.apply``, with ``rng`` only for a layer that uses one."""
+def call_apply(layer: Layer, params, x, rng, **keywords):
+    """``layer.apply``, with ``rng`` only for a layer that uses one, and the keywords it reads
+    (engine.layers.keywords)."""
+    keywords = used_keywords(layer, keywords)
     if uses_rng(layer):
-        return layer.apply(params, x, rng=rng)
-    return layer.apply(params, x)
+        return layer.apply(params, x, rng=rng, **keywords)
+    return layer.apply(params, x, **keywords)
 
 
 def split_rng(rng, n: int):
