@@ -1,0 +1,116 @@
+"""Random positional embeddings of GlobalSelfAttention: added to or concatenated with inputs.
+
+Finite network: one embedding e of shape (1, *positions, C_e) shared by every input, e ~ N(0, 1)
+(a parameter), optionally correlated across positions by e <- L e with L L^T = R, then
+scaled by W_pos_emb_std. SUM gives keys/queries x + e (C_e = C); CONCAT gives [x, e]
+(C + C_e channels); values get the same only when ``val_pos_emb``.
+
+Kernel: over the channels the embedding's covariance between positions p and q is
+W_pos_emb_std^2 R[p, q], with R = decay_fn(sum_axes |p_a - q_a|^p_norm) or the identity
+(decay_fn None), and it is independent of the inputs. The next 1 / C_in averages the two
+parts by their channel counts:
+  Sigma_emb[p, q] = w_in Sigma[p, q] + w_e R[p, q],
+  SUM: w_in = 1, w_e = W_pos_emb_std^2;  CONCAT: w_in = C / (C + C_e),
+  w_e = W_pos_emb_std^2 C_e / (C + C_e).
+The embedding is a trained parameter: where it enters the values, the NTK gains w_e R too.
+(Hron et al. 2020, "Infinite attention: NNGP and NTK for deep attention networks",
+arXiv:2006.10540; neural-tangents' stax.GlobalSelfAttention for the weights w_in, w_e.)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .layer import check_number
+
+KINDS = ("NONE", "SUM", "CONCAT")
+
+
+@dataclass(frozen=True)
+class PositionalEmbedding:
+    """The positional-embedding arguments of GlobalSelfAttention, validated once."""
+
+    kind: str
+    p_norm: float
+    decay_fn: Callable | None
+    n_chan: int | None
+    W_std: float
+    in_values: bool
+
+    @property
+    def used(self) -> bool:
+        return self.kind != "NONE"
+
+    def channels(self, c_in: int) -> int:
+        """C_e: the embedding's channel count for inputs with ``c_in`` channels."""
+        return c_in if self.n_chan is None else self.n_chan
+
+    def key_channels(self, c_in: int) -> int:
+        return c_in + self.channels(c_in) if self.kind == "CONCAT" else c_in
+
+    def value_channels(self, c_in: int) -> int:
+        return self.key_channels(c_in) if self.in_values else c_in
+
+    def weights(self, c_in: int) -> tuple[float, float]:
+        """(w_in, w_e) of Sigma_emb = w_in Sigma + w_e R (see the module docstring)."""
+        if self.kind != "CONCAT":
+            return 1.0, self.W_std ** 2
+        c_e = self.channels(c_in)
+        return c_in / (c_in + c_e), self.W_std ** 2 * c_e / (c_in + c_e)
+
+    def init(self, key, dims: tuple[int, ...]):
+        """The embedding parameter, (1, *positions, C_e); None when there is none."""
+        if not self.used:
+            return None
+        return jax.random.normal(key, (1,) + dims[:-1] + (self.channels(dims[-1]),))
+
+    def inputs(self, emb, h, dims: tuple[int, ...]):
+        """(keys/queries input, values input) from h (N, P, C), P the positions ``dims``."""
+        if not self.used:
+            return h, h
+        emb = emb.reshape(1, h.shape[1], -1)
+        if self.decay_fn is not None:
+            factor = jnp.asarray(np.linalg.cholesky(self.covariance(dims)), emb.dtype)
+            emb = jnp.einsum("pq,nqc->npc", factor, emb)
+        emb = self.W_std * emb
+        if self.kind == "SUM":
+            keys = h + emb
+        else:
+            keys = jnp.concatenate([h, jnp.broadcast_to(emb, h.shape[:2] + emb.shape[2:])], -1)
+        return keys, (keys if self.in_values else h)
+
+    def covariance(self, dims: tuple[int, ...]) -> np.ndarray:
+        """R between the flattened positions ``dims``, (P, P), as a NumPy array (the decay
+        function runs on concrete values, also while jit traces the layer)."""
+        size = math.prod(dims)
+        if self.decay_fn is None:
+            return np.eye(size)
+        coords = np.indices(dims).reshape(len(dims), size).T.astype(float)  # (P, spatial)
+        distance = (np.abs(coords[:, None, :] - coords[None, :, :]) ** self.p_norm).sum(-1)
+        with jax.ensure_compile_time_eval():
+            r = self.decay_fn(jnp.asarray(distance))
+        return np.asarray(r, dtype=float).reshape(size, size)
+
+
+def positional_embedding(name, pos_emb_type, pos_emb_p_norm, pos_emb_decay_fn, n_chan_pos_emb,
+                         W_pos_emb_std, val_pos_emb) -> PositionalEmbedding:
+    """Validate GlobalSelfAttention's positional-embedding arguments (messages name them)."""
+    if pos_emb_type not in KINDS:
+        raise ValueError(f"{name}(pos_emb_type={pos_emb_type!r}): expected one of {list(KINDS)}")
+    check_number(name, "pos_emb_p_norm", pos_emb_p_norm, positive=True)
+    if pos_emb_decay_fn is not None and not callable(pos_emb_decay_fn):
+        raise ValueError(f"{name}(pos_emb_decay_fn={pos_emb_decay_fn!r}): pos_emb_decay_fn "
+                         "must be a function of the distance, or None")
+    check_number(name, "n_chan_pos_emb", n_chan_pos_emb, positive=True, integer=True,
+                 allow_none=True)
+    check_number(name, "W_pos_emb_std", W_pos_emb_std, nonnegative=True)
+    if not isinstance(val_pos_emb, bool):
+        raise ValueError(f"{name}(val_pos_emb={val_pos_emb!r}): val_pos_emb must be True or "
+                         "False")
+    return PositionalEmbedding(pos_emb_type, pos_emb_p_norm, pos_emb_decay_fn, n_chan_pos_emb,
+                               W_pos_emb_std, val_pos_emb)
