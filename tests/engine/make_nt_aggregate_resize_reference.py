@@ -85,7 +85,7 @@ RESIZE_CASES = {
     "resize_linear_down": (lambda stax: resize_net(stax, (-1, 3, 2, -1), "linear"), "images"),
     "resize_linear_down_no_antialias": (
         lambda stax: resize_net(stax, (-1, 3, 2, -1), "linear", antialias=False), "images"),
-    "resize_nearest_up": (lambda stax: resize_net(stax, (-1, 7, 6, -1), "nearest"), "images"),
+    "resize_nearest_up": (lambda stax: resize_net(stax, (-1, 5, 6, -1), "nearest"), "images"),
     "resize_nearest_down": (lambda stax: resize_net(stax, (-1, 2, 3, -1), "nearest"), "images"),
 }
 
@@ -107,8 +107,10 @@ def vertex_sizes(kind):
 
 
 def draw_inputs(rng, kind):
+    """3 and 2 inputs; 2 and 1 images (the resized kernels have up to 36 x 25 entries)."""
+    n1, n2 = (2, 1) if kind == "images" else (3, 2)
     shape = SHAPES[kind]
-    return rng.standard_normal((3,) + shape), rng.standard_normal((2,) + shape)
+    return rng.standard_normal((n1,) + shape), rng.standard_normal((n2,) + shape)
 
 
 def draw_pattern(rng, n, sizes, pattern_kind):
