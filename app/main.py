@@ -7,9 +7,21 @@ LocalCluster of worker processes, started once per server process in a thread of
 or the cluster of `--args --scheduler tcp://HOST:8786` (IWE_SCHEDULER). `--plugins
 app.readiness` starts it with the server and serves /readiness (app/readiness.py).
 """
+import os
 import sys
 
-import jax
+#: compiled XLA programs kept on disk and shared by the server and its Dask workers (which
+#: inherit these variables): a worker or a restarted server loads a program another process
+#: compiled instead of compiling it again. IWE_COMPILE_CACHE sets the folder ("off": none);
+#: JAX's own JAX_COMPILATION_CACHE_DIR, if set, wins.
+_CACHE = os.environ.get("IWE_COMPILE_CACHE") or os.path.join(
+    os.path.expanduser("~"), ".cache", "infinite-width-explorer", "xla")
+if _CACHE != "off":
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _CACHE)
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(2 ** 30))  # bytes, LRU
+
+import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
