@@ -28,6 +28,10 @@ Where the blocks run:
   MEMMAP_BYTES go to memmaps in a temporary directory (store_on_device=False only).
 
 ``store_on_device=False`` assembles NumPy arrays in host memory; ``True`` returns jax.Arrays.
+
+Keywords given as pairs of per-input arrays (Aggregate's ``pattern=(pattern1, pattern2)``)
+are cut with the rows of x1 and x2 (engine.batch_keywords); with x2=None the mirror images
+are used only when both entries are equal. Other keywords go to every block whole.
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import batch_keywords
 from .kernel import Kernel
 from .kernel_fn import KernelFn, check_get, check_input
 
@@ -100,8 +105,9 @@ def batch(kernel_fn, batch_size=0, device_count=-1, store_on_device=True, progre
             return _stored(result, store_on_device)
         if _names(get):
             check_get(get)
-        runner = _Runner(kernel_fn, get, kwargs, executor, _devices(device_count))
-        return _tiled(runner, x1, x2, get, size, report, store_on_device, out)
+        pairs, whole = batch_keywords.split(kwargs, n1, n2)
+        runner = _Runner(kernel_fn, get, whole, executor, _devices(device_count))
+        return _tiled(runner, x1, x2, get, size, report, store_on_device, out, pairs)
 
     return batched
 
@@ -176,7 +182,11 @@ def _block_on(device, kernel_fn, a, b, get, kwargs, x64):
 
 
 class _Runner:
-    """Maps blocks to an executor, to the local devices (a thread each) or runs them inline."""
+    """Maps blocks to an executor, to the local devices (a thread each) or runs them inline.
+
+    A task is (rows, columns, keywords), three functions making a block's arguments; the
+    block's keywords are added to the ones every block gets (``kwargs``).
+    """
 
     def __init__(self, kernel_fn, get, kwargs, executor, devices):
         self.kernel_fn, self.get, self.kwargs = kernel_fn, get, kwargs
@@ -185,8 +195,9 @@ class _Runner:
     def run(self, tasks, x64: bool):
         """Yield (index, block) as blocks finish; closing the generator cancels the rest."""
         if self.executor is None and len(self.devices) <= 1:
-            for i, (a, b) in enumerate(tasks):
-                yield i, compute_block(self.kernel_fn, a(), b(), self.get, self.kwargs, x64)
+            for i, (a, b, kw) in enumerate(tasks):
+                yield i, compute_block(self.kernel_fn, a(), b(), self.get,
+                                       {**self.kwargs, **kw()}, x64)
             return
         own = self.executor is None
         pool = (concurrent.futures.ThreadPoolExecutor(len(self.devices)) if own
@@ -198,14 +209,15 @@ class _Runner:
             item = next(todo, None)
             if item is None:
                 return False
-            i, (a, b) = item
+            i, (a, b, kw) = item
+            kwargs = {**self.kwargs, **kw()}
             if own:
                 device = self.devices[i % len(self.devices)]
                 future = pool.submit(_block_on, device, self.kernel_fn, a(), b(), self.get,
-                                     self.kwargs, x64)
+                                     kwargs, x64)
             else:
                 future = pool.submit(compute_block, self.kernel_fn, a(), b(), self.get,
-                                     self.kwargs, x64)
+                                     kwargs, x64)
             pending[future] = i
             return True
 
@@ -225,8 +237,9 @@ class _Runner:
                 pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _tiled(runner, x1, x2, get, size, report, on_device, out_dir):
+def _tiled(runner, x1, x2, get, size, report, on_device, out_dir, pairs):
     same = x2 is None
+    mirror = same and batch_keywords.identical(pairs)
     if not same and np.shape(x2)[1:] != np.shape(x1)[1:]:
         check_input("x2", x2)  # the unbatched call's message
         raise ValueError(f"kernel_fn(x2): x2 has shape {np.shape(x2)} but x1 has "
@@ -236,14 +249,16 @@ def _tiled(runner, x1, x2, get, size, report, on_device, out_dir):
     x64 = np.dtype(x1.dtype) == np.float64 or np.dtype(xb.dtype) == np.float64
     starts1 = range(0, len(x1), size)
     starts2 = starts1 if same else range(0, len(xb), size)
-    pairs = [(i, j) for i in starts1 for j in starts2 if not (same and j < i)]
+    blocks_at = [(i, j) for i in starts1 for j in starts2 if not (mirror and j < i)]
     tasks = [(lambda i=i: _pad_rows(x1[i:i + size], size),
-              lambda j=j: _pad_rows(xb[j:j + size], size)) for i, j in pairs]
+              lambda j=j: _pad_rows(xb[j:j + size], size),
+              lambda i=i, j=j: batch_keywords.block(pairs, i, j, size, _pad_rows))
+             for i, j in blocks_at]
     out = covs = static = None
     blocks_run = runner.run(tasks, x64)
     try:
         for done, (index, blocks) in enumerate(blocks_run, 1):
-            i, j = pairs[index]
+            i, j = blocks_at[index]
             nr, nc = min(size, len(x1) - i), min(size, len(xb) - j)
             if out is None:
                 static = blocks.get("static")
@@ -251,9 +266,9 @@ def _tiled(runner, x1, x2, get, size, report, on_device, out_dir):
                 out = _buffers({n: blocks[n] for n in names}, len(x1), len(xb), on_device,
                                out_dir)
                 covs = None if static is None else _cov_buffers(blocks, len(x1), len(xb), same)
-            _place(out, {n: blocks[n] for n in out}, i, j, nr, nc, same and i != j)
-            _place_covs(covs, blocks, i, j, nr, nc)
-            report(done / len(pairs))
+            _place(out, {n: blocks[n] for n in out}, i, j, nr, nc, mirror and i != j)
+            _place_covs(covs, blocks, i, j, nr, nc, same)
+            report(done / len(blocks_at))
     finally:
         blocks_run.close()
     for array in out.values():
@@ -281,11 +296,14 @@ def _cov_buffers(blocks, n1, n2, same):
                                                         blocks["cov2"].dtype)}
 
 
-def _place_covs(covs, blocks, i, j, nr, nc):
+def _place_covs(covs, blocks, i, j, nr, nc, same):
+    """cov1 from the block's rows; cov2 from its columns unless x2 is x1 (then cov2 is
+    cov1, as in the unbatched kernel_fn, whatever keywords the columns had)."""
     if covs is None:
         return
     covs["cov1"][i:i + nr] = blocks["cov1"][:nr]
-    covs["cov2"][j:j + nc] = blocks["cov2"][:nc]
+    if not same:
+        covs["cov2"][j:j + nc] = blocks["cov2"][:nc]
 
 
 def _place(out, blocks, r, c, nr, nc, mirror):

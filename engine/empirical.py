@@ -23,6 +23,11 @@ Implementations (``NtkImplementation``), equal to rounding:
 The strings "auto", "jacobian" and "dense" are accepted too; "dense" insists on the
 structured path (an error when the network or the inputs do not allow it). ``vmap_axes`` is
 accepted for compatibility: every path here already works on whole batches.
+
+Keywords ``**apply_fn_kwargs`` are split between the two sides as neural-tangents does
+(engine.empirical_kwargs): ``pattern=(pattern1, pattern2)`` gives f(params, x1,
+pattern=pattern1) and f(params, x2, pattern=pattern2); ``rng`` gives x2 a different key
+unless x2 equals x1; other values go to both.
 """
 from __future__ import annotations
 
@@ -35,7 +40,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from engine import empirical_dense as dense
+from engine.empirical_kwargs import bind, split_kwargs
 from engine.kernel_fn import GETS, Kernels, check_get, concrete
+from engine.layers.keywords import used_keywords
+from engine.layers.randomness import uses_rng
 from engine.network import ApplyFn, Network
 from engine.predict_args import fail
 
@@ -110,14 +118,15 @@ def empirical_ntk_fn(f, trace_axes=(-1,), diagonal_axes=(), vmap_axes=None,
 
     def ntk_fn(x1, x2=None, params=None, **apply_fn_kwargs):
         x1, x2 = _checked(f"{fn}.ntk_fn", x1, x2, params, flat=strict)
-        g = functools.partial(apply, **apply_fn_kwargs) if apply_fn_kwargs else apply
-        out_ndim = jax.eval_shape(g, params, x1).ndim
+        sides = _sides(apply, apply_fn_kwargs, x1, x2)
+        out_ndim = _output(sides, params, x1).ndim
         axes = _canonical(out_ndim, trace_axes, diagonal_axes)
-        if structured and x1.ndim == 2 and axes == ((out_ndim - 1,), ()):
+        if structured and x1.ndim == 2 and axes == ((out_ndim - 1,), ()) and \
+                not _reads_keywords(layer, apply_fn_kwargs):
             return dense.dense_ntk(layer, params, x1, x2)
         method = _vector_products if implementation == NtkImplementation.NTK_VECTOR_PRODUCTS \
             else _jacobian_contraction
-        return _static_call(method, g, params, x1, x2, axes)
+        return _static_call(method, sides, params, x1, x2, axes)
 
     return ntk_fn
 
@@ -131,9 +140,9 @@ def empirical_nngp_fn(f, trace_axes=(-1,), diagonal_axes=()):
 
     def nngp_fn(x1, x2=None, params=None, **apply_fn_kwargs):
         x1, x2 = _checked(f"{fn}.nngp_fn", x1, x2, params, flat=False)
-        g = functools.partial(apply, **apply_fn_kwargs) if apply_fn_kwargs else apply
-        axes = _canonical(jax.eval_shape(g, params, x1).ndim, trace_axes, diagonal_axes)
-        return _static_call(_outer_product, g, params, x1, x2, axes)
+        sides = _sides(apply, apply_fn_kwargs, x1, x2)
+        axes = _canonical(_output(sides, params, x1).ndim, trace_axes, diagonal_axes)
+        return _static_call(_outer_product, sides, params, x1, x2, axes)
 
     return nngp_fn
 
@@ -210,6 +219,28 @@ def _checked_input(fn, name, x, flat: bool):
     return jnp.asarray(x, dtype=jnp.result_type(float) if dtype.kind in "iu" else None)
 
 
+# ---------------------------------------------------------------- keywords
+
+def _sides(apply, kwargs: dict, x1, x2) -> tuple:
+    """(g1, g2, kw1, kw2): ``g1(params, x1, **kw1)`` and ``g2(params, x2, **kw2)`` are f on
+    each side with its keywords (engine.empirical_kwargs); kw1, kw2 hold the traced ones."""
+    kwargs1, kwargs2 = split_kwargs(kwargs, x1, x2)
+    g1, kw1 = bind(apply, kwargs1)
+    g2, kw2 = (g1, kw1) if kwargs2 is kwargs1 else bind(apply, kwargs2)
+    return g1, g2, kw1, kw2
+
+
+def _output(sides, params, x1):
+    g1, _, kw1, _ = sides
+    return jax.eval_shape(lambda p, x, kw: g1(p, x, **kw), params, x1, kw1)
+
+
+def _reads_keywords(layer, kwargs: dict) -> bool:
+    """Whether the engine network reads any of the keywords (the structured path runs the
+    layers without them)."""
+    return bool(used_keywords(layer, kwargs)) or ("rng" in kwargs and uses_rng(layer))
+
+
 # ---------------------------------------------------------------- contractions
 
 def _canonical(out_ndim: int, trace_axes, diagonal_axes):
@@ -240,40 +271,43 @@ def _trace_size(shape, axes) -> int:
     return int(np.prod([shape[a] for a in axes[0]]))
 
 
-def _static_call(method, g, params, x1, x2, axes):
-    """The compiled ``method`` when ``g`` is hashable, else traced inline."""
+def _static_call(method, sides, params, x1, x2, axes):
+    """The compiled ``method`` when f on both sides is hashable, else traced inline."""
+    g1, g2, kw1, kw2 = sides
     try:
-        hash(g)
+        hash((g1, g2))
     except TypeError:
-        return method.__wrapped__(g, params, x1, x2, axes)
-    return method(g, params, x1, x2, axes)
+        return method.__wrapped__(g1, g2, params, x1, x2, axes, kw1, kw2)
+    return method(g1, g2, params, x1, x2, axes, kw1, kw2)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 4))
-def _jacobian_contraction(g, params, x1, x2, axes):
-    def jacobian(x):
-        return jax.jacrev(lambda p: g(p, x))(params)
-    j1 = jacobian(x1)
-    j2 = j1 if x2 is None else jacobian(x2)
-    out_ndim = jax.eval_shape(g, params, x1).ndim
+@functools.partial(jax.jit, static_argnums=(0, 1, 5))
+def _jacobian_contraction(g1, g2, params, x1, x2, axes, kw1, kw2):
+    def jacobian(g, x, kw):
+        return jax.jacrev(lambda p: g(p, x, **kw))(params)
+    j1 = jacobian(g1, x1, kw1)
+    j2 = j1 if x2 is None else jacobian(g2, x2, kw2)
+    out_ndim = jax.eval_shape(lambda p, x: g1(p, x, **kw1), params, x1).ndim
     left, right, out = _letters(out_ndim, axes)
     total = 0.0
     for a, b in zip(jax.tree_util.tree_leaves(j1), jax.tree_util.tree_leaves(j2)):
         a = a.reshape(a.shape[:out_ndim] + (-1,))
         b = b.reshape(b.shape[:out_ndim] + (-1,))
         total = total + jnp.einsum(f"{left}z,{right}z->{out}", a, b)
-    return total / _trace_size(jax.eval_shape(g, params, x1).shape, axes)
+    return total / _trace_size(jax.eval_shape(lambda p, x: g1(p, x, **kw1), params,
+                                              x1).shape, axes)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 4))
-def _vector_products(g, params, x1, x2, axes):
+@functools.partial(jax.jit, static_argnums=(0, 1, 5))
+def _vector_products(g1, g2, params, x1, x2, axes, kw1, kw2):
     """Theta e for every unit vector e of x2's outputs: a VJP then a JVP each."""
-    x2 = x1 if x2 is None else x2
-    out2, pullback = jax.vjp(lambda p: g(p, x2), params)
+    if x2 is None:
+        x2, g2, kw2 = x1, g1, kw1
+    out2, pullback = jax.vjp(lambda p: g2(p, x2, **kw2), params)
 
     def column(cotangent):
         (tangent,) = pullback(cotangent)
-        return jax.jvp(lambda p: g(p, x1), (params,), (tangent,))[1]
+        return jax.jvp(lambda p: g1(p, x1, **kw1), (params,), (tangent,))[1]
 
     basis = jnp.eye(out2.size, dtype=out2.dtype).reshape((out2.size,) + out2.shape)
     columns = jax.lax.map(column, basis)  # (size2, *out1)
@@ -283,9 +317,9 @@ def _vector_products(g, params, x1, x2, axes):
     return jnp.einsum(f"{left}{right}->{out}", full) / _trace_size(out2.shape, axes)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 4))
-def _outer_product(g, params, x1, x2, axes):
-    f1 = g(params, x1)
-    f2 = f1 if x2 is None else g(params, x2)
+@functools.partial(jax.jit, static_argnums=(0, 1, 5))
+def _outer_product(g1, g2, params, x1, x2, axes, kw1, kw2):
+    f1 = g1(params, x1, **kw1)
+    f2 = f1 if x2 is None else g2(params, x2, **kw2)
     left, right, out = _letters(f1.ndim, axes)
     return jnp.einsum(f"{left},{right}->{out}", f1, f2) / _trace_size(f1.shape, axes)

@@ -121,7 +121,7 @@ class KernelFn:
         diagonal = x1.ndim > 2 and out.spatial == 0 and not self.layer.needs_full_covariance
         rows = _chunk_rows(x1.shape[1:-1], diagonal, len(x1 if x2 is None else x2), len(x1))
         k = guarded(self.layer, lambda: _call(_kernel_of_inputs, self.layer, x1, x2, diagonal,
-                                              rows, keywords), x1, x2, diagonal)  # overflow
+                                              rows, keywords), x1, x2, diagonal, keywords)
         return _pack(k, get)
 
     def _compose(self, k: Kernel, keywords: dict) -> Kernel:

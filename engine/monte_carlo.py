@@ -9,6 +9,9 @@ passed to ``apply_fn`` as ``rng=``, for stochastic layers), computes the empiric
 tends to the closed form for any number of samples (the NTK and NNGP self-average); at finite
 width it tends to the expected finite-width kernel as n_samples grows. ``n_samples`` given
 as several counts returns a generator of the averages at each count, computed in one pass.
+Keywords of ``kernel_fn`` go to ``apply_fn`` as in ``engine.empirical``: a pair such as
+``pattern=(pattern1, pattern2)`` gives pattern1 to x1's side and pattern2 to x2's (cut into
+blocks with the inputs when ``batch_size`` tiles them, as in ``engine.batch``).
 """
 from __future__ import annotations
 
@@ -50,9 +53,10 @@ def monte_carlo_kernel_fn(init_fn, apply_fn, key, n_samples, batch_size=0, devic
         init_key, rng = jax.random.split(sample_key)
         _, params = init_fn(init_key, np.shape(x1))
 
-        def sample(a, b=None, g=None):
-            return empirical(a, b, g, params, rng=rng, **apply_fn_kwargs)
-        return batch(sample, batch_size, device_count, store_on_device)(x1, x2, get)
+        def sample(a, b=None, g=None, **kwargs):
+            return empirical(a, b, g, params, rng=rng, **kwargs)
+        return batch(sample, batch_size, device_count, store_on_device)(x1, x2, get,
+                                                                         **apply_fn_kwargs)
 
     def running_means(x1, x2, get, apply_fn_kwargs):
         total, k = None, key

@@ -6,7 +6,8 @@ whose square passes 1.8e308 push a kernel out of float64; compiled code would re
 NaN. ``guarded`` runs the kernel computation, and when the result is concrete (never inside
 a trace) and not finite, or Python raised OverflowError (``W_std ** 2`` for W_std >=
 1.4e154), it reruns the layers one at a time on one offending pair of inputs to name the
-first layer whose kernel leaves float64:
+first layer whose kernel leaves float64 (with the keywords of kernel_fn, such as Aggregate's
+``pattern=(pattern1, pattern2)``, cut to the same pair of inputs):
 
     layer 37 (Exp): kernel overflows float64 (inf or NaN; the largest variance entering the
     layer is 7.2e+02): lower W_std or b_std, use fewer layers or scale the inputs down
@@ -20,19 +21,26 @@ import jax.numpy as jnp
 import numpy as np
 
 from .kernel import input_kernel
+from .layers.keywords import call_kernel
 
 ADVICE = "lower W_std or b_std, use fewer layers or scale the inputs down"
 
 
-def guarded(layer, compute, x1, x2, diagonal: bool):
-    """``compute()`` (a Kernel), or a ValueError naming the layer where it overflows."""
+def guarded(layer, compute, x1, x2, diagonal: bool, keywords=None):
+    """``compute()`` (a Kernel), or a ValueError naming the layer where it overflows.
+
+    ``keywords``: kernel_fn's keyword pairs (for x1, for x2), as the layers read them.
+    """
+    keywords = keywords or {}
     try:
         k = compute()
     except OverflowError:
-        raise diagnose(layer, *_probe(x1, x2, None), diagonal) from None
+        a, b, cut = _probe(x1, x2, None, keywords)
+        raise diagnose(layer, a, b, diagonal, cut) from None
     if _finite_or_traced(k.nngp, k.ntk):
         return k
-    raise diagnose(layer, *_probe(x1, x2, [np.asarray(k.nngp), np.asarray(k.ntk)]), diagonal)
+    a, b, cut = _probe(x1, x2, [np.asarray(k.nngp), np.asarray(k.ntk)], keywords)
+    raise diagnose(layer, a, b, diagonal, cut)
 
 
 def _finite_or_traced(*arrays) -> bool:
@@ -51,22 +59,36 @@ def concrete(x):
         return None
 
 
-def _probe(x1, x2, values):
-    """One input of x1 and one of x2 whose kernel entry is not finite, as NumPy arrays.
+def _probe(x1, x2, values, keywords):
+    """One input of x1 and one of x2 whose kernel entry is not finite, as NumPy arrays, and
+    the keywords cut to them (each pair's first entry at x1's input, second at x2's).
 
-    Traced inputs (an OverflowError met while tracing) are replaced by ones: a Python
-    overflow does not depend on the values.
+    Traced inputs (an OverflowError met while tracing) are replaced by ones and traced
+    keywords by zeros: a Python overflow does not depend on the values.
     """
-    x1 = concrete(x1)
-    x2 = x1 if x2 is None else concrete(x2)
-    if x1 is None or x2 is None:
-        shape = (1,) + tuple(np.shape(x1 if x1 is not None else x2)[1:])
-        return np.ones(shape), np.ones(shape)
+    shape = (1,) + tuple(np.shape(x1)[1:])
+    c1 = concrete(x1)
+    c2 = c1 if x2 is None else concrete(x2)
     i, j = 0, 0
     if values is not None:
         bad = np.argwhere(~np.isfinite(values[0]) | ~np.isfinite(values[1]))
         i, j = (int(bad[0][0]), int(bad[0][1])) if len(bad) else (0, 0)
-    return x1[i:i + 1], x2[j:j + 1]
+    cut = {name: (_row(first, i), _row(second, j)) for name, (first, second) in
+           keywords.items()}
+    if c1 is None or c2 is None:
+        return np.ones(shape), np.ones(shape), cut
+    return c1[i:i + 1], c2[j:j + 1], cut
+
+
+def _row(part, i):
+    """Input i of a keyword entry (a pytree of arrays with a leading input axis), kept as a
+    leading axis of length 1; zeros of its shape and dtype when it is traced."""
+    def one(leaf):
+        value = concrete(leaf)
+        if value is None:
+            return np.zeros((1,) + tuple(np.shape(leaf)[1:]), np.dtype(leaf.dtype))
+        return value[i:i + 1]
+    return jax.tree_util.tree_map(one, part)
 
 
 def steps(layer, prefix=""):
@@ -93,21 +115,26 @@ def _largest_variance(k) -> float:
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _jitted(step, k):
-    return step.kernel(k)
+def _jitted(step, k, keywords):
+    return call_kernel(step, k, keywords)
 
 
-def _run(step, k):
-    """One layer's kernel, compiled once per layer when the layer is hashable."""
+def _run(step, k, keywords):
+    """One layer's kernel (with the keywords it reads), compiled once per layer when the
+    layer is hashable."""
     try:
         hash(step)
     except TypeError:
-        return step.kernel(k)
-    return _jitted(step, k)
+        return call_kernel(step, k, keywords)
+    return _jitted(step, k, keywords)
 
 
-def diagnose(layer, x1, x2, diagonal: bool) -> ValueError:
-    """The error for the first step whose kernel of (x1, x2) is not finite."""
+def diagnose(layer, x1, x2, diagonal: bool, keywords=None) -> ValueError:
+    """The error for the first step whose kernel of (x1, x2) is not finite.
+
+    ``keywords``: kernel_fn's keyword pairs cut to the inputs x1 and x2 (one each).
+    """
+    keywords = keywords or {}
     k = input_kernel(np.asarray(x1, np.float64), np.asarray(x2, np.float64), diagonal)
     if not _finite(k):
         return ValueError("kernel_fn: the inputs' kernel x . x' / d overflows float64; "
@@ -115,7 +142,7 @@ def diagnose(layer, x1, x2, diagonal: bool) -> ValueError:
     for label, step in steps(layer):
         variance = _largest_variance(k)
         try:
-            k = _run(step, k)
+            k = _run(step, k, keywords)
         except OverflowError:
             return ValueError(f"{label}: kernel overflows float64 (a hyperparameter squared, "
                               f"such as W_std ** 2, is beyond 1.8e308): {ADVICE}")
