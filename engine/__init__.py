@@ -39,9 +39,10 @@ from .finite import EnsembleRun, train_ensemble  # noqa: E402
 __all__ += ["EnsembleRun", "train_ensemble"]
 
 # the train residual along the analytic NTK's eigenvectors (Jacot et al. 2018, Fig. 2)
+from .finite import log_step_grid  # noqa: E402
 from .residual_modes import ResidualModes, residual_modes  # noqa: E402
 
-__all__ += ["ResidualModes", "residual_modes"]
+__all__ += ["ResidualModes", "residual_modes", "log_step_grid"]
 
 # lazy vs rich training: the output scale alpha beside width (Chizat et al. 2019)
 from .lazy_training import LazyRich, lazy_rich  # noqa: E402

@@ -18,6 +18,7 @@ from ..background import Job
 from .export_bar import ExportBar
 from .literal import literal
 from .registry import TABS
+from .residual_modes import ResidualModesView
 
 #: each tab's one sentence of what to look for, above its views
 LOOK_FOR = {
@@ -43,6 +44,9 @@ LOOK_FOR = {
     "recurrent": "Three priors over the same windows: compare the kernels' structure, and "
                  "the three test losses in the bottom title (close on this short task).",
 }
+#: views shown under a tab's row at its full width (tab slug -> views): the residual along
+#: the NTK's eigenvectors reads the spectrum above it
+BELOW = {"convergence": [ResidualModesView]}
 LOOK_FOR_CSS = (":host { border-left: 4px solid #f0a020; padding-left: 8px; margin: 4px 0; "
                 "font-size: 1.05em; }")
 
@@ -108,8 +112,10 @@ def _with_export(view):
 def _tab(session, slug: str, views: list):
     row = pn.Row(*(_with_export(view(session=session)) for view in views),
                  sizing_mode="stretch_width")
+    below = [_with_export(view(session=session)) for view in BELOW.get(slug, [])]
     sentence = look_for(slug)
-    return row if sentence is None else pn.Column(sentence, row, sizing_mode="stretch_width")
+    parts = [part for part in (sentence, row, *below) if part is not None]
+    return row if len(parts) == 1 else pn.Column(*parts, sizing_mode="stretch_width")
 
 
 def view_tabs(session) -> pn.Tabs:
