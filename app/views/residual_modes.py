@@ -20,8 +20,10 @@ residual r = f(X) − Y along each eigenvector on its own: vᵢᵀ rₜ = (1 −
 ratio |vᵢᵀ rₜ| / |vᵢᵀ r₀| for finite networks of the sidebar's width and ensemble size trained
 by real gradient descent (mean |vᵢᵀ rₜ| over networks and outputs over its mean at t = 0), up
 to this tab's training steps; values below 10⁻⁶ are drawn at 10⁻⁶. **Look for:** each solid
-line lies on its dashed line of the same colour and falls at its own time, the largest λ
-first; at a narrow width they part."""
+line follows its dashed line of the same colour and falls at its own time, the largest λ
+first, until it levels off where the slower directions leak in (a finite network's kernel
+differs from Θ by O(n^(−½))): that floor drops as the width grows, and at a narrow width the
+lines part from the start."""
 
 #: eigen-directions shown, by rank of their eigenvalue (those beyond the data's are empty)
 RANKS = (1, 2, 4, 8, 16)

@@ -10,7 +10,7 @@ from .conftest import Recorder, screenshot
 #: tab -> (glyph, column) that holds data once the tab has drawn
 FIGURES = {
     "dynamics": ("fs_mean", "y"),
-    "convergence": ("spec_distance_mean", "y"),
+    "convergence": ("residual_modes_finite_1", "y"),
     "kernels": ("angle_ntk_wide_trained", "ys"),
     "distribution": ("dist_ks", "y"),
     "images": ("img_size_fc_inf", "y"),
