@@ -1,9 +1,21 @@
-"""Test-wide configuration: float64 JAX (set here and in app/main.py only) and the oracle."""
+"""Test-wide configuration: float64 JAX (set here and in app/main.py only) and the oracle.
+
+Compiled programs go to one on-disk cache for the whole run (.pytest_cache/xla): the two
+xdist workers, the servers the browser tests start and their Dask workers (which inherit
+these variables) load a program another process has compiled, as a served app does
+(app/main.py).
+"""
 import os
 import sys
 
-import jax
-import pytest
+os.environ.setdefault("IWE_COMPILE_CACHE", os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".pytest_cache", "xla"))
+if os.environ["IWE_COMPILE_CACHE"] != "off":  # IWE_COMPILE_CACHE=off pytest: none
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.environ["IWE_COMPILE_CACHE"])
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 

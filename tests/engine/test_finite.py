@@ -293,7 +293,7 @@ def ensemble_errors(run, mean, cov):
 @pytest.mark.slow
 @pytest.mark.parametrize("activation, w_std", [("Erf", 1.5), ("Relu", 1.4)])
 def test_trained_ensemble_agrees_with_the_closed_form(activation, w_std):
-    """Width 512, 256 networks, two hidden layers: within 0.08 at t = 10, 100, 1000.
+    """Width 512, 256 networks, two hidden layers: within 0.08 at t = 10, 100, 300.
 
     The learning rate is half of max_learning_rate = 2 |Y| / lambda_max(Theta) and the
     closed form is the exact discrete-time one, (I - lr Theta / |Y|)^t. A narrow ensemble
@@ -302,7 +302,7 @@ def test_trained_ensemble_agrees_with_the_closed_form(activation, w_std):
     spec = mlp(activation, outputs=4, w_std=w_std)
     theta = engine.build(spec).kernel_fn(X_TRAIN, None, get="ntk")
     learning_rate = 0.5 * max_learning_rate(theta, Y_HEADS.size)
-    steps = [10, 100, 1000]
+    steps = [10, 100, 300]  # early, middle, late (most of the residual gone)
     mean, cov = closed_form(spec, learning_rate, steps)
     errors = {}
     for width in (32, 512):
