@@ -156,6 +156,8 @@ class App(pn.viewable.Viewer):
             stale = bool(self.session.stack_error or self.session.data_error)
             views.css_classes = ["views", "stale"] if stale else ["views"]
 
+        themed = {"present": None}  # the theme the page has
+
         def arrange(*events):
             present = self.teaching.layout == "present"
             root.css_classes = ["app", "layout-present" if present else "layout-default"]
@@ -164,8 +166,13 @@ class App(pn.viewable.Viewer):
             sidebar.visible = not present or self.drawer
             main.styles = {**COLUMN_STYLES, "font-size": "1.2em" if present else "1em"}
             doc = pn.state.curdoc
-            if doc is not None and doc.session_context is not None:
-                doc.theme = Theme(json=PRESENT_THEME if present else DEFAULT_THEME)
+            if doc is None or doc.session_context is None or themed["present"] == present:
+                return
+            themed["present"] = present
+            theme = Theme(json=PRESENT_THEME if present else DEFAULT_THEME)
+            # a theme patches every model: on the event loop, under the document's lock (this
+            # callback may run on one of the server's threads)
+            doc.add_next_tick_callback(lambda: setattr(doc, "theme", theme))
 
         self.session.param.watch(grey, ["stack_error", "data_error"])
         self.teaching.param.watch(arrange, "layout")

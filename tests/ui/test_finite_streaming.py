@@ -37,6 +37,9 @@ def test_first_finite_lines_appear_before_training_ends(page, server):
         app.wait_for_timeout(100)
     screenshot(app, "finite_streaming_partial")
     fs_note = app.locator(".fs-finite-note")
+    deadline = time.time() + 10  # a note made visible shows its text a moment later
+    while fs_note.is_visible() and not fs_note.inner_text() and time.time() < deadline:
+        app.wait_for_timeout(100)
     if fs_note.is_visible():  # t = 1,000 is past the step reached
         assert "as far as training has got (of 1,995)" in fs_note.inner_text()
     app.get_by_text("8 networks of width 128 trained to 1,995 steps").wait_for(timeout=180_000)

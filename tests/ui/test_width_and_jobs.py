@@ -16,7 +16,8 @@ def test_moving_the_width_retrains_and_returning_is_instant(app):
     mean = column(app, "fs_mean")
     handle = _width_handle(app)
     handle.press("ArrowLeft")  # 128 -> 96
-    retrained = wait_for_change(app, "fs_members", members, "ys", timeout=180_000)
+    wait_for_change(app, "fs_members", members, "ys", timeout=180_000)  # first streamed part
+    retrained = wait_for_members(app)  # the whole width-96 ensemble
     assert retrained != members
     assert column(app, "fs_mean") == mean  # the closed form does not depend on the width
     assert "width=96" in app.url  # every hidden layer is the slider's width
