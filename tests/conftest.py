@@ -13,6 +13,9 @@ os.environ.setdefault("IWE_COMPILE_CACHE", os.path.join(
 if os.environ["IWE_COMPILE_CACHE"] != "off":  # IWE_COMPILE_CACHE=off pytest: none
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.environ["IWE_COMPILE_CACHE"])
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+    # as app/main.py: every process sharing the folder keeps its LRU records (an entry
+    # written without them breaks another process's eviction)
+    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(2 ** 30))
 
 import jax  # noqa: E402
 import pytest  # noqa: E402
