@@ -22,6 +22,9 @@ def test_moving_the_width_retrains_and_returning_is_instant(app):
     assert column(app, "fs_mean") == mean  # the closed form does not depend on the width
     assert "width=96" in app.url  # every hidden layer is the slider's width
     handle.press("ArrowRight")  # back to 128: from the cache
+    app.locator(".width-slider .bk-slider-value").get_by_text("128").wait_for(timeout=10_000)
+    app.wait_for_function("() => !window.location.search.includes('width=96')",
+                          timeout=10_000)  # the server has taken the width
     assert wait_for_change(app, "fs_members", retrained, "ys", timeout=10_000) == members
 
 
