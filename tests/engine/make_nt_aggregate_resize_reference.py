@@ -67,8 +67,8 @@ CONV_RESIZE_SHAPE = (-1, 6, 5, -1)
 SPARSE = {"implementation": "SPARSE"}
 
 #: name -> (network builder, Aggregate's arguments, input kind, pattern kind). An unsorted
-#: aggregate_axis such as (2, 1) is left out: neural-tangents' apply_fn reads the pattern's
-#: axes in the given order, its kernel_fn in sorted order (one of them fails on any pattern).
+#: aggregate_axis such as (2, 1) is left out: neural-tangents reads the pattern's axes in
+#: sorted order (in apply_fn and kernel_fn alike), ours in the given order (README, Porting).
 GRAPH_CASES = {
     "graph_dense": (graph_net, {}, "nodes", "adjacency"),
     "graph_dense_weighted": (graph_net, {}, "nodes", "weighted"),
