@@ -1,4 +1,8 @@
 """The default view, the time slider and play/pause, offline loading."""
+import time
+
+from app.settings import T_GRID
+
 from .bokeh import column, data, press_slider, wait_for_change
 from .conftest import screenshot, wait_for_members
 
@@ -42,10 +46,16 @@ def test_play_steps_through_time_and_pause_stops(app):
     second = wait_for_change(app, "loss_marker", first, "x")
     assert second[0] > first[0] > before[0]
     app.locator(".t-play button").click()
+    # steps already on their way may still arrive (a loaded server draws them late): wait
+    # until the marker rests, then it must stay, well before the end of the time grid
+    deadline, stopped = time.time() + 30, None
+    while column(app, "loss_marker", "x") != stopped:
+        assert time.time() < deadline, "time kept moving after Pause"
+        stopped = column(app, "loss_marker", "x")
+        app.wait_for_timeout(1500)
     app.wait_for_timeout(1500)
-    stopped = column(app, "loss_marker", "x")
-    app.wait_for_timeout(1000)
     assert column(app, "loss_marker", "x") == stopped
+    assert stopped[0] < T_GRID[-1] / 10  # paused, not run to the end of the grid
 
 
 def test_no_request_leaves_the_machine(app):
