@@ -27,7 +27,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 #: browser-test modules in the second of two xdist groups (the rest are in the first). Each
 #: group runs on one worker with that worker's own server, so on 2 cores the browser tests,
 #: which are most of the suite's time, no longer queue on one worker. Split by measured cost.
-SECOND_GROUP = {"test_presets", "test_whole_session_offline", "test_views_convergence",
+SECOND_GROUP = {"test_whole_session_offline", "test_views_convergence",
                 "test_views_export", "test_url", "test_width_and_jobs", "test_lessons",
                 "test_layout"}
 
