@@ -193,6 +193,19 @@ def _patches(x, filter_shape, strides):
     return jnp.concatenate(columns, axis=-1)
 
 
+def init_filter(key, s, filter_shape, out_chan, W_std, b_std, ntk_param):
+    """(W, b) of a filter layer as neural-tangents lays them out: W HWIO, b (1, 1, 1, out)
+    or None; the standard parameterization scales W and b here, the NTK one in apply."""
+    kw, kb = jax.random.split(key)
+    W = jax.random.normal(kw, filter_shape + (s.channels, out_chan))
+    if not ntk_param:
+        W = W * (W_std / math.sqrt(s.channels * math.prod(filter_shape)))
+    if b_std is None:
+        return W, None
+    b = jax.random.normal(kb, (1,) * len(s.dims) + (out_chan,))
+    return W, (b if ntk_param else b * b_std)
+
+
 def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, b_std=None,
          parameterization="ntk") -> Layer:
     check_number("Conv", "out_chan", out_chan, positive=True, integer=True)
@@ -211,15 +224,7 @@ def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, b_std
         return Shape(dims + (out_chan,), is_gaussian=True)
 
     def init(key, s):
-        """(W, b) as neural-tangents lays them out: W HWIO, b (1, 1, 1, out) or None."""
-        kw, kb = jax.random.split(key)
-        W = jax.random.normal(kw, filter_shape + (s.channels, out_chan))
-        if not ntk_param:
-            W = W * (W_std / math.sqrt(s.channels * fan_in))
-        if b_std is None:
-            return W, None
-        b = jax.random.normal(kb, (1,) * len(s.dims) + (out_chan,))
-        return W, (b if ntk_param else b * b_std)
+        return init_filter(key, s, filter_shape, out_chan, W_std, b_std, ntk_param)
 
     def apply(params, x):
         W, b = params

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import math
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .conv import check_padding, check_strides, check_window, check_window_fits, layout_axes
+from .conv import (check_padding, check_strides, check_window, check_window_fits, init_filter,
+                   layout_axes)
 from .dense import affine_kernel, check_affine
 from .layer import Layer, Shape, check_number, expect_spatial
 
@@ -126,15 +126,7 @@ def ConvTranspose(out_chan, filter_shape, strides=None, padding="VALID", W_std=1
         return Shape(dims + (out_chan,), is_gaussian=True)
 
     def init(key, s):
-        """(W, b) as neural-tangents lays them out: W HWIO, b (1, 1, 1, out) or None."""
-        kw, kb = jax.random.split(key)
-        W = jax.random.normal(kw, filter_shape + (s.channels, out_chan))
-        if not ntk_param:
-            W = W * (W_std / math.sqrt(s.channels * fan_in))
-        if b_std is None:
-            return W, None
-        b = jax.random.normal(kb, (1,) * len(s.dims) + (out_chan,))
-        return W, (b if ntk_param else b * b_std)
+        return init_filter(key, s, filter_shape, out_chan, W_std, b_std, ntk_param)
 
     def apply(params, x):
         W, b = params
