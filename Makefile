@@ -56,10 +56,11 @@ chromium:
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 
-# two workers (browser tests together on one, with one server); a 2-core machine spends
-# much of the suite compiling, which is single-threaded
+# two workers (browser tests in two groups, each on one worker with one server); a 2-core
+# machine spends much of the suite compiling, which is single-threaded. The order the
+# workers take tests in is tests/conftest.py's (browser groups first, quick tests last).
 test: lint chromium
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder
 
 test-fast: lint
 	$(PY) -m pytest -m "not slow"

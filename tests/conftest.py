@@ -34,3 +34,14 @@ def oracle():
     from oracle_io import Oracle
 
     return Oracle()
+
+
+@pytest.hookimpl(trylast=True)  # after tests/ui/conftest.py has marked the browser tests
+def pytest_collection_modifyitems(items):
+    """The order the two xdist workers take the tests in (`make test` passes
+    --no-loadscope-reorder, which keeps it): the two browser groups first, one per worker,
+    then the other slow tests, then the quick ones. The run then ends on quick tests, where
+    xdist's default (largest group first, the rest in file order) started the browser groups
+    after 20 minutes and ended on one worker running one of them alone."""
+    items.sort(key=lambda item: 0 if item.get_closest_marker("ui")
+               else 1 if item.get_closest_marker("slow") else 2)
