@@ -223,6 +223,9 @@ def main(argv=None) -> None:
     parser.add_argument("--settle", type=float, default=60, help="seconds after closing")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
+    import peer  # the JAX platform of this machine, where the servers run
+
+    print(peer.platform_line(), flush=True)
     for workers in args.workers:
         process, base = serve({"IWE_WORKERS": str(workers)})  # the app's own limits
         sampler = Sampler(process.pid)

@@ -76,6 +76,9 @@ def main():
     if args.child:
         print(json.dumps(measure(args.child, args.width, args.depth, args.n, args.repeats)))
         return
+    import peer
+
+    print(peer.platform_line(), flush=True)
     print(f"MLP width {args.width}, depth {args.depth}, N = {args.n}, float64, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
     dense = run_child(args, "dense", args.n)

@@ -115,6 +115,9 @@ def main():
     parser.add_argument("--skip-large", action="store_true")
     parser.add_argument("--float32-only", action="store_true")
     args = parser.parse_args()
+    import peer
+
+    print(peer.platform_line(), flush=True)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (a shared machine: "
           f"other work slows these down)", flush=True)
     if not args.skip_page:

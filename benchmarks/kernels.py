@@ -76,6 +76,8 @@ def main():
     import numpy as np
 
     jax.config.update("jax_enable_x64", True)
+    if not args.inner:
+        print(peer.platform_line(), flush=True)
     use_peer = not args.no_peer and peer.available()
     rows = []
     for name, (spec, x) in workloads(np.random.default_rng(0)).items():

@@ -98,6 +98,9 @@ def main(argv=None) -> None:
                         help="time each lesson step to its drawn figure instead")
     parser.add_argument("--warmup-wait", type=float, default=0.0)
     args = parser.parse_args(argv)
+    import peer  # the JAX platform of this machine, where the server runs
+
+    print(peer.platform_line(), flush=True)
     if args.lessons:
         lessons(args.warmup_wait)
         return

@@ -1,7 +1,8 @@
 """neural-tangents 0.6.5 beside our engine: run its bench.py in its own venv, print tables.
 
 The venv is NT_VENV (default ~/.cache/nt-peer-venv), built by
-../shared/peers/neural_tangents/setup.sh.
+../shared/peers/neural_tangents/setup.sh. ``platform_line()`` is the first line every
+benchmark script prints: the JAX platform and devices its numbers were measured on.
 """
 from __future__ import annotations
 
@@ -13,6 +14,15 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.path.join(HERE, "..", "..", "shared", "peers", "neural_tangents", "bench.py")
 VENV = os.environ.get("NT_VENV", os.path.expanduser("~/.cache/nt-peer-venv"))
+
+
+def platform_line() -> str:
+    """JAX's version, backend and devices, the CPU count and the 1-minute load average."""
+    import jax
+
+    devices = ", ".join(f"{d.platform}:{d.id} ({d.device_kind})" for d in jax.devices())
+    return (f"JAX {jax.__version__} on platform {jax.default_backend()}, devices [{devices}], "
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
 
 
 def available() -> bool:

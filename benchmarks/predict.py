@@ -41,6 +41,9 @@ def problem(n_train, n_test):
 
 
 def main(n_train=200, n_test=500):
+    import peer
+
+    print(peer.platform_line(), flush=True)
     x_train, y_train, x_test, y_test = problem(n_train, n_test)
     _, _, kernel_fn = engine.build(ARCH)
     k_dd, k_td, k_tt = kernel_fn(x_train), kernel_fn(x_test, x_train), kernel_fn(x_test)

@@ -76,6 +76,7 @@ def main():
     import jax
 
     jax.config.update("jax_enable_x64", True)
+    print(peer.platform_line(), flush=True)
     use_peer = not args.no_peer and peer.available()
     rows = []
     for name, fn in workloads().items():

@@ -56,9 +56,10 @@ def main():
 
     import engine
 
+    import peer
+
     jax.config.update("jax_enable_x64", True)
-    print(f"devices {jax.devices()}, load average {os.getloadavg()[0]:.1f}, "
-          f"{os.cpu_count()} cores")
+    print(peer.platform_line(), flush=True)
     fc, cnn = specs()
     rng = np.random.default_rng(0)
     workloads = []
