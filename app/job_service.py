@@ -233,9 +233,11 @@ class JobService:
         while (task := self._next(lane)) is not None:
             thread = threading.Thread(target=self._run, args=(task,), daemon=True,
                                       name=f"job-{lane}")
-            with self._lock:
+            with self._lock:  # started under the lock: shutdown joins only started threads
+                if self._closed:
+                    return
                 self._threads.add(thread)
-            thread.start()
+                thread.start()
             self._announce(lane)
 
     def _run(self, task: Task) -> None:
@@ -291,4 +293,9 @@ def _workers() -> dict[str, int]:
 
 
 SERVICE = JobService(_workers())
-atexit.register(SERVICE.shutdown)
+# Stop the jobs before JAX tears itself down: JAX registers its own exit handlers when its
+# backend starts, after this module's import, and atexit runs the later ones first, so a
+# job still tracing at exit raised ``KeyError: Var(...)`` and aborted the process
+# ("terminate called after throwing"). Threading's exit hooks run before every atexit
+# handler (they are how concurrent.futures stops its pools); atexit where they are missing.
+getattr(threading, "_register_atexit", atexit.register)(SERVICE.shutdown)

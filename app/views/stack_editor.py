@@ -49,7 +49,9 @@ class StackEditor(pn.viewable.Viewer):
         architecture = self.session.architecture
         architecture.param.watch(self._refresh, "spec")
         self._showing_preset = False
-        architecture.param.watch(self._show_preset, "preset")
+        architecture.param.watch(lambda event: self._show_preset(event.new), "preset")
+        # a page opened on a lesson step or a preset link loaded it before this editor existed
+        self._show_preset(architecture.preset)
         self.session.param.watch(self._show_errors, ["stack_error", "error_path"])
         self._refresh()
 
@@ -203,13 +205,13 @@ class StackEditor(pn.viewable.Viewer):
         if not self._showing_preset:
             self.session.load_preset(self.preset)
 
-    def _show_preset(self, event) -> None:
-        """A preset loaded elsewhere (a lesson step, a script): the menu names it, and
-        loads nothing again."""
-        if event.new in PRESETS and event.new != self.preset:
+    def _show_preset(self, name: str) -> None:
+        """A preset loaded elsewhere (a lesson step, a link, a script): the menu names it,
+        and loads nothing again."""
+        if name in PRESETS and name != self.preset:
             self._showing_preset = True
             try:
-                self.preset = event.new
+                self.preset = name
             finally:
                 self._showing_preset = False
 

@@ -134,6 +134,19 @@ def test_a_preset_loaded_elsewhere_is_named_in_the_menu_and_loaded_once(editor, 
     assert editor.session.architecture.preset == "Cookbook Erf net"
 
 
+def test_a_preset_loaded_before_the_editor_exists_is_named_in_the_menu():
+    """A page opened on a lesson step or a preset link has its preset loaded before the
+    editor is built: the menu showed the default preset beside the step's layers."""
+    session = Session(Limits())
+    loads = []
+    original = session.load_preset
+    session.load_preset("4-layer ReLU net on the unit circle (Jacot et al.)")
+    session.load_preset = lambda name: loads.append(name) or original(name)
+    editor = StackEditor(session=session)
+    assert editor.preset == "4-layer ReLU net on the unit circle (Jacot et al.)"
+    assert loads == []  # naming it loads nothing (a lesson's own data stay)
+
+
 def test_ticks_from_concurrent_threads_are_all_counted(editor):
     # Panel handles widget events on worker threads (--num-threads): two ticks can be
     # counted at once, and the label must end on both whichever count finishes last.
