@@ -23,52 +23,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .dense import affine_kernel, check_affine
-from .layer import Layer, Shape, check_number, expect_spatial
-
-PADDINGS = ("VALID", "SAME", "CIRCULAR")
+from .conv_checks import check_filter_layer, check_window_fits
+# pool.py imports these window checks from here (redundant aliases: explicit re-exports)
+from .conv_checks import check_padding as check_padding, check_strides as check_strides
+from .conv_checks import check_window as check_window
+from .dense import affine_kernel
+from .layer import Layer, Shape, expect_spatial
 
 
 # ------------------------------------------------ window geometry (shared with pool.py)
-
-def check_window(name, arg, value) -> tuple:
-    """filter_shape / window_shape: 1 or 2 positive integers, one per spatial axis."""
-    value = tuple(value) if isinstance(value, (tuple, list)) else value
-    if not isinstance(value, tuple) or not 1 <= len(value) <= 2 or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value):
-        raise ValueError(f"{name}({arg}={value!r}): {arg} must be a tuple of 1 or 2 positive "
-                         "integers, one per spatial axis")
-    return value
-
-
-def check_strides(name, strides, window, window_arg) -> tuple:
-    """Positive integers, one per axis of the window; None means 1 everywhere."""
-    if strides is None:
-        return (1,) * len(window)
-    strides = check_window(name, "strides", strides)
-    if len(strides) != len(window):
-        raise ValueError(f"{name}(strides={strides!r}): strides must have one entry per axis "
-                         f"of {window_arg}={window}")
-    return strides
-
-
-def check_padding(name, padding) -> str:
-    if not isinstance(padding, str) or padding.upper() not in PADDINGS:
-        raise ValueError(f"{name}(padding={padding!r}): expected one of {list(PADDINGS)}")
-    return padding.upper()
-
-
-def check_window_fits(name, arg, window, s, padding):
-    """Static check: one window entry per spatial axis, and it fits the input when VALID."""
-    spatial = s.dims[:-1]
-    if len(window) != len(spatial):
-        raise ValueError(f"{name}: {arg} {window} has one entry per spatial axis, but inputs "
-                         f"of shape {('N',) + s.dims} have {len(spatial)}")
-    if padding == "VALID" and any(w > n for w, n in zip(window, spatial)):
-        raise ValueError(f"{name}: {arg} {window} is larger than the input's spatial size "
-                         f"{spatial} with padding='VALID'; use padding='SAME' or a smaller "
-                         f"{arg}")
-
 
 def padding_widths(size, window, stride, padding) -> tuple[int, int]:
     """(low, high) padding of one axis: none for VALID, JAX's SAME rule otherwise."""
@@ -208,13 +171,25 @@ def init_filter(key, s, filter_shape, out_chan, W_std, b_std, ntk_param):
 
 def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, b_std=None,
          parameterization="ntk") -> Layer:
-    check_number("Conv", "out_chan", out_chan, positive=True, integer=True)
-    filter_shape = check_window("Conv", "filter_shape", filter_shape)
-    strides = check_strides("Conv", strides, filter_shape, "filter_shape")
-    padding = check_padding("Conv", padding)
-    check_affine("Conv", W_std, b_std, parameterization)
-    ntk_param = parameterization == "ntk"
-    fan_in = math.prod(filter_shape)
+    """Convolution over 1 or 2 spatial axes, weights shared across positions.
+
+    Args:
+      out_chan: output channels (a positive integer).
+      filter_shape: 1 or 2 positive integers, one per spatial axis of the inputs.
+      strides: the window's step per axis (None: 1 everywhere).
+      padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around).
+      W_std: weight standard deviation (non-negative).
+      b_std: bias standard deviation, or None for no bias.
+      parameterization: 'ntk' or 'standard' (as Dense).
+
+    Kernel: Sigma' = W_std^2 conv(Sigma) + b_std^2 with conv the same-offset window mean of
+    the module docstring (Novak et al. 2019; Garriga-Alonso et al. 2019; Arora et al. 2019
+    for the NTK); Theta' by the parameterization as for Dense.
+    """
+    args = check_filter_layer("Conv", out_chan, filter_shape, strides, padding, W_std, b_std,
+                              parameterization)
+    filter_shape, strides, padding = args.filter_shape, args.strides, args.padding
+    ntk_param, fan_in = args.ntk_param, args.fan_in
 
     def shape(s):
         s = expect_spatial("Conv", s)

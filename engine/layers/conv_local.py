@@ -22,10 +22,10 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .conv import (_patches, check_padding, check_strides, check_window, check_window_fits,
-                   conv_map, pad, padding_widths, spatial_out)
-from .dense import affine_kernel, check_affine
-from .layer import Layer, Shape, check_number, expect_spatial
+from .conv import _patches, conv_map, pad, padding_widths, spatial_out
+from .conv_checks import check_filter_layer, check_window_fits
+from .dense import affine_kernel
+from .layer import Layer, Shape, expect_spatial
 
 
 def position_diagonal(x, spatial):
@@ -64,13 +64,10 @@ def ConvLocal(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, 
     different positions (Novak et al. 2019); Theta' by the parameterization as for Dense.
     """
     name = "ConvLocal"
-    check_number(name, "out_chan", out_chan, positive=True, integer=True)
-    filter_shape = check_window(name, "filter_shape", filter_shape)
-    strides = check_strides(name, strides, filter_shape, "filter_shape")
-    padding = check_padding(name, padding)
-    check_affine(name, W_std, b_std, parameterization)
-    ntk_param = parameterization == "ntk"
-    fan_in = math.prod(filter_shape)
+    args = check_filter_layer(name, out_chan, filter_shape, strides, padding, W_std, b_std,
+                              parameterization)
+    filter_shape, strides, padding = args.filter_shape, args.strides, args.padding
+    ntk_param, fan_in = args.ntk_param, args.fan_in
 
     def positions(s):
         return tuple(spatial_out(n, f, st, padding)

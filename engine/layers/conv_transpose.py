@@ -24,10 +24,10 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from .conv import (check_padding, check_strides, check_window, check_window_fits, init_filter,
-                   layout_axes)
-from .dense import affine_kernel, check_affine
-from .layer import Layer, Shape, check_number, expect_spatial
+from .conv import init_filter, layout_axes
+from .conv_checks import check_filter_layer, check_window_fits
+from .dense import affine_kernel
+from .layer import Layer, Shape, expect_spatial
 
 
 def transpose_low_padding(size, stride, padding) -> int:
@@ -108,13 +108,10 @@ def ConvTranspose(out_chan, filter_shape, strides=None, padding="VALID", W_std=1
     module docstring (Novak et al. 2019); Theta' by the parameterization as for Dense.
     """
     name = "ConvTranspose"
-    check_number(name, "out_chan", out_chan, positive=True, integer=True)
-    filter_shape = check_window(name, "filter_shape", filter_shape)
-    strides = check_strides(name, strides, filter_shape, "filter_shape")
-    padding = check_padding(name, padding)
-    check_affine(name, W_std, b_std, parameterization)
-    ntk_param = parameterization == "ntk"
-    fan_in = math.prod(filter_shape)
+    args = check_filter_layer(name, out_chan, filter_shape, strides, padding, W_std, b_std,
+                              parameterization)
+    filter_shape, strides, padding = args.filter_shape, args.strides, args.padding
+    ntk_param, fan_in = args.ntk_param, args.fan_in
 
     def shape(s):
         s = expect_spatial(name, s)
