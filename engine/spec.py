@@ -4,9 +4,10 @@
             ["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": 0.05}]]
     init_fn, apply_fn, kernel_fn = build(spec)
 
-Names are those of ``engine.stax``; combinators nest as ``["serial", {"layers": [...]}]``
-and ``["parallel", {"branches": [[...], [...]]}]``. All validation of user specs lives
-here and in the constructors it calls: every error is a ValueError naming the position
+Names are those of ``engine.stax`` (the list: ``engine.spec_layers.LAYERS``, with the JSON
+forms of Index's idx and Rnn's activation); combinators nest as ``["serial", {"layers":
+[...]}]`` and ``["parallel", {"branches": [[...], [...]]}]``. All validation of user specs
+lives here and in the constructors it calls: every error is a ValueError naming the position
 ("layer 2 > branch 0 > layer 1 (Dense)") and the problem. The spec's size is checked
 first against ``SpecLimits`` (engine/spec_limits.py), so nothing beyond a limit is built.
 """
@@ -16,6 +17,7 @@ import inspect
 
 from . import stax
 from .network import Network
+from .spec_layers import LAYERS, json_arguments
 from .spec_limits import SpecLimits, check_spec, quote
 
 
@@ -48,15 +50,16 @@ def _layer(item, where):
             raise ValueError(f"{where} (parallel): branches must be a non-empty list of layer lists")
         return stax.parallel(*(_serial(b, f"{where} > branch {i} > ")
                                for i, b in enumerate(branches))).layer
-    constructor = stax.LAYERS.get(name)
+    constructor = LAYERS.get(name)
     if constructor is None:
         raise ValueError(f"{where}: unknown layer {quote(name)}; expected one of "
-                         f"{sorted(stax.LAYERS) + ['parallel', 'serial']}")
+                         f"{sorted(LAYERS) + ['parallel', 'serial']}")
     parameters = inspect.signature(constructor).parameters
     _check_arguments(where, name, kwargs, set(parameters))
     missing = [p for p, v in parameters.items() if v.default is v.empty and p not in kwargs]
     if missing:
         raise ValueError(f"{where} ({name}): missing argument {missing[0]!r}")
+    kwargs = json_arguments(name, kwargs, where, _layer)
     try:
         return constructor(**{k: _hashable(v) for k, v in kwargs.items()}).layer
     except (ValueError, TypeError, OverflowError) as err:  # e.g. an unhashable argument
