@@ -32,7 +32,7 @@ ROWS = {
     "Sign": ["Sign", {}, 1.2],
     "Monomial": ["Monomial", {"degree": 3}, 0.9],
     "Polynomial": ["Polynomial", {"coef": [0.1, 1.0, 0.5]}, 1.0],
-    "Hermite": ["Hermite", {"degree": 3}, 1.0],
+    "Hermite": ["Hermite", {"degree": 3}, 0.7],  # at 1.0 the error over seeds is 4-12 %
     "RectifiedMonomial": ["RectifiedMonomial", {"degree": 2}, 1.0],
     "Sigmoid_like": ["Sigmoid_like", {}, 1.4],
     "Tanh": ["Tanh", {}, 1.4],
