@@ -1,6 +1,6 @@
 """The layer types the stack editor offers, and each one's arguments as a param form.
 
-Types and arguments come from the engine (``engine.spec_layers.LAYERS``, every layer a JSON
+Types and arguments come from the engine (``engine.SPEC_LAYERS``, every layer a JSON
 spec may name, and their constructors' signatures), so a new engine layer shows up here
 without app changes; each argument's tooltip is its line under ``Args:`` in the engine's
 docstring. This module only adds what a signature cannot say: which layers the editor
@@ -15,7 +15,7 @@ import re
 
 import param
 
-from engine import spec_layers
+import engine
 
 from .layer_help import HIDDEN, help_text
 from .stack import RESIDUAL
@@ -69,16 +69,16 @@ INTEGER_ARGS = {"out_dim", "out_chan", "num", "n_chan_pos_emb"}
 
 def layer_names() -> list[str]:
     """The layer types the editor can add, in the engine's order, plus the residual block."""
-    return [n for n in spec_layers.LAYERS if n not in HIDDEN] + [RESIDUAL]
+    return [n for n in engine.SPEC_LAYERS if n not in HIDDEN] + [RESIDUAL]
 
 
 def is_layer(name: str) -> bool:
     """A single engine layer (not a combinator, not the residual block)."""
-    return name in spec_layers.LAYERS
+    return name in engine.SPEC_LAYERS
 
 
 def _signature(name: str) -> dict:
-    constructor = spec_layers.LAYERS[name]
+    constructor = engine.SPEC_LAYERS[name]
     return {p.name: p.default for p in inspect.signature(constructor).parameters.values()
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
             and p.name not in INTERNAL_ARGS | FORM_SKIPS}
@@ -88,7 +88,7 @@ def _signature(name: str) -> dict:
 def argument_docs(name: str) -> dict:
     """Each argument's text under ``Args:`` in the docstring of layer ``name``'s constructor
     ("W_key_std, W_query_std: ..." gives both the text)."""
-    doc = inspect.getdoc(spec_layers.LAYERS[name]) or ""
+    doc = inspect.getdoc(engine.SPEC_LAYERS[name]) or ""
     lines = doc.split("Args:", 1)[1].splitlines()[1:] if "Args:" in doc else []
     docs, names = {}, []
     for line in lines:

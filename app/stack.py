@@ -15,7 +15,7 @@ import re
 import engine
 
 RESIDUAL = "Residual"
-WIDTH_ARGS = {"Dense": "out_dim", "Conv": "out_chan"}  # the width of a weight layer
+WIDTH_ARGS = engine.WIDTH_ARGUMENT  # the width of each weight layer
 _RESIDUAL_HEAD = ["FanOut", {"num": 2}]
 _IDENTITY_BRANCH = [["Identity", {}]]
 
@@ -152,7 +152,7 @@ def weight_paths(items: list, prefix=()) -> list[tuple]:
 
 
 def hidden_paths(items: list) -> list[tuple]:
-    """Paths of the hidden weight layers: every Dense/Conv but the last (the readout)."""
+    """Paths of the hidden weight layers: every weight layer but the last (the readout)."""
     return weight_paths(items)[:-1]
 
 

@@ -14,7 +14,8 @@ from .predict import (Gaussian, gp_inference, gradient_descent_mse, gradient_des
                       max_learning_rate)
 from .spec import build
 from .spec_limits import MAX_SEED, SpecLimits, check_spec
-from .widths import with_width
+from .spec_layers import LAYERS as SPEC_LAYERS
+from .widths import WIDTH_ARGUMENT, with_width
 
 __all__ = [
     "stax", "predict", "empirical", "batch", "build", "SpecLimits", "check_spec", "MAX_SEED",
@@ -22,7 +23,8 @@ __all__ = [
     "DATASETS", "Dataset", "make_dataset",
     "EnsemblePredictor", "ensemble_predictor", "LossCurve", "Losses",
     "Gaussian", "gp_inference", "gradient_descent_mse", "gradient_descent_mse_ensemble",
-    "max_learning_rate", "AccuracyCurves", "accuracy_curves", "with_width",
+    "max_learning_rate", "AccuracyCurves", "accuracy_curves", "with_width", "WIDTH_ARGUMENT",
+    "SPEC_LAYERS",
 ]
 
 # width sweeps against the limit (used by the dashboard's convergence and kernel views)

@@ -89,19 +89,19 @@ LAYERS = {
     "FanOut": FanOut, "FanInSum": FanInSum, "Identity": Identity,
 }
 
-# ConvTranspose and ConvLocal (not in LAYERS: the spec catalog bounds widths by name)
+# ConvTranspose and ConvLocal (a JSON spec names them through engine/spec_layers.py)
 from .layers import conv_local, conv_transpose  # noqa: E402
 
 ConvTranspose = _network(conv_transpose.ConvTranspose)
 ConvLocal = _network(conv_local.ConvLocal)
 
-# GlobalSelfAttention (not in LAYERS: its decay function argument is a Python callable)
+# GlobalSelfAttention (in JSON specs through engine/spec_layers.py, decay function null)
 from .layers import attention  # noqa: E402
 
 GlobalSelfAttention = _network(attention.GlobalSelfAttention)
 
-# Aggregate (graphs; its pattern= keyword) and ImageResize (not in LAYERS: Aggregate needs a
-# graph per input, ImageResize a shape per input rank)
+# Aggregate (graphs, given through its pattern= keyword) and ImageResize (both in JSON
+# specs through engine/spec_layers.py)
 from .layers import aggregate, image_resize  # noqa: E402
 
 Aggregate = _network(aggregate.Aggregate)

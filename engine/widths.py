@@ -1,17 +1,18 @@
 """Width of a spec: the same architecture with every hidden layer made n units wide.
 
-    with_width(spec, 512)                # hidden Dense out_dim / Conv out_chan -> 512
+    with_width(spec, 512)                # hidden Dense out_dim / Conv* out_chan -> 512
     with_width(spec, 512, readout=512)   # the readout too (a wide copy for NNGP estimates)
 
-The readout is the last weight layer on the way to the output: the last Dense/Conv of the
+The readout is the last weight layer on the way to the output: the last weight layer of the
 top-level list, looking inside a trailing ``serial`` and into every branch of a trailing
 ``parallel`` (each branch ends in its own readout). Layers after it (activations, FanInSum)
-do not change that. Every other Dense/Conv is hidden.
+do not change that. Every other weight layer (``WIDTH_ARGUMENT``) is hidden.
 """
 from __future__ import annotations
 
 #: the argument that sets the number of output units of each weight layer
-WIDTH_ARGUMENT = {"Dense": "out_dim", "Conv": "out_chan"}
+WIDTH_ARGUMENT = {"Dense": "out_dim", "Conv": "out_chan", "ConvTranspose": "out_chan",
+                  "ConvLocal": "out_chan"}
 
 
 def with_width(spec, width: int, readout: int | None = None) -> list:

@@ -90,7 +90,11 @@ def Index(idx, batch_axis=0, channel_axis=-1) -> Layer:
         if isinstance(full[-1], (int, np.integer)):
             raise ValueError(f"Index(idx={idx!r}): an integer index on the channel axis would "
                              "drop it; use a slice")
-        dims = np.broadcast_to(np.empty(()), (1,) + s.dims)[full].shape[1:]
+        try:
+            dims = np.broadcast_to(np.empty(()), (1,) + s.dims)[full].shape[1:]
+        except IndexError as err:  # an integer beyond its axis
+            raise ValueError(f"Index(idx={idx!r}): does not fit inputs of shape "
+                             f"{('N',) + s.dims}: {err}") from None
         if 0 in dims:
             raise ValueError(f"Index(idx={idx!r}): selects nothing from inputs of shape "
                              f"{('N',) + s.dims}")

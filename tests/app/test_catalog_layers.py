@@ -15,9 +15,9 @@ DIGITS = np.random.default_rng(0).standard_normal((2, 8, 8, 1))  # the shape of 
 
 def test_every_json_layer_is_offered_or_left_out_with_a_reason():
     offered = set(catalog.layer_names())
-    for name in engine.spec_layers.LAYERS:
+    for name in engine.SPEC_LAYERS:
         assert (name in offered) != (name in layer_help.HIDDEN), name
-    assert set(layer_help.HIDDEN) <= set(engine.spec_layers.LAYERS)
+    assert set(layer_help.HIDDEN) <= set(engine.SPEC_LAYERS)
     assert set(NEW_IN_EDITOR) <= offered and not set(NOT_IN_EDITOR) & offered
     assert "pattern=(P1, P2)" in catalog.help_text("Aggregate")
     assert catalog.help_text("Dropout").startswith("Dropout: in JSON specs only; the editor "

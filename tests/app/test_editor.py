@@ -3,9 +3,10 @@ import html
 import sys
 import threading
 
+import panel as pn
 import pytest
 
-from app import stack
+from app import catalog, stack
 from app.limits import Limits
 from app.state import Session
 from app.views.stack_editor import StackEditor
@@ -169,3 +170,10 @@ def test_ticks_from_concurrent_threads_are_all_counted(editor):
             assert editor.wrap_label() == "Wrap 2 selected layers in a residual block"
     finally:
         sys.setswitchinterval(interval)
+
+
+def test_each_layer_row_shows_its_help_line(editor):
+    """The type menu of a row has the layer's one line of help beside it (a tooltip)."""
+    for row in editor._rows.values():
+        icons = row.__panel__().select(pn.widgets.TooltipIcon)
+        assert [icon.value for icon in icons] == [catalog.help_text(row.name_)]

@@ -249,6 +249,11 @@ def test_index_messages():
                                          r"None, None\)\)\): selects nothing from inputs of "
                                          r"shape \('N', 2\)"):
         stax.serial(D(2), stax.Index(stax.Slice[:, 5:]))[2](X1)
+    with pytest.raises(ValueError, match=r"Index\(idx=\(slice\(None, None, None\), 9, slice\("
+                                         r"None, None, None\)\)\): does not fit inputs of shape "
+                                         r"\('N', 3, 2\): index 9 is out of bounds for axis 1 "
+                                         r"with size 3"):
+        stax.serial(stax.Identity(), stax.Index((slice(None), 9, slice(None))))[2](np.ones((2, 3, 2)))
 
 
 # ---------------------------------------------------------------- get='cov1' / 'cov2'
