@@ -25,8 +25,9 @@ import numpy as np
 from engine import predict_args
 from engine.dynamics import flow_mean
 from engine.ensemble import GradientDescent, kernel_arrays, mode_dynamics, needed_kernels
-from engine.flow import eigensystem
+from engine.flow import eigensystem, machine_eps, regularizer
 from engine.loss_flow import check_trace_axes, gradient_descent  # noqa: F401 (public)
+from engine.posterior import cholesky_factor, posterior
 
 Gaussian = namedtuple("Gaussian", ["mean", "covariance"])
 Kernels = namedtuple("Kernels", ["nngp", "ntk"])
@@ -47,6 +48,31 @@ def _evaluate(dynamics, t, compute_cov: bool):
     return Gaussian(mean, dynamics.cov(t)) if compute_cov else mean
 
 
+def _predict(names, flows, factors, y_train, test, nngp_train_train, test_test, t,
+             compute_cov: bool) -> dict:
+    """{name: prediction at times ``t``}; t = None (the end of continuous training) by
+    Cholesky solves (engine.posterior) unless a train kernel is too close to singular.
+
+    Every factorisation and projection (host LAPACK/BLAS, synchronous) comes before the first
+    jitted evaluation is dispatched: OpenBLAS threads running beside XLA's on a small machine
+    slow each other down many times over.
+    """
+    factor = {name: factors(name) if t is None and factors is not None else None
+              for name in names}
+    dynamics = {name: mode_dynamics(name, flows(name), y_train, test, nngp_train_train,
+                                    test_test, mean_only=not compute_cov)
+                for name in names if factor[name] is None}
+    out = {}
+    for name in names:
+        if factor[name] is None:
+            out[name] = _evaluate(dynamics[name], t, compute_cov)
+            continue
+        mean, cov = posterior(name, factor[name], y_train, test, nngp_train_train,
+                              test_test if compute_cov else None)
+        out[name] = Gaussian(mean, cov) if compute_cov else mean
+    return out
+
+
 def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0, diag_reg=0.0,
                                   diag_reg_absolute_scale=False, trace_axes=(-1,), *,
                                   discrete=False, **kernel_fn_kwargs):
@@ -58,7 +84,9 @@ def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0
     adds a leading time axis. ``x_test=None`` predicts at the training inputs. ``get``:
     'nngp', 'ntk' or a tuple (default both; a tuple returns a namedtuple). ``compute_cov``
     returns ``Gaussian(mean, covariance)``. ``discrete`` uses (I - eta A_r / |Y|)^t.
-    The train kernels are computed and eigendecomposed once, here. ``y_train`` may be 1-D
+    The train kernels are computed here; each is eigendecomposed on first use (once).
+    ``t=None`` (the end of continuous training) takes Cholesky solves instead
+    (engine.posterior), unless the regularised kernel is too close to singular. ``y_train`` may be 1-D
     (one output; means come back 1-D). ``trace_axes`` must be (-1,): every output shares one
     kernel. ``kernel_fn_kwargs`` are passed to every ``kernel_fn`` call.
     """
@@ -73,20 +101,42 @@ def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0
     train = kernel_arrays(fn, "kernel_fn(x_train)", kernels(x_train, None), (n, n),
                           ("nngp", "ntk"))
     flows = _lazy_flows(training, train, y_train.size)
+    factors = None if training.discrete else _lazy_factors(training, train)
 
     def predict_fn(t=None, x_test=None, get=None, compute_cov=False):
         where = f"{fn}.predict_fn"
         names, single = predict_args.get_names(where, get)
-        for name in names:
-            flows(name).times(where, t)
+        _check_times(where, t, training.discrete, flows, names)
         test, test_test = _test_kernels(where, kernels, x_test, x_train, train, compute_cov)
-        return _pack({name: _flat(_evaluate(mode_dynamics(name, flows(name), y_train, test,
-                                                          train["nngp"], test_test,
-                                                          mean_only=not compute_cov),
-                                            t, compute_cov), flat)
-                      for name in names}, names, single)
+        out = _predict(names, flows, factors, y_train, test, train["nngp"], test_test, t,
+                       compute_cov)
+        return _pack({name: _flat(out[name], flat) for name in names}, names, single)
 
     return predict_fn
+
+
+def _check_times(fn: str, t, discrete: bool, flows, names) -> None:
+    """Validate ``t``; t = inf with discrete steps also needs each flow's stability check."""
+    times, _ = predict_args.times(fn, t, discrete)
+    if discrete and np.any(np.isinf(times)):
+        for name in names:
+            flows(name).times(fn, t)
+
+
+def _lazy_factors(training, train: dict):
+    """``factors(name)``: the Cholesky factor of the regularised train[name] (engine.posterior)
+    or None where the eigenbasis must be used; factorised on first use."""
+    cache = {}
+
+    def factors(name):
+        if name not in cache:
+            a = train[name]
+            lam = regularizer(np.trace(a, dtype=np.float64) / a.shape[0], training.diag_reg,
+                              training.diag_reg_absolute_scale)
+            cache[name] = cholesky_factor(a, lam, machine_eps(a))
+        return cache[name]
+
+    return factors
 
 
 def _lazy_flows(training, train: dict, y_size: int):
@@ -160,7 +210,9 @@ def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=F
     ``k_*`` are objects with ``.nngp``/``.ntk`` (the NTK mode needs both), or plain arrays
     (neural-tangents' array form: the array serves whichever kernel ``get`` asks for).
     Returns the mean alone when ``k_test_test`` is None; ``k_test_train=None`` predicts at
-    the training inputs (with covariance). 1-D ``y_train``: 1-D means.
+    the training inputs (with covariance). 1-D ``y_train``: 1-D means. Computed by Cholesky
+    solves (engine.posterior); a train kernel too close to singular for them takes the
+    eigenbasis, where eigenvalues below the noise floor are clipped (engine.flow).
     """
     fn = "gp_inference"
     training = GradientDescent.validated(fn, 1.0, diag_reg, diag_reg_absolute_scale, False)
@@ -172,6 +224,7 @@ def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=F
     present = [name for name in ("nngp", "ntk") if getattr(k_train_train, name, None) is not None]
     train = kernel_arrays(fn, "k_train_train", k_train_train, (n, n), present or ["nngp"])
     flows = _lazy_flows(training, train, y_train.size)
+    factors = _lazy_factors(training, train)
 
     def predict_fn(get=None, k_test_train=None, k_test_test=None):
         where = f"{fn}.predict_fn"
@@ -181,11 +234,9 @@ def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=F
             predict_args.kernel_field(where, "k_train_train", k_train_train, name)
         test, test_test = _given_test_kernels(where, train, needed, _kernel_record(k_test_train),
                                               _kernel_record(k_test_test))
-        return _pack({name: _flat(_evaluate(mode_dynamics(name, flows(name), y_train, test,
-                                                          train["nngp"], test_test,
-                                                          mean_only=test_test is None),
-                                            None, test_test is not None), flat)
-                      for name in names}, names, single)
+        out = _predict(names, flows, factors, y_train, test, train["nngp"], test_test, None,
+                       test_test is not None)
+        return _pack({name: _flat(out[name], flat) for name in names}, names, single)
 
     return predict_fn
 
