@@ -128,8 +128,12 @@ class ResidualModesView(SweepView):
         if not legend:
             return
         eigenvalues = None if data is None else data.eigenvalues
-        for item, rank in zip(legend[0].items, RANKS):
-            item.label = {"value": legend_label(rank, eigenvalues)}
+        rank_of = dict(zip(PALETTE, RANKS))  # the items are not in the elements' order
+        for item in legend[0].items:
+            colors = {getattr(r.glyph, "line_color", None) for r in item.renderers}
+            ranks = [rank_of[c] for c in colors if c in rank_of]
+            if ranks:
+                item.label = {"value": legend_label(ranks[0], eigenvalues)}
 
     def _plot(self, data):
         t_dim, y_dim = x_dim("training step t"), y_dims("|vᵢᵀ rₜ| / |vᵢᵀ r₀|")

@@ -11,7 +11,7 @@ import engine
 from app import convergence, residual_jobs
 from app.limits import Limits
 from app.state import Session
-from app.views.residual_modes import (RANKS, RATIO_FLOOR, ResidualModesView,
+from app.views.residual_modes import (PALETTE, RANKS, RATIO_FLOOR, ResidualModesView,
                                        legend_label, series)
 
 #: one xdist worker runs the module, so its module-scoped fixture is computed once
@@ -90,6 +90,21 @@ def test_the_figure_draws_each_rank_and_the_dashed_lines_are_the_closed_form(sho
     assert labels == [legend_label(rank, r.eigenvalues) for rank in RANKS]
     assert labels[0] == f"v1: λ = {eigenvalues[0]:.3g}"
     assert series(None, 1)["t"].shape == (0,)
+
+
+def test_each_legend_entry_names_the_direction_drawn_in_its_colour(shown):
+    """As the page draws it: first without data, then with the result. The legend's items
+    came out rotated (v1's label on v16's colour) and were labelled by position."""
+    session, view = shown
+    pipe = hv.streams.Pipe(data=None)
+    plot = hv.renderer("bokeh").get_plot(hv.DynamicMap(view._plot, streams=[pipe]))
+    pipe.send(view.result)
+    items = plot.state.legend[0].items
+    assert len(items) == len(RANKS)
+    for item in items:
+        (color,) = {r.glyph.line_color for r in item.renderers}
+        rank = RANKS[PALETTE.index(color)]
+        assert item.label["value"] == legend_label(rank, view.result.eigenvalues)
 
 
 def test_the_export_holds_both_curves_of_every_direction(shown):
