@@ -103,9 +103,18 @@ class App(pn.viewable.Viewer):
 
     @param.depends("session.notice")
     def _notice(self):
+        """The session's notice (refused link values, limits hit), until the visitor closes it."""
         notice = self.session.notice
-        return pn.pane.Alert(literal(notice), alert_type="warning", visible=bool(notice),
-                             css_classes=["session-notice"])
+        close = pn.widgets.Button(label="×", width=32, button_type="light", margin=(10, 5),
+                                  css_classes=["session-notice-close"],
+                                  description="Close this notice")
+        close.on_click(self.dismiss_notice)
+        return pn.Row(pn.pane.Alert(literal(notice), alert_type="warning",
+                                    css_classes=["session-notice"], sizing_mode="stretch_width"),
+                      close, visible=bool(notice), sizing_mode="stretch_width")
+
+    def dismiss_notice(self, event=None) -> None:
+        self.session.notice = ""
 
     @param.depends("session.stack_error", "session.data_error")
     def _stale(self):

@@ -67,7 +67,8 @@ def lessons(warmup_wait: float) -> None:
     from playwright.sync_api import sync_playwright
 
     from app.lessons import LESSONS
-    from tests.ui.test_lessons import FIGURES
+    from tests.ui.analysis import wait_for_data
+    from tests.ui.test_lessons import figure
 
     process, base = serve({"IWE_WARMUP": "1"})
     try:
@@ -76,12 +77,15 @@ def lessons(warmup_wait: float) -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             start = time.perf_counter()
             open_app(page, base)
+            wait_for_data(page, "fs_members", "ys", timeout=900_000)
+            first = time.perf_counter() - start
             wait_for_members(page, timeout=900_000)
-            print(f"default page: first finite overlay after {time.perf_counter() - start:.1f} s")
+            print(f"default page: first finite overlay after {first:.1f} s, whole ensemble "
+                  f"after {time.perf_counter() - start:.1f} s")
             time.sleep(warmup_wait)
             for name, lesson in LESSONS.items():
                 for number, step in enumerate(lesson.steps, 1):
-                    glyph, key = FIGURES[step.view]
+                    glyph, key, _ = figure(name, number, step)
                     query = f"lesson={name}&step={number}"
                     first = time_to_figure(page, base, query, glyph, key)
                     again = time_to_figure(page, base, query, glyph, key)

@@ -83,8 +83,10 @@ def apply_step(session, step: Step) -> None:
         if step.data and step.preset is not None:
             session.data.param.update(**dict(step.data))
         widths = step.widths if step.widths is not None else Sweep.param.widths.default
-        allowed = session.sweep.param.widths.objects  # a server's lower max_width
-        session.sweep.widths = [w for w in widths if w in allowed] or [allowed[-1]]
+        # a server with a lower max_width shows its widest in place of a wider one (the
+        # narrow-against-wide contrast of a step survives)
+        allowed = session.sweep.param.widths.objects
+        session.sweep.widths = sorted({w if w in allowed else allowed[-1] for w in widths})
         session.sweep.param.update(seeds=step.seeds, steps=step.steps, samples=step.samples)
         session.images.max_train = step.images_max_train
         session.training.t = step.t

@@ -182,3 +182,15 @@ def test_every_tab_says_what_to_look_for():
     from app.views.tabs import LOOK_FOR
     assert set(LOOK_FOR) == set(TAB_SLUGS.values())
     assert all(text.count(". ") == 0 for text in LOOK_FOR.values())  # one sentence each
+
+
+def test_a_server_with_a_lower_width_cap_shows_its_widest_in_place():
+    """Jacot's step compares widths 512 and 4096; a server capped at 2048 compares 512 with
+    2048 (it showed 512 alone, and the step's wide curves never came)."""
+    from app.lessons.kernel_stays_put import LESSON
+
+    session = Session(Limits(max_width=2048))
+    step = LESSON.steps[1]
+    assert step.widths == (512, 4096)
+    apply_step(session, step)
+    assert session.sweep.widths == [512, 2048]

@@ -104,8 +104,11 @@ def serve(extra_env: dict | None = None, args: tuple = ()):
     return process, base
 
 
-#: the server's limits in these tests (configurable limits, and quick finite training)
-LIMITS = {"IWE_MAX_STEPS": "2000", "IWE_MAX_WIDTH": "2048"}
+#: the server's limits in these tests (configurable limits, and quick finite training), and
+#: one Dask worker process: the two browser groups' servers share 2 cores, and a second
+#: worker per server compiled the same programs again (the Dask path with two workers is
+#: tests/app/test_job_service_dask.py's)
+LIMITS = {"IWE_MAX_STEPS": "2000", "IWE_MAX_WIDTH": "2048", "IWE_WORKERS": "1"}
 
 
 @pytest.fixture(scope="session")

@@ -1,49 +1,78 @@
 """Lessons in the browser: every step walked with the → key, each setting its tab and
 state, outlining the controls it names and drawing its figure with data; no console error.
-Screenshots: test-artifacts/lesson_<name>_<step>.png."""
+Screenshots (the step's figure scrolled into view): test-artifacts/lesson_<name>_<step>.png.
+One test per lesson, so the two browser groups can share the walk (tests/ui/conftest.py)."""
+import dataclasses
+
+import pytest
+
 from app.analysis_settings import TAB_SLUGS
 from app.lessons import LESSONS
 
-from .analysis import GOTO_TIMEOUT, wait_for_data
+from .analysis import GOTO_TIMEOUT, wait_for_data, wait_idle
+from .bokeh import column, wait_for_change
 from .conftest import Recorder, screenshot
 
-#: tab -> (glyph, column) that holds data once the tab has drawn
+#: tab -> (glyph, column) that holds data once the tab has drawn, and the slug of the view
+#: whose job computes it (None: the closed form, drawn in one piece)
 FIGURES = {
-    "dynamics": ("fs_mean", "y"),
-    "convergence": ("residual_modes_finite_1", "y"),
-    "kernels": ("angle_ntk_wide_trained", "ys"),
-    "distribution": ("dist_ks", "y"),
-    "images": ("img_size_fc_inf", "y"),
+    "dynamics": ("fs_mean", "y", None),
+    "convergence": ("residual_modes_finite_1", "y", "residual-modes"),
+    "kernels": ("angle_ntk_wide_trained", "ys", "kernel-angles"),
+    "distribution": ("dist_ks", "y", "distribution"),
+    "images": ("img_size_fc_inf", "y", "images"),
 }
+#: steps whose figure is another one of their tab's: the width sweep of the Convergence tab
+STEP_FIGURES = {("kernel", 1): ("spec_distance_mean", "y", "convergence"),
+                ("eigen", 1): ("spec_eigen", "y", "convergence")}
 TITLES = {slug: title for title, slug in TAB_SLUGS.items()}
-#: JS: the x values (widths) of the KS curve, to tell one distribution step from the next
-KS_WIDTHS = """() => { const s = Bokeh.documents[0].get_model_by_name('dist_ks:source');
-  if (!s) return 0; const d = s.data instanceof Map ? Object.fromEntries(s.data) : s.data;
-  return d.x ? d.x.length : 0 }"""
+#: a step's words: two steps that differ only in these show the same figure
+WORDS = {"title", "text", "cite", "highlight"}
+#: JS: scroll the plot that holds the named glyph to the middle of the screen
+SCROLL_TO = """(name) => { const s = Bokeh.documents[0].get_model_by_name(name + ':source');
+  const v = s && Bokeh.index.query_one(v => v.model.data_source === s);
+  if (!v || !v.parent || !v.parent.el) return false;
+  v.parent.el.scrollIntoView({block: 'center'}); return true }"""
 
 
-def test_walking_every_lesson_step(page, server):
+def figure(name: str, number: int, step) -> tuple:
+    """(glyph, column, job slug) of the figure step ``number`` of lesson ``name`` is about."""
+    return STEP_FIGURES.get((name, number), FIGURES[step.view])
+
+
+def state(step) -> dict:
+    return {f.name: getattr(step, f.name) for f in dataclasses.fields(step)
+            if f.name not in WORDS}
+
+
+@pytest.mark.parametrize("name", list(LESSONS))
+def test_walking_every_lesson_step(page, server, name):
     recorder = Recorder(page)
-    page.goto(f"{server}/main?lesson=gaussian&step=1", timeout=GOTO_TIMEOUT)
-    steps = [(name, number, step) for name, lesson in LESSONS.items()
-             for number, step in enumerate(lesson.steps, 1)]
-    for index, (name, number, step) in enumerate(steps):
-        if index:
+    steps = LESSONS[name].steps
+    page.goto(f"{server}/main?lesson={name}&step=1", timeout=GOTO_TIMEOUT)
+    before = None  # the previous step's figure data
+    for number, step in enumerate(steps, 1):
+        if number > 1:
             page.locator(".lesson-text").click()  # keys go to the page, not to a widget
             page.keyboard.press("ArrowRight")
-        count = len(LESSONS[name].steps)
-        page.locator(".lesson-heading").get_by_text(f"Step {number} of {count}").wait_for(
+        page.locator(".lesson-heading").get_by_text(f"Step {number} of {len(steps)}").wait_for(
             timeout=240_000)  # a step that opens a tab renders its figures first
         assert page.locator(".bk-tab.bk-active").inner_text().strip() == TITLES[step.view]
         page.wait_for_function("(q) => window.location.search.includes(q)",
                                arg=f"lesson={name}&step={number}")
         for css in step.highlight:
             page.locator(f".{css}.lesson-highlight").first.wait_for(timeout=30_000)
-        glyph, key = FIGURES[step.view]
-        if step.view == "distribution":  # the widths of this step, not the last one's
-            page.wait_for_function(f"() => ({KS_WIDTHS})() === {len(step.widths)}",
-                                   timeout=240_000)
+        glyph, key, job = figure(name, number, step)
+        previous = steps[number - 2] if number > 1 else None
+        if previous is not None and previous.view == step.view \
+                and state(previous) != state(step):
+            # a new state on the same tab: its figure must be recomputed, not the last one's
+            wait_for_change(page, glyph, before, key, timeout=300_000)
         wait_for_data(page, glyph, key, timeout=300_000)
+        if job is not None:  # the whole figure, not a part delivered so far
+            wait_idle(page, job, timeout=300_000)
+        before = column(page, glyph, key)
+        assert page.evaluate(SCROLL_TO, glyph), f"step {number}: no plot holds {glyph}"
         page.wait_for_timeout(500)
         screenshot(page, f"lesson_{name}_{number}")
     assert recorder.errors == [], recorder.errors

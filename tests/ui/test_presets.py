@@ -14,9 +14,9 @@ from app.presets import PRESETS
 from .bokeh import column
 from .conftest import ARTIFACTS, open_app, screenshot
 
-ORDERS = [["Deep ReLU net (depth 10)", "Cookbook Erf net",
-           "4-layer ReLU net on the unit circle (Jacot et al.)"],
-          ["4-layer ReLU net on the unit circle (Jacot et al.)", "Deep ReLU net (depth 10)",
+#: one order through the browser (each preset after another one and after changed settings);
+#: tests/app/test_consistency.py::test_b4 goes through the presets in both orders (no browser)
+ORDERS = [["4-layer ReLU net on the unit circle (Jacot et al.)", "Deep ReLU net (depth 10)",
            "Cookbook Erf net"]]
 
 

@@ -37,3 +37,5 @@ def test_a_refused_link_value_is_reported_and_the_session_works(page, server):
     press_slider(page, "t-slider", "ArrowRight")
     assert wait_for_change(page, "fs_mean", before) != before
     screenshot(page, "refused_link")
+    page.locator(".session-notice-close button").click()  # the visitor has read it
+    notice.wait_for(state="hidden", timeout=30_000)
