@@ -7,6 +7,10 @@ from pathlib import Path
 
 PRESET_DIR = Path(__file__).resolve().parents[1] / "assets" / "presets"
 DEFAULT = "Cookbook Erf net"
+#: what the preset menu names a stack that is no preset's (edited, from a link or a lesson)
+CUSTOM = "Custom stack"
+CUSTOM_DESCRIPTION = ("A stack of your own: edited here, opened from a link, or a lesson "
+                      "step's. Choose a preset to start again from one.")
 
 
 @dataclass(frozen=True)

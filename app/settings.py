@@ -13,7 +13,7 @@ from engine import DATASETS
 
 from . import stack
 from .limits import Limits
-from .presets import DEFAULT, PRESETS
+from .presets import CUSTOM, DEFAULT, PRESETS
 
 #: training times on the slider: 0, then 10 per decade up to 1e5 steps, as whole steps
 T_GRID = sorted({0} | {int(round(10 ** (k / 10))) for k in range(51)})
@@ -33,14 +33,22 @@ class Architecture(param.Parameterized):
     width = param.Selector(default=DEFAULT_WIDTH, objects=WIDTHS, doc="""
         Width of every hidden layer of the finite networks; the closed form is width -> inf.""")
     preset = param.String(default=DEFAULT, doc="""
-        The preset the stack was last loaded from (by the editor, a lesson or a preset call);
-        the editor's preset menu shows it.""")
+        The preset the stack is (loaded by the editor, a lesson or a preset call, at any
+        width), or CUSTOM once the stack is no preset's; the editor's preset menu shows it.""")
 
     def __init__(self, limits: Limits | None = None, **params):
         super().__init__(**params)
         if limits is not None:
             self.param.width.objects = [w for w in WIDTHS if w <= limits.max_width]
         self._width_watcher = self.param.watch(self._apply_width, ["width", "spec"])
+        self.param.watch(self._name_preset, ["spec", "preset"])
+
+    def _name_preset(self, *events) -> None:
+        """An edited stack, or one from a link or a lesson step, is no longer its preset."""
+        preset = PRESETS.get(self.preset)
+        if preset is not None and stack.canonical(self.spec) != stack.canonical(
+                engine.with_width(preset.spec, self.width)):
+            self.preset = CUSTOM
 
     def _apply_width(self, *events):
         """Moving the width slider sets every hidden layer to that width.

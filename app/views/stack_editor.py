@@ -14,7 +14,7 @@ import panel as pn
 import param
 
 from .. import catalog, spec_input, stack
-from ..presets import DEFAULT, PRESETS
+from ..presets import CUSTOM, CUSTOM_DESCRIPTION, DEFAULT, PRESETS
 from ..state import Session
 from .layer_row import LayerRow
 from .literal import literal
@@ -30,7 +30,7 @@ def _structure(items: list) -> tuple:
 
 class StackEditor(pn.viewable.Viewer):
     session = param.ClassSelector(class_=Session)
-    preset = param.Selector(default=DEFAULT, objects=list(PRESETS), label="Preset")
+    preset = param.Selector(default=DEFAULT, objects=[*PRESETS, CUSTOM], label="Preset")
     new_layer = param.Selector(default="Dense", objects=catalog.layer_names(), label="Layer type")
     parameterization = param.Selector(default="ntk", objects=catalog.CHOICES["parameterization"],
                                       label="Parameterization (all weight layers)")
@@ -202,13 +202,13 @@ class StackEditor(pn.viewable.Viewer):
 
     @param.depends("preset", watch=True)
     def _load_preset(self):
-        if not self._showing_preset:
+        if not self._showing_preset and self.preset != CUSTOM:  # CUSTOM: the stack stays
             self.session.load_preset(self.preset)
 
     def _show_preset(self, name: str) -> None:
         """A preset loaded elsewhere (a lesson step, a link, a script): the menu names it,
         and loads nothing again."""
-        if name in PRESETS and name != self.preset:
+        if (name in PRESETS or name == CUSTOM) and name != self.preset:
             self._showing_preset = True
             try:
                 self.preset = name
@@ -228,7 +228,8 @@ class StackEditor(pn.viewable.Viewer):
 
     @param.depends("preset")
     def _description(self):
-        return pn.pane.Markdown(PRESETS[self.preset].description, styles={"font-size": "0.85em"},
+        text = CUSTOM_DESCRIPTION if self.preset == CUSTOM else PRESETS[self.preset].description
+        return pn.pane.Markdown(text, styles={"font-size": "0.85em"},
                                 margin=(0, 5))
 
     @param.depends("notice")

@@ -177,3 +177,21 @@ def test_each_layer_row_shows_its_help_line(editor):
     for row in editor._rows.values():
         icons = row.__panel__().select(pn.widgets.TooltipIcon)
         assert [icon.value for icon in icons] == [catalog.help_text(row.name_)]
+
+
+def test_a_stack_that_is_no_presets_is_named_custom(editor):
+    """A lesson step with its own spec showed 'Cookbook Erf net' and its description beside
+    a ReLU stack; an edited stack is no preset's either. The width slider keeps the name."""
+    from app.presets import CUSTOM, CUSTOM_DESCRIPTION
+
+    architecture = editor.session.architecture
+    architecture.width = 256  # the width slider: still the preset
+    assert architecture.preset == editor.preset == "Cookbook Erf net"
+    editor.add_layer()
+    assert architecture.preset == editor.preset == CUSTOM
+    assert editor._description().object == CUSTOM_DESCRIPTION
+    spec = architecture.spec
+    editor.preset = CUSTOM  # choosing it keeps the stack
+    assert architecture.spec == spec
+    editor.preset = "ReLU MLP"  # a preset loads and is named again
+    assert architecture.preset == "ReLU MLP"
