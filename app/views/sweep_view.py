@@ -52,7 +52,7 @@ class SweepView(pn.viewable.Viewer):
                                      css_classes=[f"{self.slug}-notice"])
         for owner, names in self.WATCHED:
             getattr(self.session, owner).param.watch(self._start, names)
-        self.session.param.watch(self._start, "closed_form")
+        self.session.param.watch(self._start, ["closed_form", "stack_error", "data_error"])
         self.session.selection.param.watch(self._start, "view")
         on_page_load(self._resend)
         self._start()
@@ -68,6 +68,8 @@ class SweepView(pn.viewable.Viewer):
             return
         invalid = self.session.stack_error or self.session.data_error
         self.reason = "Fix the architecture or the data settings first." if invalid else ""
+        if not invalid and self._pending():
+            return  # a new closed form is on its way; its arrival starts this sweep
         key = None if invalid else self.key()
         self._notice.param.update(object=literal(self.reason), visible=key is None)
         if key is None:
@@ -80,6 +82,13 @@ class SweepView(pn.viewable.Viewer):
     def _deliver(self, result) -> None:
         self.result = result
         self.show(result)
+
+    def _pending(self) -> bool:
+        """A new stack or data is on its way to the shown closed form. Keyed on the shown
+        request, the sweep would be computed once more, for the stack being replaced (a
+        lesson step sets the stack and the sweep widths at once)."""
+        shown, live = self.session.closed_form.request, self.session.request()
+        return (spec_key(shown.spec), shown.data_key) != (spec_key(live.spec), live.data_key)
 
     def _sweep_key(self) -> tuple:
         """The settings every sweep shares: spec (widths free), data, the server limits."""

@@ -20,8 +20,8 @@ from app.views.images import ImagesView
 @pytest.fixture(autouse=True)
 def no_results(request, monkeypatch):
     """State tests compute nothing (a lesson's results are the views' tests); the warm-up
-    test computes its step's closed form."""
-    if "warm_up" not in request.node.name:
+    and sweep-once tests compute their step's closed form."""
+    if not any(part in request.node.name for part in ("warm_up", "sweep_once")):
         monkeypatch.setattr(Session, "_update_closed_form", lambda self: None)
         monkeypatch.setattr(ImagesView, "_start", lambda self, *events: None)
 
@@ -194,3 +194,23 @@ def test_a_server_with_a_lower_width_cap_shows_its_widest_in_place():
     assert step.widths == (512, 4096)
     apply_step(session, step)
     assert session.sweep.widths == [512, 2048]
+
+
+def test_a_step_that_changes_stack_and_widths_computes_its_sweep_once(monkeypatch):
+    """A lesson step sets a new stack and new sweep widths at once: the sweep waited for
+    nothing and ran once with the widths on the stack being replaced, then again."""
+    computed = []
+    monkeypatch.setattr(DistributionView, "cache", type(convergence.DISTRIBUTIONS)(4))
+    monkeypatch.setattr(DistributionView, "compute",
+                        lambda self, key, report, stop: computed.append(key) or "sweep")
+    monkeypatch.setattr(DistributionView, "show", lambda self, result: None)
+    session = Session(Limits())
+    session.wait()
+    view = DistributionView(session=session)
+    step = GAUSSIAN.steps[0]
+    apply_step(session, step)
+    session.wait()
+    view.job.wait(60)
+    assert [key[-2] for key in computed] == [step.widths]
+    assert computed[0][0] == convergence.spec_key(session.closed_form.request.spec)
+    session.close()
