@@ -17,7 +17,7 @@ import sys
 
 from tornado.web import RequestHandler
 
-from . import dask_cluster
+from . import dask_cluster, warmup
 from .job_service import HEAVY, INTERACTIVE, SERVICE
 
 
@@ -33,7 +33,8 @@ def readiness() -> dict:
     status = {"workers": workers, "threads": threads,
               "queued": SERVICE.queued(HEAVY) + SERVICE.queued(INTERACTIVE),
               "running": SERVICE.running(HEAVY) + SERVICE.running(INTERACTIVE),
-              "cluster": where}
+              "cluster": where,
+              "warmup": dict(warmup.PROGRESS) if warmup.enabled() else "off"}
     if error:
         status["error"] = error
     return status

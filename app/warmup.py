@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 
 from .analysis_settings import TAB_SLUGS
 from .lessons import LESSONS, apply_step
@@ -46,19 +47,29 @@ def steps() -> list:
     return [step for lesson in LESSONS.values() for step in lesson.steps] + list(PRESETS)
 
 
+#: how far this process's warm-up is (``/readiness`` reports it): items done of total, and
+#: the seconds it took once finished
+PROGRESS = {"done": 0, "total": 0, "seconds": None}
+
+
 def run(limits=None, todo=None, timeout: float = STEP_TIMEOUT) -> int:
     """Compute ``todo`` (default: ``steps()``; a step or a preset name); returns how many
     finished within ``timeout`` each."""
+    start = time.monotonic()
     session = Session(limits)
     views = {slug: [view(session=session) for view in TABS[title]]
              for title, slug in TAB_SLUGS.items() if title in TABS}
+    items = steps() if todo is None else list(todo)
+    PROGRESS.update(done=0, total=len(items), seconds=None)
     done = 0
-    for item in steps() if todo is None else todo:
+    for item in items:
         try:
             done += _warm(session, views, item, timeout)
         except Exception:  # a warm-up never takes the server down
             LOG.exception("warm-up of %r failed", item)
+        PROGRESS["done"] += 1
     session.close()
+    PROGRESS["seconds"] = round(time.monotonic() - start, 1)
     return done
 
 

@@ -13,7 +13,8 @@ target is a median below 100 ms.
 Teaching mode: the time from opening the page at ``?lesson=NAME&step=K`` to its figure drawn
 with data, for every lesson step, once cold (or warmed up) and once again (cached); and the
 time from opening the default page to its first finite overlay (the ensemble's members).
-The server runs the warm-up (IWE_WARMUP=1); ``--warmup-wait`` seconds are given to it first.
+The server runs the warm-up (IWE_WARMUP=1); the steps are timed once it has finished (its
+progress is in /readiness), or after ``--warmup-wait`` seconds (0: at once, racing it).
 """
 from __future__ import annotations
 
@@ -63,6 +64,23 @@ def time_to_figure(page, base: str, query: str, glyph: str, key: str) -> float:
     return time.perf_counter() - start
 
 
+def _wait_for_warmup(base: str, timeout: float) -> str:
+    """Poll /readiness until the server's warm-up has finished (or ``timeout`` s)."""
+    import json
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while True:
+        with urllib.request.urlopen(f"{base}/readiness", timeout=30) as response:
+            state = json.loads(response.read())["warmup"]
+        if state == "off" or state["seconds"] is not None:
+            return f"{state}" if state == "off" else (
+                f"{state['done']} items in {state['seconds']} s (server's own figure)")
+        if time.time() > deadline:
+            return f"not finished after {timeout:.0f} s: {state['done']} of {state['total']}"
+        time.sleep(2)
+
+
 def lessons(warmup_wait: float) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -82,7 +100,8 @@ def lessons(warmup_wait: float) -> None:
             wait_for_members(page, timeout=900_000)
             print(f"default page: first finite overlay after {first:.1f} s, whole ensemble "
                   f"after {time.perf_counter() - start:.1f} s")
-            time.sleep(warmup_wait)
+            waited = _wait_for_warmup(base, warmup_wait)
+            print(f"warm-up: {waited}")
             for name, lesson in LESSONS.items():
                 for number, step in enumerate(lesson.steps, 1):
                     glyph, key, _ = figure(name, number, step)

@@ -155,6 +155,8 @@ def test_the_warm_up_fills_the_caches_the_views_read(monkeypatch):
     monkeypatch.setattr(DistributionView, "show", lambda self, result: None)
     step = GAUSSIAN.steps[0]
     assert warmup.run(Limits(), todo=[step], timeout=300) == 1
+    assert warmup.PROGRESS["done"] == warmup.PROGRESS["total"] == 1  # /readiness reports it
+    assert warmup.PROGRESS["seconds"] >= 0
     session = _session()
     view = DistributionView(session=session)
     apply_step(session, step)

@@ -88,7 +88,7 @@ def serve(extra_env: dict | None = None, args: tuple = ()):
     port = _free_port()
     command = [str(ROOT / ".venv" / "bin" / "panel"), "serve", "app/main.py", "--port", str(port),
                "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}",
-               "--num-threads", "4", "--liveness"]
+               "--num-threads", "4", "--liveness", "--plugins", "app.readiness"]
     if args:
         command += ["--args", *args]
     ARTIFACTS.mkdir(exist_ok=True)
