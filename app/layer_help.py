@@ -83,7 +83,8 @@ HELP = {
 
 
 def help_text(name: str) -> str:
-    """One line on layer ``name`` for the editor (and why the editor leaves it out)."""
+    """One line on layer ``name`` for the editor (and why the editor leaves it out). Never
+    the name itself for an unknown one: names come from links and the JSON box."""
     if name in HIDDEN:
         return f"{name}: in JSON specs only; the editor leaves it out: {HIDDEN[name]}."
-    return HELP.get(name, name)
+    return HELP.get(name, "Not a layer this app knows.")

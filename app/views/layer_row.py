@@ -129,7 +129,8 @@ class LayerRow(pn.viewable.Viewer):
         header = pn.Row(
             pn.pane.HTML(f"<b>{position}</b>", width=28, margin=(8, 2)),
             pn.widgets.Select.from_param(self.param.name_, width=120, margin=(0, 4)),
-            pn.widgets.TooltipIcon(value=catalog.help_text(self.name_), margin=(8, 0),
+            # the tooltip renders HTML: our own text only, and escaped all the same
+            pn.widgets.TooltipIcon(value=literal(catalog.help_text(self.name_)), margin=(8, 0),
                                    css_classes=["layer-help"]),
             pn.widgets.Checkbox.from_param(self.param.selected, width=60, margin=(8, 4)),
             self._button("↑", "up", "move up"), self._button("↓", "down", "move down"),

@@ -9,6 +9,7 @@ import pytest
 from app import catalog, stack
 from app.limits import Limits
 from app.state import Session
+from app.views.literal import literal
 from app.views.stack_editor import StackEditor
 
 
@@ -176,7 +177,18 @@ def test_each_layer_row_shows_its_help_line(editor):
     """The type menu of a row has the layer's one line of help beside it (a tooltip)."""
     for row in editor._rows.values():
         icons = row.__panel__().select(pn.widgets.TooltipIcon)
-        assert [icon.value for icon in icons] == [catalog.help_text(row.name_)]
+        assert [icon.value for icon in icons] == [literal(catalog.help_text(row.name_))]
+
+
+def test_a_crafted_layer_name_never_reaches_the_help_tooltip(editor):
+    """The tooltip renders HTML: a layer name from a link ran script through it (the help
+    line of an unknown layer was its name; the browser test caught two dialogs)."""
+    crafted = '<img src=x onerror="alert(1)">'
+    editor.session.architecture.spec = [[crafted, {}], ["Dense", {"out_dim": 1}]]
+    for row in editor._rows.values():
+        (icon,) = row.__panel__().select(pn.widgets.TooltipIcon)
+        assert "<" not in icon.value and "onerror" not in icon.value
+    assert catalog.help_text(crafted) == "Not a layer this app knows."
 
 
 def test_a_stack_that_is_no_presets_is_named_custom(editor):
