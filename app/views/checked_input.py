@@ -11,6 +11,21 @@ import panel as pn
 from .literal import literal
 
 
+class OptionalFloatInput(pn.widgets.FloatInput):
+    """A FloatInput whose empty value (None) shows as an empty box with its placeholder.
+
+    Panel's FloatInput sends None to the browser as NaN, which the box then shows as "NaN"
+    (the learning rate after a reset to ½ η_max); Bokeh's NumericInput takes null."""
+
+    def _process_param_change(self, params):
+        empty = [name for name in ("value", "value_throttled")
+                 if name in params and params[name] is None]
+        params = super()._process_param_change(params)
+        for name in empty:
+            params[name] = None
+        return params
+
+
 def _range(parameter) -> str:
     """E.g. "between 1 and 1000", "above 0", "at least 0"."""
     low, high = parameter.bounds or (None, None)

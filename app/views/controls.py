@@ -10,7 +10,7 @@ from panel.reactive import ReactiveHTML
 from ..lessons import LESSONS
 from ..settings import MODES, T_GRID
 from ..state import Session
-from .checked_input import checked_input
+from .checked_input import OptionalFloatInput, checked_input
 from .grid_slider import grid_slider
 from .job_bar import JobBar
 from .literal import literal
@@ -121,7 +121,7 @@ class TrainingControls(pn.viewable.Viewer):
         return pn.Column(
             pn.widgets.RadioBoxGroup.from_param(training.param.mode, options={v: k for k, v in MODES.items()},
                                                 css_classes=["mode"]),
-            pn.Row(checked_input(training, "learning_rate", pn.widgets.FloatInput,
+            pn.Row(checked_input(training, "learning_rate", OptionalFloatInput,
                                  "Learning rate η (empty: ½ η_max)", format="0.[0000]",
                                  placeholder="½ η_max", css_classes=["learning-rate"]),
                    safe),

@@ -242,3 +242,16 @@ def test_b8_a_late_marker_redraw_shows_the_current_time():
     session.training.t = 16
     drawn = view._marker_elements(stale)  # the redraw lands after the move
     assert drawn.get(0).data == 16  # the VLine's position
+
+
+def test_the_learning_rate_box_is_empty_after_a_reset_to_the_policy():
+    """Reset to ½ η_max (None), the box showed "NaN": Panel's FloatInput sends None to the
+    browser as NaN. The box sends null, which the browser shows as the placeholder."""
+    from app.views.checked_input import OptionalFloatInput
+
+    box = OptionalFloatInput(value=0.3, placeholder="½ η_max")
+    model = box.get_root()
+    box.value = None
+    assert model.value is None and model.placeholder == "½ η_max"
+    box.value = 0.25
+    assert model.value == 0.25

@@ -37,7 +37,7 @@ def _settled(page, name: str) -> dict:
            and page.locator(".lr-note").count() > 0, "the closed form")
     page.wait_for_timeout(1000)
     query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
-    boxes = {name: page.locator(f".{name} input").input_value().replace("NaN", "")
+    boxes = {name: page.locator(f".{name} input").input_value()
              for name in ("n-train", "n-test", "learning-rate", "diag-reg")}
     return {"width": query.get("width", ["128"]), "boxes": boxes,
             "rows": page.locator(".layer-row").count(),
