@@ -68,6 +68,7 @@ __all__ += ["NtkImplementation", "empirical_kernel_fn", "empirical_nngp_fn", "em
             "linearize", "taylor_expand", "monte_carlo_kernel_fn"]
 
 # theory: signal propagation (order to chaos) and random-matrix laws at initialisation
+from .theory.jacobian_spectrum import JacobianSpectrum, jacobian_spectrum  # noqa: E402
 from .theory.random_matrix import (LAWS, JacobianLaw, LawFit, fit_law, jacobian_law,  # noqa: E402
                                    jacobian_singular_values)
 from .theory.signal_propagation import (Block, KernelCorrelations, PhaseDiagram,  # noqa: E402
@@ -76,6 +77,7 @@ from .theory.signal_propagation import (Block, KernelCorrelations, PhaseDiagram,
                                         critical_w_std, kernel_correlations_over_depth,
                                         phase_diagram, propagation, repeated_block)
 
+__all__ += ["JacobianSpectrum", "jacobian_spectrum"]
 __all__ += ["LAWS", "JacobianLaw", "LawFit", "fit_law", "jacobian_law",
             "jacobian_singular_values", "Block", "KernelCorrelations", "PhaseDiagram",
             "Propagation", "chi_1_diagram", "correlation_map_over_depth", "critical_line", "critical_w_std",
