@@ -192,6 +192,9 @@ def jacobian_law(activation, w_std, b_std, depth) -> JacobianLaw:
         raise ValueError(f"jacobian_law(w_std={w_std!r}): the lengths grow without bound, "
                          f"there is no fixed length q* to start the Jacobian at")
     mu_1, mu_2 = derivative_moments(layer, q)
+    if mu_1 == 0:
+        raise ValueError(f"jacobian_law(activation={layer.name}): phi' is 0 almost everywhere "
+                         f"at q* = {q:.4g}, so the Jacobian is 0")
     mean = p.chi_1 ** depth
     return JacobianLaw(q, p.chi_1, mean, mean ** 2 * depth * mu_2 / mu_1 ** 2)
 

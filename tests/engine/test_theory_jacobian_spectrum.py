@@ -92,6 +92,9 @@ def test_finite_networks_approach_the_law_as_width_grows():
     (lambda: js.jacobian_spectrum(stax.Sign(), 1.0, 0.0, 2),
      r"jacobian_spectrum\(activation=Sign\): phi' is 0 almost everywhere at q\* = 1, so the "
      r"Jacobian is 0"),
+    (lambda: rm.jacobian_law(stax.Sign(), 1.0, 0.0, 2),  # was a ZeroDivisionError
+     r"jacobian_law\(activation=Sign\): phi' is 0 almost everywhere at q\* = 1, so the "
+     r"Jacobian is 0"),
 ])
 def test_errors_name_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
