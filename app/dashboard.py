@@ -134,7 +134,9 @@ class App(pn.viewable.Viewer):
             width=420, margin=(0, 10), css_classes=["sidebar"], styles=COLUMN_STYLES)
 
     def _views(self):
-        return view_tabs(self.session)  # tabs + export bars + ?view= (app/views/tabs.py)
+        # tabs + export bars + ?view= (app/views/tabs.py); a tab made later may hold what
+        # the lesson step outlines
+        return view_tabs(self.session, on_built=self._highlight)
 
     def _header(self):
         title = pn.pane.HTML(f"<h1>{TITLE}</h1><p>{SUBTITLE}</p>", css_classes=["app-header"],

@@ -76,6 +76,22 @@ def test_every_tab_has_a_url_name_and_the_tabs_follow_the_selection():
     assert session.selection.view == "dynamics"
 
 
+def test_a_tab_makes_its_views_when_first_shown_and_only_once():
+    session = Session(Limits())
+    session.finite.show = False
+    session.selection.view = "kernels"
+    tabs = view_tabs(session)
+    made = [bool(body.objects) for body in tabs.objects]
+    assert made == [title == "Kernels" for title in TABS]  # only the tab shown
+    session.selection.view = "classification"
+    classification = tabs.objects[list(TABS).index("Classification")]
+    (first,) = classification.objects
+    session.selection.view = "kernels"
+    session.selection.view = "classification"  # shown again: the same views, not new ones
+    assert classification.objects == [first]
+    assert sum(bool(body.objects) for body in tabs.objects) == 2
+
+
 def _slow(report, should_stop, release):
     report(0.5)
     release.wait(30)
