@@ -107,3 +107,12 @@ from .layers import aggregate, image_resize  # noqa: E402
 Aggregate = _network(aggregate.Aggregate)
 AggregateImplementation = aggregate.AggregateImplementation
 ImageResize = _network(image_resize.ImageResize)
+
+# neural-tangents' enums for layer arguments (a member or its name: the same layer)
+from .layers.choices import AttentionMechanism, Padding, PositionalEmbedding  # noqa: E402,F401
+
+# Gabor and DotGeneral (Python only: not in JSON specs, which the app's editor offers)
+from .layers import dot_general, gabor  # noqa: E402
+
+Gabor = _network(gabor.Gabor)
+DotGeneral = _network(dot_general.DotGeneral)

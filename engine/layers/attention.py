@@ -32,6 +32,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from .choices import choice_name
 from .layer import Layer, Shape, check_number, expect_single
 from .positional import positional_embedding
 
@@ -63,8 +64,10 @@ def GlobalSelfAttention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scal
       W_key_std, W_query_std: the scores scale by their product only.
       W_value_std, W_out_std: the outputs scale by their product only.
       b_std: bias standard deviation; None means no bias.
-      attention_mechanism: 'SOFTMAX', 'IDENTITY', 'ABS' or 'RELU', applied to the scores.
-      pos_emb_type: 'NONE', 'SUM' (added to the inputs) or 'CONCAT' (appended as channels).
+      attention_mechanism: 'SOFTMAX', 'IDENTITY', 'ABS' or 'RELU' (or a member of
+        stax.AttentionMechanism), applied to the scores.
+      pos_emb_type: 'NONE', 'SUM' (added to the inputs) or 'CONCAT' (appended as channels),
+        or a member of stax.PositionalEmbedding.
       pos_emb_p_norm: p of the distance sum_axes |p_a - q_a|^p given to pos_emb_decay_fn.
       pos_emb_decay_fn: maps that distance to the embeddings' covariance between positions;
         None means independent positions (the identity).
@@ -75,6 +78,8 @@ def GlobalSelfAttention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scal
       batch_axis: must be 0 (the batch axis leads, as everywhere in this engine).
       channel_axis: must be -1 (channels trail).
     """
+    attention_mechanism = choice_name(attention_mechanism)
+    pos_emb_type = choice_name(pos_emb_type)
     for arg, value in (("n_chan_out", n_chan_out), ("n_chan_key", n_chan_key),
                        ("n_chan_val", n_chan_val), ("n_heads", n_heads)):
         check_number(NAME, arg, value, positive=True, integer=True)

@@ -177,7 +177,7 @@ def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, b_std
       out_chan: output channels (a positive integer).
       filter_shape: 1 or 2 positive integers, one per spatial axis of the inputs.
       strides: the window's step per axis (None: 1 everywhere).
-      padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around).
+      padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around), or a stax.Padding member.
       W_std: weight standard deviation (non-negative).
       b_std: bias standard deviation, or None for no bias.
       parameterization: 'ntk' or 'standard' (as Dense).

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .choices import choice_name
 from .dense import check_affine
 from .layer import check_number
 
@@ -44,7 +45,8 @@ def check_strides(name, strides, window, window_arg) -> tuple:
 
 
 def check_padding(name, padding) -> str:
-    """'VALID', 'SAME' or 'CIRCULAR' (any case), returned upper-case."""
+    """'VALID', 'SAME' or 'CIRCULAR' (any case, or a ``Padding`` member), returned upper-case."""
+    padding = choice_name(padding)
     if not isinstance(padding, str) or padding.upper() not in PADDINGS:
         raise ValueError(f"{name}(padding={padding!r}): expected one of {list(PADDINGS)}")
     return padding.upper()
@@ -94,7 +96,7 @@ def check_filter_layer(name, out_chan, filter_shape, strides, padding, W_std, b_
       out_chan: output channels, a positive integer.
       filter_shape: 1 or 2 positive integers, one per spatial axis.
       strides: as many positive integers, or None (1 everywhere).
-      padding: 'VALID', 'SAME' or 'CIRCULAR'.
+      padding: 'VALID', 'SAME' or 'CIRCULAR', or a stax.Padding member.
       W_std, b_std: non-negative numbers (b_std None: no bias).
       parameterization: 'ntk' or 'standard'.
     """

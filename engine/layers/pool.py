@@ -98,7 +98,7 @@ def AvgPool(window_shape, strides=None, padding="VALID", normalize_edges=False) 
     Args:
       window_shape: 1 or 2 window sizes, one per spatial axis.
       strides: steps of the window (default 1 everywhere).
-      padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around).
+      padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around), or a stax.Padding member.
       normalize_edges: with SAME, divide by the number of real inputs in each window
         (c(p) = the window's count of non-padded positions) instead of its size.
     """
@@ -118,7 +118,7 @@ def SumPool(window_shape, strides=None, padding="VALID") -> Layer:
     Args:
       window_shape: 1 or 2 window sizes, one per spatial axis.
       strides: steps of the window (default 1 everywhere).
-      padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around).
+      padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around), or a stax.Padding member.
     """
     return _pool_layer("SumPool", "sum", window_shape, strides, padding)
 

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .choices import choice_name
 from .layer import check_number
 
 KINDS = ("NONE", "SUM", "CONCAT")
@@ -100,6 +101,7 @@ class PositionalEmbedding:
 def positional_embedding(name, pos_emb_type, pos_emb_p_norm, pos_emb_decay_fn, n_chan_pos_emb,
                          W_pos_emb_std, val_pos_emb) -> PositionalEmbedding:
     """Validate GlobalSelfAttention's positional-embedding arguments (messages name them)."""
+    pos_emb_type = choice_name(pos_emb_type)
     if pos_emb_type not in KINDS:
         raise ValueError(f"{name}(pos_emb_type={pos_emb_type!r}): expected one of {list(KINDS)}")
     check_number(name, "pos_emb_p_norm", pos_emb_p_norm, positive=True)

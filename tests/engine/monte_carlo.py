@@ -72,3 +72,24 @@ def _contract(j1, j2, out_ndim):
 
 def rel_frobenius(estimate, exact):
     return float(np.linalg.norm(estimate - exact) / np.linalg.norm(exact))
+
+
+def mc_network_kernels(make, x1, x2, width=256, samples=128, seed=0, readout=256):
+    """``mc_kernels`` for a network given in Python: ``make(width, readout)`` returns the
+    stax triple (for layers a JSON spec does not name). Same estimates, same keys."""
+    wide_init, wide_apply, _ = make(width, readout)
+    init_fn, apply_fn, _ = make(width, 1)
+    x1, x2 = jnp.asarray(x1), jnp.asarray(x2)
+    keys = jax.random.split(jax.random.key(seed, impl="unsafe_rbg"), samples)
+
+    def one(key):
+        _, params = wide_init(key, x1.shape)
+        nngp = _outer(wide_apply(params, x1), wide_apply(params, x2))
+        _, params = init_fn(key, x1.shape)
+        f1 = apply_fn(params, x1)
+        j1 = jax.jacrev(lambda p: apply_fn(p, x1))(params)
+        j2 = jax.jacrev(lambda p: apply_fn(p, x2))(params)
+        return nngp, _contract(j1, j2, f1.ndim)
+
+    nngp, ntk = jax.jit(lambda keys: jax.lax.map(one, keys, batch_size=BATCH))(keys)
+    return np.asarray(nngp.mean(axis=0)), np.asarray(ntk.mean(axis=0))

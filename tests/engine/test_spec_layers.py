@@ -67,10 +67,15 @@ CASES = {
 
 def test_every_public_stax_layer_is_in_the_json_spec():
     """Every layer constructor engine.stax exports can be named in a JSON spec (Slice builds
-    Index's argument, repeat is a Python helper, AggregateImplementation an enum)."""
-    helpers = {"Slice", "repeat", "serial", "parallel", "AggregateImplementation", "Network"}
+    Index's argument, repeat is a Python helper, the enums name choices, Bool, Diagonal and
+    MaskedArray belong to custom layers), except Gabor and DotGeneral: Python only until the
+    app's editor has help lines for them (every JSON layer is offered or hidden there)."""
+    helpers = {"Slice", "repeat", "serial", "parallel", "AggregateImplementation", "Network",
+               "Padding", "AttentionMechanism", "PositionalEmbedding", "Bool", "Diagonal",
+               "MaskedArray"}
+    python_only = {"Gabor", "DotGeneral"}
     public = {n for n in dir(stax) if n[:1].isupper() and n != "LAYERS"} - helpers
-    assert public == set(LAYERS)
+    assert public - python_only == set(LAYERS) and python_only <= public
     assert set(CASES) == set(ADDED)
 
 
