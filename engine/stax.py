@@ -116,3 +116,21 @@ from .layers import dot_general, gabor  # noqa: E402
 
 Gabor = _network(gabor.Gabor)
 DotGeneral = _network(dot_general.DotGeneral)
+
+# Custom layers as neural-tangents writes them: @layer, @requires, @supports_masking, and the
+# helpers of its masking (MaskedArray, unmask_fn); masking itself is not implemented here
+from .layers import custom  # noqa: E402
+from .layers.masked import MaskedArray, unmask_fn  # noqa: E402,F401
+from .layers.requirements import Bool, Diagonal, requires  # noqa: E402,F401
+
+supports_masking = custom.supports_masking
+
+
+def layer(layer_fn):
+    """Decorator: ``layer_fn`` returning (init_fn, apply_fn, kernel_fn) becomes a stax layer
+    (engine.layers.custom: conventions, what kernel_fn receives).
+
+    Args:
+      layer_fn: the layer's constructor, as written for neural-tangents' ``stax.layer``.
+    """
+    return _network(custom.layer(layer_fn))
