@@ -19,7 +19,11 @@ explicit in w:
 For each x on a grid we solve z(w) = x for w in the upper half plane (Newton in log w,
 continued from the upper edge of the support down to small x), then G(x) = (1 + m) / x and
 the density is rho(x) = -Im G(x + i0) / pi (Stieltjes inversion). E[.] over d^2 = phi'(h)^2
-is Gauss-Hermite quadrature with an even number of nodes (no node at a kink at h = 0). Where
+is the trapezoid rule on an even grid of h / sqrt(q*) in [-12, 12] (no node at a kink at
+h = 0): at small x the solution w is small and M_{D^2}(w) is resolved only by nodes with
+d^2 near |w|, which 200 Gauss-Hermite nodes space too far apart in the tails (the density
+of a chaotic erf network came out wavy, 20 % off below 10^-25); 1200 nodes agree with 4800
+to 1e-11. Where
 phi' vanishes with probability p0 (ReLU: 1/2) J J^T has an atom p0 at 0; ``density`` is then
 the continuous part, of mass 1 - p0. Linear phi at depth 1 gives Marchenko-Pastur (ratio 1)
 scaled by W_std^2.
@@ -31,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .random_matrix import NODES, _derivative
+from .random_matrix import _derivative
 from .signal_propagation import _layer, propagation
 
 #: grid points per unit of y = log(x / (x+ - x)): log-spaced towards 0 and towards the edge x+
@@ -42,6 +46,8 @@ EDGE_GAP = 18.0
 #: (Gaussian weights alone give rho ~ x^(-L/(L+1)) towards 0: a mass per decade of about
 #: x^(1/(L+1)) ln 10 / (L+1)), or x reaches 10^-FLOOR
 TAIL, FLOOR = 1e-8, 300
+#: nodes of the trapezoid rule over h / sqrt(q*) ~ N(0, 1), on [-REACH, REACH]
+NODES, REACH = 1200, 12.0
 #: Newton: relative residual that counts as solved, and most iterations per point
 TOLERANCE, ITERATIONS = 1e-12, 60
 
@@ -60,11 +66,20 @@ class JacobianSpectrum:
         """The density of log10 sigma^2 at log10(x): rho(x) x ln 10."""
         return self.density * self.x * math.log(10)
 
+    def cdf(self, x) -> np.ndarray:
+        """P(sigma^2 <= x) = 1 - the density's mass above x (trapezoid rule in log x), so the
+        atom at 0 and the mass below the grid count; constant below the grid's first point."""
+        f, log_x = self.density * self.x, np.log(self.x)
+        segments = np.diff(log_x) * (f[1:] + f[:-1]) / 2
+        above = np.concatenate([np.cumsum(segments[::-1])[::-1], [0.0]])
+        return np.interp(np.log(np.maximum(np.asarray(x, float), 1e-320)), log_x, 1 - above)
+
 
 def _squared_derivatives(layer, q):
     """(d^2, weights) of the nonzero phi'(h)^2, h ~ N(0, q), and the weight where phi' = 0."""
-    z, weights = np.polynomial.hermite_e.hermegauss(NODES)
-    weights = weights / weights.sum()
+    z = np.linspace(-REACH, REACH, NODES)
+    weights = np.exp(-z ** 2 / 2)
+    weights /= weights.sum()
     d2 = np.asarray(_derivative(layer)(math.sqrt(q) * z)) ** 2
     nonzero = d2 > 0
     return d2[nonzero], weights[nonzero], float(weights[~nonzero].sum())
