@@ -32,6 +32,8 @@ SWEEP_FROM, LAW_SEEDS = 16, 2
 ROWS_PER_STEP = 4
 #: the widest Jacobian computed (a product of `depth` n x n matrices)
 MAX_JACOBIAN_WIDTH = 512
+#: most points of the Jacobian's law sent to the browser
+CURVE_POINTS = 400
 
 
 def block_of(spec) -> engine.Block | None:
@@ -120,6 +122,13 @@ class JacobianResult:
     reason: str              # why there is no law, else ''
     mean: float              # sample mean and variance of sigma^2
     variance: float
+    curve_x: np.ndarray      # log10 sigma^2 over the histogram's range, up to the law's edge
+    curve: np.ndarray        # the law's density of log10 sigma^2 there (engine.JacobianSpectrum)
+    zero_mass: float         # the law's atom at sigma^2 = 0 (not on a log axis)
+    curve_reason: str        # why there is no curve, else ''
+    floor: float             # sigma^2 below this are rounding errors of float64 (not histogrammed)
+    below_floor: float       # the fraction of the finite network's sigma^2 below the floor
+    law_below_floor: float   # the law's probability there
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,15 +161,50 @@ def jacobian(block, width: int, depth: int) -> JacobianResult:
         except ValueError as err:
             law, reason = None, str(err)
         if law is None:
-            return JacobianResult(np.zeros(0), np.zeros(0), np.zeros(0), None, reason,
-                                  math.nan, math.nan)
+            empty = np.zeros(0)
+            return JacobianResult(empty, empty, empty, None, reason, math.nan, math.nan,
+                                  empty, empty, math.nan, reason, math.nan, math.nan, math.nan)
         squares = engine.jacobian_singular_values(layer, block.w_std, block.b_std, width,
                                                   depth) ** 2
-        logs = np.log10(np.maximum(squares, 1e-300))
-        histogram, edges = np.histogram(logs, bins=40, density=True)
+        floor = rounding_floor(squares)
+        edges, histogram = log_histogram(squares, floor)
+        curve_x, curve, zero_mass, law_below, curve_reason = jacobian_curve(block, depth, floor)
         return JacobianResult(squares, edges, histogram, law, "", float(squares.mean()),
-                              float(squares.var()))
+                              float(squares.var()), curve_x, curve, zero_mass, curve_reason,
+                              floor, float(np.mean(squares < floor)), law_below)
     return JACOBIANS.get((block, width, depth), compute)
+
+
+def rounding_floor(squares: np.ndarray) -> float:
+    """(n eps sigma_max)^2: J is a float64 product of n x n matrices, so its singular values
+    are known to about n eps sigma_max; smaller ones cannot be told from 0."""
+    return float((squares.size * np.finfo(float).eps) ** 2 * squares.max())
+
+
+def log_histogram(squares: np.ndarray, floor: float, bins: int = 40):
+    """(edges, density) of log10 sigma^2 above the floor, normalised by all values: the bars'
+    mass is the fraction above the floor, comparable with the law's curve there."""
+    above = np.log10(squares[squares >= floor])
+    top = max(above.max(), math.log10(floor) + 1) if above.size else math.log10(floor) + 1
+    counts, edges = np.histogram(above, bins=bins, range=(math.log10(floor), top))
+    return edges, counts / (squares.size * np.diff(edges))
+
+
+def jacobian_curve(block, depth: int, floor: float):
+    """(log10 sigma^2, density of log10 sigma^2, atom at 0, law's P(sigma^2 < floor), '') of
+    the free-probability law from the floor up to its upper edge, at most CURVE_POINTS
+    points; empty arrays and the reason where the law has no density."""
+    try:
+        spectrum = engine.jacobian_spectrum(block.layer(), block.w_std, block.b_std, depth)
+    except (ValueError, ArithmeticError) as err:
+        return np.zeros(0), np.zeros(0), math.nan, math.nan, str(err)
+    logs, below = np.log10(spectrum.x), float(spectrum.cdf(floor))
+    keep = np.flatnonzero(logs >= math.log10(floor))
+    if keep.size == 0:
+        return np.zeros(0), np.zeros(0), spectrum.zero_mass, below, ("the law lies below the "
+                                                                      "float64 floor")
+    keep = keep[np.unique(np.linspace(0, keep.size - 1, CURVE_POINTS).astype(int))]
+    return logs[keep], spectrum.log10_density[keep], spectrum.zero_mass, below, ""
 
 
 def compute_matrices(key, report, should_stop) -> MatrixResult:

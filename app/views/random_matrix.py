@@ -28,8 +28,10 @@ a symmetric Gaussian matrix (G + Gᵀ)/√(2n) against Wigner's semicircle; righ
 Kolmogorov distance sup |F_sample − F| of both against n (log-log): the histograms converge to
 the laws as the width grows. Below: the squared singular values σ² of the input-output
 Jacobian of the stack's [Dense, activation] block repeated *depth* times (width n, at most 512)
-against free probability (Pennington et al. 2017): mean χ₁^depth, variance
-depth·μ₂/μ₁² (μₖ = E φ′(h)²ᵏ at q*). On the critical line χ₁ = 1 the mean stays 1 with depth."""
+against free probability (Pennington et al. 2017): the curve is the density of log₁₀ σ² from
+the product of the layers' S-transforms (Gaussian W Wᵀ and φ′(h)², h ~ N(0, q*)), the dashed
+line its mean χ₁^depth; its variance is the mean² times depth·μ₂/μ₁² (μₖ = E φ′(h)²ᵏ at q*).
+On the critical line χ₁ = 1 the mean stays 1 with depth."""
 LAW_TITLES = {"marchenko_pastur": "Marchenko–Pastur", "semicircle": "Wigner semicircle"}
 SHORT_TITLES = {"marchenko_pastur": "MP", "semicircle": "Semicircle"}  # narrow plots
 LAW_COLORS = {"marchenko_pastur": COLORS["closed"], "semicircle": COLORS["test"]}
@@ -117,13 +119,18 @@ class RandomMatrixView(pn.viewable.Viewer):
     def _jacobian_elements(self, data):
         log_dim, value_dim = x_dim("log10 σ² (squared singular values of J)"), y_dims("density")[0]
         bars, mean, title = (np.array([0.0, 1.0]), np.array([np.nan])), np.nan, "Jacobian"
+        curve = ([np.nan], [np.nan])
         if data is not None and data.jacobian is not None and data.jacobian.law is not None:
             j = data.jacobian
             bars, mean = (j.edges, j.histogram), np.log10(j.law.mean)
             title = f"Jacobian σ², {self.settings.depth} layers, χ₁ = {j.law.chi_1:.3f}"
+            if j.curve.size:
+                curve = (j.curve_x, j.curve)
         return overlay([
             hv.Histogram(bars, kdims=[log_dim], vdims=[value_dim]).opts(
                 color=COLORS["prior"], alpha=0.5, line_alpha=0.2, hooks=[named("rm_jacobian")]),
+            hv.Curve(curve, log_dim, value_dim, label="free probability").opts(
+                color=COLORS["train"], line_width=2.5, hooks=[named("rm_jacobian_law")]),
             hv.VLine(mean).opts(color="black", line_dash="dashed", line_width=2),
         ], responsive=True, height=340, title=title, toolbar="above", show_legend=False)
 
@@ -135,10 +142,19 @@ class RandomMatrixView(pn.viewable.Viewer):
         if j.law is None:
             return literal(f"No Jacobian law here: {j.reason}")
         law = j.law
-        return (f"| σ² of J ({j.squares.size} values) | free probability (dashed) | finite network |\n"
-                f"|---|---|---|\n| mean | {law.mean:.4g} | {j.mean:.4g} |\n"
+        text = (f"| σ² of J ({j.squares.size} values) | free probability | finite network |\n"
+                f"|---|---|---|\n| mean (dashed) | {law.mean:.4g} | {j.mean:.4g} |\n"
                 f"| variance | {law.variance:.4g} | {j.variance:.4g} |\n\n"
                 f"q* = {law.q_star:.4g}, χ₁ = {law.chi_1:.4f}")
+        text += (f"\n\nσ² < {j.floor:.1e} (float64 rounding, not drawn): "
+                 f"{j.below_floor:.1%} of the finite network's")
+        if j.curve_reason:
+            return text + "\n\n" + literal(f"No density drawn: {j.curve_reason}")
+        text += f", {j.law_below_floor:.1%} of the law"
+        if j.zero_mass > 1e-9:
+            text += (f" (φ′ = 0 with probability {j.zero_mass:.3g}: the law puts that mass at "
+                     f"σ² = 0)")
+        return text + "."
 
     def __panel__(self):
         m = self.settings

@@ -1,5 +1,6 @@
 """The theory views: the phase diagram and its curves for the stack's block, a click that
 sets the stack's W_std / b_std through the editor's checks, and the random-matrix laws."""
+import html
 import math
 
 import holoviews as hv
@@ -7,6 +8,7 @@ import holoviews.plotting.bokeh  # noqa: F401  (the figures are rendered below)
 import numpy as np
 import pytest
 
+import engine
 from app import theory_jobs
 from app.cache import Cache
 from app.limits import Limits
@@ -125,7 +127,19 @@ def test_random_matrix_view_distances_fall_with_width(monkeypatch):
     j = r.jacobian
     assert j.squares.size == 128 and j.law is not None
     assert math.isclose(j.law.chi_1, view.result.jacobian.law.chi_1)
-    assert "| mean |" in view._numbers.object
+    assert "| mean (dashed) |" in view._numbers.object
+    # the free-probability density of log10 sigma^2 over the histogram's range, to the edge
+    assert 100 < j.curve.size <= theory_jobs.CURVE_POINTS and j.curve_reason == ""
+    assert j.curve_x[0] >= j.edges[0] and np.all(np.diff(j.curve_x) > 0)
+    # sigma^2 below float64's floor (n eps sigma_max)^2 are left out of both, and said
+    assert math.isclose(j.edges[0], math.log10(j.floor)) and j.floor < 1e-20 * j.squares.max()
+    assert math.isclose(np.sum(j.histogram * np.diff(j.edges)), 1 - j.below_floor)
+    mass = np.trapezoid(j.curve, j.curve_x)
+    assert math.isclose(mass, 1 - j.law_below_floor, abs_tol=2e-3), (mass, j.law_below_floor)
+    assert j.below_floor < 0.05 and j.law_below_floor < 0.05
+    assert "of the finite network's" in view._numbers.object
+    upper = engine.jacobian_spectrum(*_block_arguments(view), 3).upper_edge
+    assert math.isclose(j.curve_x[-1], math.log10(upper), abs_tol=1e-6)
     for data in (None, r):  # the figures, before and with the result
         for name in ("marchenko_pastur", "semicircle"):
             hv.render(view._law_elements(data, name))
@@ -133,3 +147,33 @@ def test_random_matrix_view_distances_fall_with_width(monkeypatch):
         hv.render(view._jacobian_elements(data))
     view.settings.width = 64
     assert view.job.wait(600) and view.result.fits["semicircle"].widths.tolist() == [16, 32, 64]
+
+
+def _block_arguments(view):
+    block = theory_jobs.block_of(view.session.closed_form.request.spec)
+    return block.layer(), block.w_std, block.b_std
+
+
+@pytest.mark.parametrize("activation, zero_mass, text", [
+    ("Relu", 0.5, "(φ′ = 0 with probability 0.5: the law puts that mass at σ² = 0)."),
+    ("Sign", None, "No Jacobian law here: jacobian_law(activation=Sign): phi' is 0 almost"),
+])
+def test_jacobian_curve_atom_and_refusal(monkeypatch, activation, zero_mass, text):
+    """ReLU: the law's atom at sigma^2 = 0 is said, the curve is the rest (mass 1/2); Sign:
+    phi' = 0, no law, the reason is shown (the job used to raise ZeroDivisionError)."""
+    monkeypatch.setattr(theory_jobs, "JACOBIANS", Cache(4))
+    block = engine.Block((activation, ()), math.sqrt(2), 0.0)
+    j = theory_jobs.jacobian(block, 64, 2)
+    if zero_mass is not None:
+        assert math.isclose(j.zero_mass, zero_mass, abs_tol=1e-12) and j.curve.size > 100
+        assert 0.45 < np.trapezoid(j.curve, j.curve_x) < 0.5 + 1e-4
+        # ReLU's J has rank at most the fewest active units of a layer: of 64 units about 32,
+        # minus the fluctuation of the smaller of two binomials (this seed: 39 zeros, 0.61)
+        assert 0.5 <= j.law_below_floor < 0.55 and 0.5 <= j.below_floor < 0.7, j.below_floor
+    else:
+        assert j.law is None and j.curve.size == 0
+    session = _session()
+    view = RandomMatrixView(session=session)
+    data = type("Data", (), {"jacobian": j})()
+    assert text in html.unescape(view._numbers_text(data))
+    hv.render(view._jacobian_elements(data))
