@@ -4,7 +4,7 @@ import json
 import math
 
 from .analysis import open_view, plot_titles, wait_for_data, wait_idle
-from .bokeh import data, wait_for_change
+from .bokeh import column, data, wait_for_change
 from .conftest import Recorder, screenshot
 
 
@@ -36,7 +36,19 @@ def test_phase_diagram_click_sets_the_stack_and_random_matrix_laws(page, server)
     distance = wait_for_data(page, "rm_distance_semicircle")
     assert len(distance) == 5 and distance[-1] < distance[0]  # widths 16 ... 256
     assert len(wait_for_data(page, "rm_jacobian", "top")) == 40
+    # the free-probability density of log10 sigma^2 drawn over the histogram's range
+    law = wait_for_data(page, "rm_jacobian_law")
+    law_x, bars = column(page, "rm_jacobian_law", "x"), data(page, "rm_jacobian")
+    print("jacobian law", len(law), min(law_x), max(law_x), "bars", min(bars["left"]),
+          max(bars["right"]), "peaks", max(law), max(bars["top"]))
+    assert 100 < len(law) <= 400 and max(law) > 0
+    assert min(law_x) >= min(bars["left"]) - 1e-9 and max(law_x) > max(bars["left"])
+    assert max(bars["right"]) - min(bars["left"]) < 60  # above float64's floor, not 300 decades
     wait_idle(page, "random-matrices")
     page.wait_for_timeout(500)
     screenshot(page, "view_random_matrices")
+    page.locator(".random-matrices-numbers").first.evaluate(
+        "e => e.scrollIntoView({block: 'center'})")  # the Jacobian panel, below the laws
+    page.wait_for_timeout(500)
+    screenshot(page, "view_random_matrices_jacobian")
     assert recorder.errors == []
