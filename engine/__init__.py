@@ -31,9 +31,10 @@ __all__ = [
 from .angles import AngleKernels, angle_kernels  # noqa: E402
 from .init_outputs import OutputDistribution, output_distribution  # noqa: E402
 from .spectrum import NtkChange, NtkSpectrum, ntk_change, ntk_spectrum  # noqa: E402
+from .join_widths import join_widths  # noqa: E402  (a sweep computed in parts, one whole)
 
 __all__ += ["AngleKernels", "angle_kernels", "OutputDistribution", "output_distribution",
-            "NtkChange", "NtkSpectrum", "ntk_change", "ntk_spectrum"]
+            "NtkChange", "NtkSpectrum", "ntk_change", "ntk_spectrum", "join_widths"]
 
 # finite ensembles trained with real gradient descent (the dashboard's finite networks)
 from .finite import EnsembleRun, train_ensemble  # noqa: E402
