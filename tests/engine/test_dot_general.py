@@ -8,7 +8,7 @@ network, the refusals, Monte Carlo.
   with one image axis (the kernel of every pair of kept positions).
 - apply_fn is lax.dot_general itself; init_fn gives its output shape and no parameters.
 - Finite networks (tests/engine/monte_carlo.py), width 256, 128 initialisations, within 6 %
-  relative Frobenius on NNGP and NTK (seen 0.4-4.3 % over three seeds): Conv, Relu, a vector
+  relative Frobenius on NNGP and NTK (seen 0.6-3.2 % over four seeds): Conv, Relu, a vector
   contracted with the signal axis, Dense; and Dense, Relu, an lhs matrix contracted with both
   image axes, Dense.
 """

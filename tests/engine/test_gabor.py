@@ -8,8 +8,8 @@
   by 7e-5; 300 agree with 120 to 1e-9) at variances up to 4 and correlations in [-1, 1], to
   1e-9.
 - Finite networks (tests/engine/monte_carlo.py): Dense, Gabor, Dense, Gabor, Dense; width
-  256, 128 initialisations; within 5 % relative Frobenius on NNGP and NTK (seen 1.3-2.2 %
-  over three seeds; dropping the sinh term of E[phi' phi'] moves the NTK by 7 %).
+  256, 128 initialisations; within 5 % relative Frobenius on NNGP and NTK (seen 1.3-3.0 %
+  over four seeds; dropping the sinh term of E[phi' phi'] moves the NTK by 7 %).
 """
 import functools
 import json
