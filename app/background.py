@@ -26,7 +26,7 @@ import param
 from panel.io.state import set_curdoc
 
 from .cache import Cache
-from .job_service import HEAVY, SERVICE, Cancelled, Subscriber
+from .job_service import HEAVY, SERVICE, Cancelled, Pieces, Subscriber
 
 __all__ = ["Cancelled", "Job", "FROM_CACHE"]
 
@@ -110,7 +110,10 @@ def in_document(doc, change: Callable[[], None]) -> None:
 
 
 def task_name(compute: Callable) -> str:
-    """``module.qualname`` of the function ``compute`` calls (through functools.partial)."""
+    """``module.qualname`` of the function ``compute`` calls (through functools.partial;
+    for a computation in ``Pieces``, the one its parts call: the same whole)."""
+    if isinstance(compute, Pieces):
+        compute = compute.parts[0][1]
     while isinstance(compute, functools.partial):
         compute = compute.func
     return f"{getattr(compute, '__module__', '')}.{getattr(compute, '__qualname__', type(compute).__name__)}"

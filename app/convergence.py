@@ -7,6 +7,7 @@ rate. ``compute_*(key, report, should_stop)`` calls the engine; a stopped sweep 
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ import engine
 from . import results, stack
 from .background import Cancelled
 from .cache import Cache
+from .job_service import Pieces
 from .state import SAFE_FRACTION
 
 #: training inputs used for the empirical NTKs (the first ones of the current data)
@@ -30,6 +32,9 @@ SPECTRA = Cache(16)
 ANGLE_RATES = Cache(32)
 ANGLE_CURVES = Cache(16)
 DISTRIBUTIONS = Cache(16)
+#: one width of a sweep (a part of its ``Pieces``): two sweeps that share a width share it
+SPECTRUM_WIDTHS = Cache(64)
+DISTRIBUTION_WIDTHS = Cache(64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +84,30 @@ def compute_convergence(key, report, should_stop) -> Convergence:
         spec, x, y, list(widths), range(seeds), learning_rate=learning_rate, steps=steps,
         on_progress=lambda f: report(0.4 + 0.6 * f), should_stop=should_stop))
     return Convergence(spectrum, change)
+
+
+def join_convergence(parts) -> Convergence:
+    return Convergence(engine.join_widths([p.spectrum for p in parts]),
+                       engine.join_widths([p.change for p in parts]))
+
+
+def by_width(compute, key, combine, cache) -> Pieces:
+    """``compute`` for ``key`` (widths at index 3) as one part per width, each its own task
+    (side by side on the Dask workers), joined by ``combine``."""
+    parts = tuple(((compute.__name__, *key[:3], (width,), *key[4:]),
+                   functools.partial(compute, (*key[:3], (width,), *key[4:])))
+                  for width in key[3])
+    return Pieces(parts, combine, cache)
+
+
+def convergence_pieces(key) -> Pieces:
+    """``compute_convergence`` of ``key``, one width per part."""
+    return by_width(compute_convergence, key, join_convergence, SPECTRUM_WIDTHS)
+
+
+def distribution_pieces(key) -> Pieces:
+    """``compute_distribution`` of ``key``, one width per part."""
+    return by_width(compute_distribution, key, engine.join_widths, DISTRIBUTION_WIDTHS)
 
 
 def angle_training_set(data_key, limits):

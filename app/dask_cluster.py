@@ -14,8 +14,9 @@ How a task travels: the server pickles the task's ``compute`` (a module-level fu
 key made from the job's hashable key, so identical requests share one Dask task, even from
 two servers on one cluster. In the worker, ``report(fraction, partial=...)`` puts progress
 and partial results (pickled) on a ``distributed.Queue`` named after the task, which the
-server drains every ``POLL`` seconds into the job service's subscribers. Cancel:
-the server cancels the future; the worker sees its task cancelled in its own state (no round
+server drains every ``POLL`` seconds into the job service's subscribers. A computation in
+``Pieces`` sends each part as a task of its own, keyed by the part's key. Cancel:
+the server releases the futures; the worker sees its task released in its own state (no round
 trip) and the task's next ``report`` raises ``Cancelled``. A worker lost mid-task (killed,
 over its memory limit): Dask runs the task again on another worker (up to its
 ``allowed-failures``), the subscribers are told; futures cancelled under a live job
@@ -265,91 +266,122 @@ class DaskRunner:
     # -------------------------------------------------------------- tasks
 
     def run(self, task, report, notice):
+        payload = self._payload(task, task.compute)
+        return self._counted(task, [(dask_key((task.lane, task.key)), payload)], report,
+                             notice)[0]
+
+    def run_parts(self, task, parts, report, notice):
+        """Each part a Dask task of its own, keyed by the part's key: the workers compute
+        them side by side, and a part another job waits for too is computed once."""
+        work = [(dask_key((task.lane, key)), self._payload(task, compute))
+                for key, compute in parts]
+        return self._counted(task, work, report, notice)
+
+    @staticmethod
+    def _payload(task, compute) -> bytes:
+        try:
+            return cloudpickle.dumps(compute)
+        except Exception as err:
+            raise TypeError(f"job {task.key[0] if isinstance(task.key, tuple) else task.key}: "
+                            f"expected a computation that pickles (a module-level function "
+                            f"with plain arguments) to send it to a Dask worker; got "
+                            f"{compute!r} ({err})") from err
+
+    def _counted(self, task, work, report, notice) -> list:
         with self._idle:
             self._active += 1
         try:
-            return self._run(task, report, notice)
+            return self._run(task, work, report, notice)
         finally:
             with self._idle:
                 self._active -= 1
                 self._idle.notify_all()
 
-    def _run(self, task, report, notice):
+    def _run(self, task, work, report, notice) -> list:
+        """``work``: [(dask key, pickled computation)]; their values, in order."""
         from distributed import Queue
 
-        try:
-            payload = cloudpickle.dumps(task.compute)
-        except Exception as err:
-            raise TypeError(f"job {task.key[0] if isinstance(task.key, tuple) else task.key}: "
-                            f"expected a computation that pickles (a module-level function "
-                            f"with plain arguments) to send it to a Dask worker; got "
-                            f"{task.compute!r} ({err})") from err
-        client, key = self.client, dask_key((task.lane, task.key))
+        client = self.client
         for attempt in range(1, ATTEMPTS + 1):
             if self._closed.is_set():
                 raise Cancelled()
-            name = f"{key}-progress-{attempt}"
-            queue = Queue(name, client=client)
-            future = client.submit(run_task, payload, name, key=f"{key}-{attempt}")
+            queues, futures = [], []
             try:
-                outcome = self._follow(task, future, queue, report, notice)
+                for key, payload in work:
+                    name = f"{key}-progress-{attempt}"
+                    queues.append(Queue(name, client=client))
+                    futures.append(client.submit(run_task, payload, name, key=f"{key}-{attempt}"))
+                outcome = self._follow(task, futures, queues, report, notice)
             finally:
-                try:
-                    queue.close()
-                except Exception:
-                    pass
+                for queue in queues:
+                    try:
+                        queue.close()
+                    except Exception:
+                        pass
             if outcome is not _RESUBMIT:
                 return outcome
             notice(f"The Dask workers were restarted; computing again (attempt {attempt + 1})")
         raise RuntimeError(f"the Dask workers were restarted {ATTEMPTS} times while computing "
                            "this; try again when the cluster is up")
 
-    def _follow(self, task, future, queue, report, notice):
-        """Pass the task's messages on until its future ends; its value, or _RESUBMIT."""
-        starts = [0]
+    def _follow(self, task, futures, queues, report, notice):
+        """Pass the tasks' messages on until every future has ended: their values, or
+        _RESUBMIT. Progress is the mean of the parts' (a finished part counts 1); a partial
+        result travels only from a task of one part."""
+        starts = [0] * len(futures)
+        fractions = [0.0] * len(futures)
 
         def drain() -> None:
-            fraction, partial = None, None
-            for message in queue.get(batch=True, callback_timeout=CALL_TIMEOUT):
-                if message[0] == "start":
-                    starts[0] += 1
-                    if starts[0] > 1:
-                        notice(f"A worker stopped while computing this; computing again "
-                               f"(attempt {starts[0]})")
-                elif message[0] == "progress":
-                    fraction = message[1]
-                    partial = message[2] if message[2] is not None else partial
-            if fraction is not None:  # the latest only: a slow page skips, never queues
-                report(fraction, partial=None if partial is None else cloudpickle.loads(partial))
+            moved, partial = False, None
+            for i, queue in enumerate(queues):
+                for message in queue.get(batch=True, callback_timeout=CALL_TIMEOUT):
+                    if message[0] == "start":
+                        starts[i] += 1
+                        if starts[i] > 1:
+                            notice(f"A worker stopped while computing this; computing again "
+                                   f"(attempt {starts[i]})")
+                    elif message[0] == "progress":
+                        fractions[i], moved = message[1], True
+                        partial = message[2] if message[2] is not None else partial
+                if futures[i].done() and fractions[i] < 1.0:
+                    fractions[i], moved = 1.0, True
+            if moved:  # the latest only: a slow page skips, never queues
+                single = partial if len(futures) == 1 else None
+                report(sum(fractions) / len(futures),
+                       partial=None if single is None else cloudpickle.loads(single))
 
         try:
-            while not future.done():
+            while not all(future.done() for future in futures) and not any(
+                    future.status == "error" for future in futures):  # a failed part ends all
                 if task.stop.is_set() or self._closed.is_set():
                     raise Cancelled()
                 drain()
                 time.sleep(POLL)
             drain()
-            if future.status == "cancelled":
+            if any(future.status == "cancelled" for future in futures):
                 if task.stop.is_set():
                     raise Cancelled()
                 return _RESUBMIT
-            if future.status == "error":
-                error = future.exception()
-                message = failure_message(error)
-                if message is not None:
-                    raise RuntimeError(message) from error
-                raise error
-            return future.result()
+            for future in futures:
+                if future.status == "error":
+                    error = future.exception()
+                    message = failure_message(error)
+                    if message is not None:
+                        raise RuntimeError(message) from error
+                    raise error
+            return [future.result() for future in futures]
         except BaseException as err:
             if self._closed.is_set():  # the server is stopping: nobody is told anything
                 raise Cancelled() from err
-            future.cancel()
             raise
-        finally:
-            try:
-                future.release()
-            except Exception:  # a closed client
-                pass
+        finally:  # released, not cancelled: a part another job waits for goes on for it,
+            # and one nobody holds any more is forgotten, which its worker sees at its next
+            # report (run_task's should_stop)
+            for future in futures:
+                try:
+                    future.release()
+                except Exception:  # a closed client
+                    pass
 
 
 _RESUBMIT = object()

@@ -24,6 +24,12 @@ plain arguments): a lambda over a view cannot travel and fails the task with a m
 ``report(fraction, partial=None)`` gives progress (and raises Cancelled once nobody waits);
 a ``partial`` result reaches every subscriber's ``on_partial``.
 
+A task's computation may come in ``Pieces``: independent parts, each a pure function of
+its own key (one width of a sweep), and a cheap ``combine`` run in the server. The runner
+runs the parts (a Dask runner as tasks of their own, side by side on every worker), the
+progress counts finished parts, and parts already in the ``Pieces``' cache are not computed
+again: two sweeps that share a width share that part.
+
 Subscribers are called from the lane's threads; app/background.py moves what they change
 onto the session's document.
 """
@@ -39,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Hashable
 
 INTERACTIVE, HEAVY = "interactive", "heavy"
+_MISSING = object()
 #: seconds (in all) to wait at interpreter exit for running tasks to reach their next
 #: progress report: a thread killed inside a compiled computation aborts the process
 EXIT_GRACE = 25
@@ -73,6 +80,35 @@ class Task:
     partial: object = None  # the latest part delivered (a late subscriber starts from it)
 
 
+@dataclass(frozen=True, eq=False)
+class Pieces:
+    """A computation split into independent parts and the function that joins them.
+
+    ``parts``: ``((key, compute), ...)``, each ``compute(report, should_stop)`` a pure
+    function of its hashable ``key`` (for a Dask lane: one that pickles); ``combine(values)``
+    gets the parts' values in order and returns the task's result (it runs in the server:
+    keep it cheap); ``cache``: an app.cache.Cache keeping each part's value under its key.
+    """
+
+    parts: tuple
+    combine: Callable
+    cache: object = None
+
+    def __post_init__(self):
+        if not self.parts:
+            raise ValueError("Pieces: expected at least one part, got none")
+
+
+def run_parts(parts, report: Callable, should_stop: Callable[[], bool]) -> list:
+    """The parts one after the other in this thread; progress counts finished parts."""
+    values = []
+    for i, (_, compute) in enumerate(parts):
+        values.append(compute(lambda fraction, partial=None, i=i:
+                              report((i + fraction) / len(parts)), should_stop))
+        report((i + 1) / len(parts))
+    return values
+
+
 class LocalRunner:
     """Runs a lane's tasks in threads of this process, ``workers`` at once."""
 
@@ -84,6 +120,9 @@ class LocalRunner:
 
     def run(self, task: Task, report: Callable, notice: Callable[[str], None]):
         return task.compute(report, task.stop.is_set)
+
+    def run_parts(self, task: Task, parts, report: Callable, notice: Callable[[str], None]):
+        return run_parts(parts, report, task.stop.is_set)
 
     def close(self) -> None:
         pass
@@ -246,7 +285,10 @@ class JobService:
         report = self._reporter(task)
         try:
             report(0.0)
-            value = self._runners[lane].run(task, report, self._notifier(task))
+            if isinstance(task.compute, Pieces):
+                value = self._run_pieces(task, report)
+            else:
+                value = self._runners[lane].run(task, report, self._notifier(task))
         except BaseException as err:  # delivered to the subscribers, never swallowed
             error = err
             if not isinstance(err, Cancelled):
@@ -260,6 +302,28 @@ class JobService:
             self._lock.notify_all()
         for s in subscribers:
             s.on_done(value, error)
+
+    def _run_pieces(self, task: Task, report: Callable):
+        """The parts not in the pieces' cache through the lane's runner, then ``combine``."""
+        pieces = task.compute
+        cache = pieces.cache
+        known = {} if cache is None else {
+            key: cache.peek(key, _MISSING) for key, _ in pieces.parts}
+        missing = [(key, compute) for key, compute in pieces.parts
+                   if known.get(key, _MISSING) is _MISSING]
+        if missing:
+            done = len(pieces.parts) - len(missing)
+
+            def part_report(fraction: float, partial: object = None) -> None:
+                report((done + fraction * len(missing)) / len(pieces.parts))
+
+            values = self._runners[task.lane].run_parts(task, missing, part_report,
+                                                        self._notifier(task))
+            for (key, _), value in zip(missing, values):
+                known[key] = value
+                if cache is not None:
+                    cache.store(key, value)
+        return pieces.combine([known[key] for key, _ in pieces.parts])
 
     @staticmethod
     def _reporter(task: Task) -> Callable[[float], None]:

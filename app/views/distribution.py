@@ -42,6 +42,7 @@ class DistributionView(SweepView):
         return self._sweep_key() + (s.sweep.sorted_widths, s.sweep.samples)
 
     compute = staticmethod(convergence.compute_distribution)  # pickles: runs in a Dask worker
+    work = staticmethod(convergence.distribution_pieces)  # one task per width (app/job_service.py Pieces)
 
     def show(self, result) -> None:
         self._pipe.send(result)

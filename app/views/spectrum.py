@@ -44,6 +44,7 @@ class SpectrumView(SweepView):
                                     convergence.learning_rate(s), s.sweep.steps)
 
     compute = staticmethod(convergence.compute_convergence)  # pickles: runs in a Dask worker
+    work = staticmethod(convergence.convergence_pieces)  # one task per width (app/job_service.py Pieces)
 
     def show(self, result) -> None:
         self._pipe.send(result)

@@ -33,6 +33,8 @@ class SweepView(pn.viewable.Viewer):
     current settings, or None with ``self.reason`` set when the view cannot be drawn),
     ``compute(key, report, should_stop)`` (the engine call: a module-level function as a
     ``staticmethod``, so that it pickles and runs in a Dask worker) and ``show(result)``.
+    A sweep whose widths are independent parts overrides ``work(key)`` to give its
+    ``Pieces`` (app/job_service.py): one task per width, side by side on the workers.
     """
 
     session = param.ClassSelector(class_=Session)
@@ -75,9 +77,12 @@ class SweepView(pn.viewable.Viewer):
         if key is None:
             self.job.cancel(status="")
             return
-        # a module-level function and the key: it pickles, to run in a Dask worker
-        self.job.start(self.cache, key, functools.partial(self.compute, key),
-                       self._deliver, label=self.label)
+        self.job.start(self.cache, key, self.work(key), self._deliver, label=self.label)
+
+    def work(self, key):
+        """What the job service runs for ``key``: a module-level function and the key, which
+        pickles to run in a Dask worker."""
+        return functools.partial(self.compute, key)
 
     def _deliver(self, result) -> None:
         self.result = result

@@ -6,7 +6,7 @@ import pytest
 
 from app.background import Job
 from app.cache import Cache
-from app.job_service import HEAVY, INTERACTIVE, Cancelled, JobService, Subscriber
+from app.job_service import HEAVY, INTERACTIVE, Cancelled, JobService, Pieces, Subscriber
 
 
 class Recorder:
@@ -208,3 +208,54 @@ def test_a_job_shows_the_latest_part_then_the_result():
     release.set()
     assert job.wait(10)
     assert shown[-1] == 3 and shown[:-1] in ([1, 2], [1])
+
+
+# ------------------------------------------------------------------ computations in pieces
+
+def _part(calls: list, value):
+    def compute(report, should_stop):
+        calls.append(value)
+        report(0.5)
+        return value
+    return compute
+
+
+def test_pieces_run_each_part_count_them_in_progress_and_combine_in_order(service):
+    calls, got = [], Recorder()
+    pieces = Pieces(tuple((("w", w), _part(calls, w)) for w in (8, 16, 32, 64)),
+                    lambda values: ("joined", values))
+    service.submit("sweep", pieces, got.subscriber())
+    assert got.done.wait(10) and got.error is None
+    assert got.value == ("joined", [8, 16, 32, 64]) and calls == [8, 16, 32, 64]
+    # each part's half way and its end, as a fraction of the whole
+    assert got.progress == [0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0]
+
+
+def test_a_part_in_the_pieces_cache_is_not_computed_again(service):
+    cache, calls = Cache(8), []
+    first, second = Recorder(), Recorder()
+    service.submit("a", Pieces(((("w", 8), _part(calls, 8)), (("w", 16), _part(calls, 16))),
+                               list, cache), first.subscriber())
+    assert first.done.wait(10) and first.value == [8, 16]
+    # another sweep sharing the width 16: only the new width is computed
+    service.submit("b", Pieces(((("w", 16), _part(calls, 16)), (("w", 32), _part(calls, 32))),
+                               list, cache), second.subscriber())
+    assert second.done.wait(10) and second.value == [16, 32]
+    assert calls == [8, 16, 32]
+    assert second.progress[0] == 0.0 and second.progress[1] == 0.5 + 0.25  # half done at once
+
+
+def test_a_failing_part_fails_the_task_and_nothing_is_combined(service):
+    def broken(report, should_stop):
+        raise ValueError("width 16 refused")
+    combined, got = [], Recorder()
+    service.submit("c", Pieces(((("w", 8), _part([], 8)), (("w", 16), broken)), combined.append),
+                   got.subscriber())
+    assert got.done.wait(10)
+    assert isinstance(got.error, ValueError) and str(got.error) == "width 16 refused"
+    assert combined == []
+
+
+def test_pieces_without_parts_are_refused():
+    with pytest.raises(ValueError, match="Pieces: expected at least one part, got none"):
+        Pieces((), list)

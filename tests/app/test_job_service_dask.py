@@ -25,7 +25,8 @@ import pytest
 from app import dask_cluster
 from app.background import Job
 from app.cache import Cache
-from app.job_service import HEAVY, INTERACTIVE, SERVICE, JobService, LocalRunner, Subscriber
+from app.job_service import (HEAVY, INTERACTIVE, SERVICE, JobService, LocalRunner, Pieces,
+                             Subscriber)
 
 pytestmark = pytest.mark.slow
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -146,6 +147,38 @@ def test_queue_places_partials_and_cancel(cluster, tmp_path):
     assert not a.done.is_set() and not c.done.is_set() and lines(tmp_path, "c") == []
 
 
+def test_pieces_run_side_by_side_on_the_workers_share_a_part_and_cancel(cluster, tmp_path):
+    """A computation in Pieces: its parts are Dask tasks of their own on both workers; a
+    part two jobs hold is computed once; a cancelled job's parts stop within a second."""
+    folder = str(tmp_path)
+
+    def part(name):
+        return ("part", name), functools.partial(waiting_task, folder, name)
+
+    a, b, c = Recorder(), Recorder(), Recorder()
+    SERVICE.submit("sweep-a", Pieces((part("p1"), part("p2")), list), a.subscriber())
+    _until(lambda: lines(tmp_path, "p1") and lines(tmp_path, "p2"), what="two parts running")
+    assert lines(tmp_path, "p1")[1] != lines(tmp_path, "p2")[1]  # two worker processes
+    SERVICE.submit("sweep-b", Pieces((part("p2"), part("p3")), list), b.subscriber())
+    release(tmp_path, "p1")
+    _until(lambda: lines(tmp_path, "p3"), what="p3 in the worker p1 left")
+    release(tmp_path, "p2")
+    release(tmp_path, "p3")
+    assert a.done.wait(30) and b.done.wait(30), (a.error, b.error)
+    assert [v["name"] for v in a.value] == ["p1", "p2"] and a.value[1] == b.value[0]  # one p2
+    assert lines(tmp_path, "p2").count("pid") == 1
+    assert 0.0 < a.progress[1] < 1.0 and a.progress[-1] == 1.0  # counted part by part
+
+    ticket = SERVICE.submit("sweep-c", Pieces((part("p4"), part("p5")), list), c.subscriber())
+    _until(lambda: lines(tmp_path, "p4") and lines(tmp_path, "p5"), what="two parts running")
+    ticket.cancel()
+    time.sleep(1.0)
+    steps = [len(lines(tmp_path, name)) for name in ("p4", "p5")]
+    time.sleep(0.5)
+    assert [len(lines(tmp_path, name)) for name in ("p4", "p5")] == steps, \
+        "a cancelled job's parts still run 1 s later"
+
+
 def test_a_worker_killed_mid_job_gives_a_message_and_a_retry(cluster, tmp_path):
     job, statuses, got = Job(), [], []
     job.param.watch(lambda e: statuses.append(e.new), "status")
@@ -243,6 +276,13 @@ def test_heavy_callers_computations_pickle():
     computes.append(functools.partial(image_jobs.compare, (100, 50, 1e-4, 0)))
     for view in (SpectrumView, AngleKernelsView, DistributionView):
         computes.append(functools.partial(view.compute, ("spec", ("sine",), (10, 10))))
+    # the sweeps in one part per width (Pieces): each part travels on its own
+    for view, key in ((SpectrumView, ("spec", ("sine",), (10, 10), (8, 16), 2, 0.5, 10)),
+                      (DistributionView, ("spec", ("sine",), (10, 10), (8, 16), 100))):
+        pieces = view.work(key)
+        assert [k[4] for k, _ in pieces.parts] == [(8,), (16,)]
+        assert task_name(pieces) == task_name(functools.partial(view.compute, key))
+        computes += [compute for _, compute in pieces.parts]
     for compute in computes:
         back = cloudpickle.loads(cloudpickle.dumps(compute))
         assert task_name(back) == task_name(compute)

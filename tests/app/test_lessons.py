@@ -150,8 +150,8 @@ def test_the_warm_up_fills_the_caches_the_views_read(monkeypatch):
     cache = type(convergence.DISTRIBUTIONS)(4)
     monkeypatch.setattr(DistributionView, "cache", cache)
     computed = []
-    monkeypatch.setattr(DistributionView, "compute",
-                        lambda self, key, report, stop: computed.append(key) or "sweep")
+    monkeypatch.setattr(DistributionView, "work",
+                        lambda self, key: lambda report, stop: computed.append(key) or "sweep")
     monkeypatch.setattr(DistributionView, "show", lambda self, result: None)
     step = GAUSSIAN.steps[0]
     assert warmup.run(Limits(), todo=[step], timeout=300) == 1
@@ -203,8 +203,8 @@ def test_a_step_that_changes_stack_and_widths_computes_its_sweep_once(monkeypatc
     nothing and ran once with the widths on the stack being replaced, then again."""
     computed = []
     monkeypatch.setattr(DistributionView, "cache", type(convergence.DISTRIBUTIONS)(4))
-    monkeypatch.setattr(DistributionView, "compute",
-                        lambda self, key, report, stop: computed.append(key) or "sweep")
+    monkeypatch.setattr(DistributionView, "work",
+                        lambda self, key: lambda report, stop: computed.append(key) or "sweep")
     monkeypatch.setattr(DistributionView, "show", lambda self, result: None)
     session = Session(Limits())
     session.wait()

@@ -82,6 +82,18 @@ def test_moving_the_width_slider_reuses_the_sweep(spectrum):
     assert view.result is result and not view.job.running
 
 
+def test_a_sweep_runs_one_part_per_width_and_a_new_width_list_computes_only_new_widths():
+    session, view = _shown(SpectrumView, "convergence")  # SMALL's widths, maybe cached
+    parts = convergence.SPECTRUM_WIDTHS
+    assert {key[4] for key in parts._values} >= {(8,), (64,)}  # the parts are kept
+    misses = parts.misses
+    session.sweep.widths = [8, 64, 128]
+    view.job.wait(600)
+    assert view.result.spectrum.widths.tolist() == [8, 64, 128]
+    assert view.result.change.relative_change.shape == (3, 2)
+    assert parts.misses == misses + 1  # only width 128 was computed
+
+
 def test_the_spectrum_snippet_recomputes_the_numbers(spectrum):
     session, view = spectrum
     got = run(view.export_python())
