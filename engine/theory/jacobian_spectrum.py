@@ -4,7 +4,7 @@ J = W_L D_L ... W_1 D_1 for [Dense(W_std, b_std), phi] x L at initialisation, wi
 W_l = (W_std / sqrt(n)) G_l (G_l n x n, N(0, 1) entries) and D_l = diag(phi'(h)), h ~ N(0, q*)
 at the fixed length q*. As n -> inf, J J^T is the free product of L Wishart matrices and L
 copies of D^2, so its S-transform is the product of theirs (Pennington, Schoenholz & Ganguli
-2017, "Resurrecting the sigmoid in deep learning through dynamical isometry", section 3;
+2017, "Resurrecting the sigmoid in deep learning through dynamical isometry";
 Pennington, Schoenholz & Ganguli 2018, "The emergence of spectral universality in deep
 networks"). With the moment generating function M_X(z) = E[x / (z - x)] and
 S_X(m) = (1 + m) / (m M_X^{-1}(m)):
@@ -24,8 +24,8 @@ h = 0): at small x the solution w is small and M_{D^2}(w) is resolved only by no
 d^2 near |w|, which 200 Gauss-Hermite nodes space too far apart in the tails (the density
 of a chaotic erf network came out wavy, 20 % off below 10^-25); 1200 nodes agree with 4800
 to 1e-11. Where phi' vanishes with probability p0 (ReLU: 1/2) J J^T has an atom p0 at 0;
-``density`` is then the continuous part, of mass 1 - p0. Linear phi at depth 1 gives Marchenko-Pastur (ratio 1)
-scaled by W_std^2.
+``density`` is then the continuous part, of mass 1 - p0. Linear phi at depth 1 gives
+Marchenko-Pastur (ratio 1) scaled by W_std^2.
 """
 from __future__ import annotations
 
