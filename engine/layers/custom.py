@@ -26,8 +26,10 @@ the user's, with neural-tangents' conventions:
   (0), ``channel_axis``, ``is_reversed`` (False), ``mask1``/``mask2`` (None). It returns
   ``k.replace(...)``; ``is_gaussian`` is the user's to set, as in neural-tangents.
 
-The output shape comes from ``apply_fn`` (traced abstractly, no computation); ``is_gaussian``
-from ``kernel_fn`` traced the same way, both once per input shape. A kernel function
+The output shape comes from ``apply_fn`` (traced abstractly, no computation; from
+``init_fn`` when apply_fn raises NotImplementedError, a kernel-only layer); ``is_gaussian``
+from ``kernel_fn`` traced the same way, both once per input shape. ``k * c``, ``k / c``,
+``k + c`` and ``-k`` work as on neural-tangents' Kernel. A kernel function
 decorated with ``requires`` that needs covariances between positions makes kernel_fn track
 them through the network (requirements.py).
 """
@@ -66,6 +68,29 @@ class LayerKernel(Kernel):
             raise ValueError("kernel_fn: k.replace(batch_axis=...): this engine keeps the batch "
                              "axis first (batch_axis=0)")
         return super().replace(**{n: v for n, v in changes.items() if n not in DERIVED})
+
+    def __mul__(self, c) -> "LayerKernel":
+        """The kernel of c x: covariances and NTK times c^2 (neural-tangents' ``k * c``)."""
+        return self.replace(nngp=c ** 2 * self.nngp, ntk=c ** 2 * self.ntk,
+                            cov1=c ** 2 * self.cov1, cov2=c ** 2 * self.cov2)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, c) -> "LayerKernel":
+        return self * (1.0 / c)
+
+    def __add__(self, c) -> "LayerKernel":
+        """The kernel of x + c b with b ~ N(0, 1) shared by all inputs and untrained:
+        covariances plus c^2 (neural-tangents' ``k + c``; ``k - c`` is the same)."""
+        return self.replace(nngp=self.nngp + c ** 2, cov1=self.cov1 + c ** 2,
+                            cov2=self.cov2 + c ** 2)
+
+    __sub__ = __add__
+
+    def __neg__(self) -> "LayerKernel":
+        return self  # -x has the kernel of x
+
+    __pos__ = __neg__
 
     @property
     def diagonal_spatial(self) -> bool:
@@ -123,6 +148,18 @@ def _abstract_kernel(s: Shape) -> Kernel:
                   diagonal=False, is_gaussian=s.is_gaussian)
 
 
+def _init_output(init_fn, input_shape) -> jax.ShapeDtypeStruct:
+    """The output shape init_fn states (for layers whose apply_fn is not implemented)."""
+    stated = []
+
+    def run(key):
+        out_shape, params = init_fn(key, input_shape)
+        stated.append(tuple(out_shape))
+        return params
+    jax.eval_shape(run, jax.random.PRNGKey(0))
+    return jax.ShapeDtypeStruct(stated[0], jnp.result_type(float))
+
+
 def _check_functions(name, fns):
     if not isinstance(fns, tuple) or len(fns) != 3 or not all(callable(f) for f in fns):
         got = (f"{len(fns)} items" if isinstance(fns, tuple) else type(fns).__name__)
@@ -151,7 +188,10 @@ def custom_layer(name: str, fns) -> Layer:
             _, params = init_fn(key, x.shape)
             return apply_fn(params, x, rng=key)
 
-        out = jax.eval_shape(forward, jax.random.PRNGKey(0), x)
+        try:
+            out = jax.eval_shape(forward, jax.random.PRNGKey(0), x)
+        except NotImplementedError:  # a kernel-only layer: init_fn's output shape
+            out = _init_output(init_fn, x.shape)
         out = out.masked_value if isinstance(out, MaskedArray) else out
         if not hasattr(out, "shape") or len(out.shape) < 2:
             got = type(out).__name__ if not hasattr(out, "shape") else f"shape {out.shape}"

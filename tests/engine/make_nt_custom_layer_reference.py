@@ -4,7 +4,7 @@ Run once by hand in the peer venv (/work/shared/peers/neural_tangents), not by p
 
     /root/.cache/nt-peer-venv/bin/python tests/engine/make_nt_custom_layer_reference.py
 
-``user_layers(stax)`` writes three layers as a neural-tangents user does (``@stax.layer``,
+``user_layers(stax)`` writes four layers as a neural-tangents user does (``@stax.layer``,
 ``@stax.requires``, ``@stax.supports_masking``) against a ``stax`` module: neural-tangents'
 here, engine.stax in the tests, so both sides run the same program. Recorded: the kernels of
 a network mixing them with built-in layers (float64), and the algebra of ``stax.Diagonal``
@@ -20,7 +20,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nt_custom_layer_
 
 
 def user_layers(stax):
-    """(Scale, MeanOverPositions, Affine): layers written against ``stax``'s decorators.
+    """(Scale, MeanOverPositions, Affine, Shift): layers written against ``stax``'s decorators.
 
     As neural-tangents needs: cov2 is None when x2 is (and ntk when only nngp is asked for).
     """
@@ -83,15 +83,28 @@ def user_layers(stax):
                              ntk=affine(k.nngp) + w_std ** 2 * k.ntk, is_gaussian=True)
         return init_fn, apply_fn, kernel_fn
 
-    return Scale, MeanOverPositions, Affine
+    @stax.layer
+    def Shift(a, c):
+        """Kernel only (no finite network): the Kernel's arithmetic, (k * a) + c."""
+        def init_fn(key, input_shape):
+            return input_shape, ()
+
+        def apply_fn(params, x, **kwargs):
+            raise NotImplementedError()
+
+        def kernel_fn(k, **kwargs):
+            return k * a + c
+        return init_fn, apply_fn, kernel_fn
+
+    return Scale, MeanOverPositions, Affine, Shift
 
 
 def network(stax):
-    """Conv, Relu, Scale, MeanOverPositions, Affine, Erf, Dense on signals (N, 5, 2)."""
-    Scale, MeanOverPositions, Affine = user_layers(stax)
+    """Conv, Relu, Scale, Shift, MeanOverPositions, Affine, Erf, Dense on signals (N, 5, 2)."""
+    Scale, MeanOverPositions, Affine, Shift = user_layers(stax)
     return stax.serial(stax.Conv(8, (2,), padding="SAME", W_std=1.5, b_std=0.1), stax.Relu(),
-                       Scale(1.7), MeanOverPositions(), Affine(8, 1.3, 0.2), stax.Erf(),
-                       stax.Dense(1, 1.1, 0.1))
+                       Scale(1.7), Shift(0.8, 0.3), MeanOverPositions(), Affine(8, 1.3, 0.2),
+                       stax.Erf(), stax.Dense(1, 1.1, 0.1))
 
 
 def diagonals(stax):

@@ -1,8 +1,9 @@
 """Layers written by users with @stax.layer, @stax.requires, @stax.supports_masking; Bool,
 Diagonal, MaskedArray, unmask_fn.
 
-- The program of make_nt_custom_layer_reference.py (three layers written as a
-  neural-tangents user does, mixed with built-in layers) gives neural-tangents 0.6.5's kernels
+- The program of make_nt_custom_layer_reference.py (four layers written as a
+  neural-tangents user does, one kernel-only with the Kernel's arithmetic, mixed with
+  built-in layers) gives neural-tangents 0.6.5's kernels
   (values in nt_custom_layer_reference.json, computed once by hand in the peer venv) to 1e-9
   relative to the largest entry (seen: below 4e-16); Diagonal's ``>>``, ``&`` and ``bool``
   equal neural-tangents' on all 81 pairs of its nine values.
@@ -22,7 +23,7 @@ from engine import stax
 from tests.engine.make_nt_custom_layer_reference import (OUT, diagonals, network, pair,
                                                          user_layers)
 
-Scale, MeanOverPositions, Affine = user_layers(stax)
+Scale, MeanOverPositions, Affine, Shift = user_layers(stax)
 RNG = np.random.default_rng(3)
 SIGNALS = RNG.standard_normal((3, 5, 2))
 FLAT = RNG.standard_normal((4, 3))
@@ -42,6 +43,30 @@ def test_user_program_gives_neural_tangents_kernels(reference):
                      (k11.ntk, "ntk_11")):
         want = np.asarray(reference[key])
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-9 * np.abs(want).max())
+
+
+def test_kernel_only_layer_and_kernel_arithmetic():
+    """Shift has no finite network (apply_fn raises NotImplementedError): its output shape is
+    init_fn's; k * a + c is the kernel of a x + c b with b ~ N(0, 1) untrained."""
+    base = stax.serial(stax.Dense(3, 1.5, 0.1), stax.Relu())
+    k = base[2](FLAT)
+    shifted = stax.serial(base, Shift(0.8, 0.3))
+    assert shifted[0](jax.random.PRNGKey(0), FLAT.shape)[0] == (4, 3)
+    got = shifted[2](FLAT)
+    for name in ("nngp", "cov1", "cov2"):
+        np.testing.assert_allclose(getattr(got, name), 0.64 * getattr(k, name) + 0.09,
+                                   rtol=1e-14)
+    np.testing.assert_allclose(got.ntk, 0.64 * k.ntk, rtol=1e-14)
+    with pytest.raises(NotImplementedError):
+        shifted[1](shifted[0](jax.random.PRNGKey(0), FLAT.shape)[1], FLAT)
+
+    @stax.layer
+    def Arithmetic():
+        return (lambda key, s: (s, ()), lambda params, x, **kwargs: x,
+                lambda k: -(k / 2.0 - 0.5))
+    got = stax.serial(base, Arithmetic())[2](FLAT)
+    np.testing.assert_allclose(got.nngp, k.nngp / 4 + 0.25, rtol=1e-14)
+    np.testing.assert_allclose(got.ntk, k.ntk / 4, rtol=1e-14)
 
 
 def test_diagonal_algebra_is_neural_tangents(reference):
