@@ -8,13 +8,16 @@ from the keydown event to the first animation frame in which the function-space 
 (the Bokeh glyph named "fs_mean") shows new data. Prints the median and quartiles; the
 target is a median below 100 ms.
 
-    .venv/bin/python benchmarks/latency.py --lessons [--warmup-wait 0]
+    .venv/bin/python benchmarks/latency.py --lessons [--warmup-wait 1200]
 
-Teaching mode: the time from opening the page at ``?lesson=NAME&step=K`` to its figure drawn
-with data, for every lesson step, once cold (or warmed up) and once again (cached); and the
-time from opening the default page to its first finite overlay (the ensemble's members).
-The server runs the warm-up (IWE_WARMUP=1); the steps are timed once it has finished (its
-progress is in /readiness), or after ``--warmup-wait`` seconds (0: at once, racing it).
+Teaching mode, the time to a lesson step's figure drawn whole (tests/ui/test_lessons.py's
+wait: heading, tab, URL, the figure recomputed if the step changed it, its job idle), two
+ways: (1) in one page, as a class walks a lesson: the → key from the previous step (step 1:
+opening its link); (2) opening the link ``?lesson=NAME&step=K`` in a new page, as a student
+following the teacher's link does, once and again. Also the time from opening the default
+page to its first finite overlay (the ensemble's members). The server runs the warm-up
+(IWE_WARMUP=1); the steps are timed once it has finished (its progress is in /readiness),
+or after ``--warmup-wait`` seconds (0: at once, racing it).
 """
 from __future__ import annotations
 
@@ -86,7 +89,7 @@ def lessons(warmup_wait: float) -> None:
 
     from app.lessons import LESSONS
     from tests.ui.analysis import wait_for_data
-    from tests.ui.test_lessons import figure
+    from tests.ui.test_lessons import figure, next_step, wait_for_step
 
     process, base = serve({"IWE_WARMUP": "1"})
     try:
@@ -102,13 +105,29 @@ def lessons(warmup_wait: float) -> None:
                   f"after {time.perf_counter() - start:.1f} s")
             waited = _wait_for_warmup(base, warmup_wait)
             print(f"warm-up: {waited}")
-            for name, lesson in LESSONS.items():
+            walk = []
+            for name, lesson in LESSONS.items():  # (1) in one page, the → key
+                start = time.perf_counter()
+                page.goto(f"{base}/main?lesson={name}&step=1", timeout=600_000)
+                before = wait_for_step(page, name, 1)
+                print(f"walk {name:10s} step 1 (link) {time.perf_counter() - start:6.2f} s")
+                for number in range(2, len(lesson.steps) + 1):
+                    start = time.perf_counter()
+                    next_step(page)
+                    before = wait_for_step(page, name, number, before)
+                    walk.append(time.perf_counter() - start)
+                    print(f"walk {name:10s} step {number} (→ key) {walk[-1]:6.2f} s "
+                          f"({lesson.steps[number - 1].view})")
+            print(f"→ key: median {statistics.median(walk):.2f} s, max {max(walk):.2f} s over "
+                  f"{len(walk)} steps (target <= 1 s)")
+            for name, lesson in LESSONS.items():  # (2) each step's link in a new page
                 for number, step in enumerate(lesson.steps, 1):
                     glyph, key, _ = figure(name, number, step)
                     query = f"lesson={name}&step={number}"
                     first = time_to_figure(page, base, query, glyph, key)
                     again = time_to_figure(page, base, query, glyph, key)
-                    print(f"{query:28s} {step.view:13s} first {first:7.2f} s   again {again:6.2f} s")
+                    print(f"link {query:28s} {step.view:13s} first {first:7.2f} s   "
+                          f"again {again:6.2f} s")
             browser.close()
     finally:
         process.terminate()
@@ -119,7 +138,7 @@ def main(argv=None) -> None:
     parser.add_argument("--moves", type=int, default=40)
     parser.add_argument("--lessons", action="store_true",
                         help="time each lesson step to its drawn figure instead")
-    parser.add_argument("--warmup-wait", type=float, default=0.0)
+    parser.add_argument("--warmup-wait", type=float, default=1200.0)
     args = parser.parse_args(argv)
     import peer  # the JAX platform of this machine, where the server runs
 

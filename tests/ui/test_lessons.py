@@ -45,6 +45,34 @@ def state(step) -> dict:
             if f.name not in WORDS}
 
 
+def next_step(page) -> None:
+    """The presenter's → key (keys go to the page, not to a widget)."""
+    page.locator(".lesson-text").click()
+    page.keyboard.press("ArrowRight")
+
+
+def wait_for_step(page, name: str, number: int, before=None):
+    """Wait until step ``number`` of lesson ``name`` is shown: its heading, tab and URL, and
+    its figure drawn whole (recomputed if the step changed the state on the same tab; its
+    job idle). Returns the figure's data (``before`` of the next step)."""
+    steps = LESSONS[name].steps
+    step = steps[number - 1]
+    page.locator(".lesson-heading").get_by_text(f"Step {number} of {len(steps)}").wait_for(
+        timeout=240_000)  # a step that opens a tab renders its figures first
+    assert page.locator(".bk-tab.bk-active").inner_text().strip() == TITLES[step.view]
+    page.wait_for_function("(q) => window.location.search.includes(q)",
+                           arg=f"lesson={name}&step={number}")
+    glyph, key, job = figure(name, number, step)
+    previous = steps[number - 2] if number > 1 else None
+    if previous is not None and previous.view == step.view and state(previous) != state(step):
+        # a new state on the same tab: its figure must be recomputed, not the last one's
+        wait_for_change(page, glyph, before, key, timeout=300_000)
+    wait_for_data(page, glyph, key, timeout=300_000)
+    if job is not None:  # the whole figure, not a part delivered so far
+        wait_idle(page, job, timeout=300_000)
+    return column(page, glyph, key)
+
+
 @pytest.mark.parametrize("name", list(LESSONS))
 def test_walking_every_lesson_step(page, server, name):
     recorder = Recorder(page)
@@ -53,25 +81,11 @@ def test_walking_every_lesson_step(page, server, name):
     before = None  # the previous step's figure data
     for number, step in enumerate(steps, 1):
         if number > 1:
-            page.locator(".lesson-text").click()  # keys go to the page, not to a widget
-            page.keyboard.press("ArrowRight")
-        page.locator(".lesson-heading").get_by_text(f"Step {number} of {len(steps)}").wait_for(
-            timeout=240_000)  # a step that opens a tab renders its figures first
-        assert page.locator(".bk-tab.bk-active").inner_text().strip() == TITLES[step.view]
-        page.wait_for_function("(q) => window.location.search.includes(q)",
-                               arg=f"lesson={name}&step={number}")
+            next_step(page)
+        before = wait_for_step(page, name, number, before)
         for css in step.highlight:
             page.locator(f".{css}.lesson-highlight").first.wait_for(timeout=30_000)
-        glyph, key, job = figure(name, number, step)
-        previous = steps[number - 2] if number > 1 else None
-        if previous is not None and previous.view == step.view \
-                and state(previous) != state(step):
-            # a new state on the same tab: its figure must be recomputed, not the last one's
-            wait_for_change(page, glyph, before, key, timeout=300_000)
-        wait_for_data(page, glyph, key, timeout=300_000)
-        if job is not None:  # the whole figure, not a part delivered so far
-            wait_idle(page, job, timeout=300_000)
-        before = column(page, glyph, key)
+        glyph = figure(name, number, step)[0]
         assert page.evaluate(SCROLL_TO, glyph), f"step {number}: no plot holds {glyph}"
         page.wait_for_timeout(500)
         screenshot(page, f"lesson_{name}_{number}")
