@@ -161,8 +161,8 @@ def _init_output(init_fn, input_shape) -> jax.ShapeDtypeStruct:
 
 
 def _check_functions(name, fns):
-    if not isinstance(fns, tuple) or len(fns) != 3 or not all(callable(f) for f in fns):
-        got = (f"{len(fns)} items" if isinstance(fns, tuple) else type(fns).__name__)
+    if not isinstance(fns, (tuple, list)) or len(fns) != 3 or not all(map(callable, fns)):
+        got = (f"{len(fns)} items" if isinstance(fns, (tuple, list)) else type(fns).__name__)
         raise ValueError(f"layer({name}): {name}(...) must return (init_fn, apply_fn, "
                          f"kernel_fn), three functions; got {got}")
     return fns
@@ -263,7 +263,7 @@ def supports_masking(remask_kernel: bool):
         @functools.wraps(layer_fn)
         def make(*args, **kwargs):
             fns = layer_fn(*args, **kwargs)
-            if isinstance(fns, tuple) and len(fns) == 4:
+            if isinstance(fns, (tuple, list)) and len(fns) == 4:
                 if not callable(fns[3]):
                     raise ValueError(f"supports_masking: {name}(...)'s fourth item must be "
                                      f"mask_fn(mask, input_shape); got {fns[3]!r}")

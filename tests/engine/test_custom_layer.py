@@ -180,6 +180,11 @@ def test_apply_fn_receives_rng_and_a_layer_function_may_return_a_network():
     assert keys[-1] is None
 
     @stax.layer
+    def AsList():  # neural-tangents unpacks any sequence of three
+        return [lambda key, s: (s, ()), lambda params, x, **kwargs: x, lambda k: k]
+    assert AsList()[2](FLAT).nngp.shape == (4, 4)
+
+    @stax.layer
     def Block(width):
         return stax.serial(stax.Dense(width), stax.Relu())
     assert Block(3).layer == stax.serial(stax.Dense(3), stax.Relu()).layer
@@ -244,8 +249,11 @@ REFUSALS = {
     "two functions": (lambda: (identity_init, identity_apply),
                       r"layer\(Bad\): Bad\(\.\.\.\) must return \(init_fn, apply_fn, kernel_fn\), "
                       r"three functions; got 2 items"),
-    "not a tuple": (lambda: [identity_init, identity_apply, identity_apply],
-                    r"must return \(init_fn, apply_fn, kernel_fn\), three functions; got list"),
+    "not a tuple": (lambda: {"init_fn": identity_init},
+                    r"must return \(init_fn, apply_fn, kernel_fn\), three functions; got dict"),
+    "not functions": (lambda: [identity_init, identity_apply, None],
+                      r"must return \(init_fn, apply_fn, kernel_fn\), three functions; got 3 "
+                      r"items"),
     "kernel not a Kernel": (lambda: (identity_init, identity_apply, lambda k: k.nngp),
                             r"layer 1 \(Bad\): kernel_fn must return the Kernel it was given, "
                             r"changed with k\.replace\(\.\.\.\); got "),
