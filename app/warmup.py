@@ -19,7 +19,7 @@ from .analysis_settings import TAB_SLUGS
 from .lessons import LESSONS, apply_step
 from .presets import PRESETS
 from .state import Session
-from .views.registry import TABS
+from .views.registry import TABS, tab_views
 from .views.tabs import computed_parts
 
 LOG = logging.getLogger(__name__)
@@ -57,7 +57,8 @@ def run(limits=None, todo=None, timeout: float = STEP_TIMEOUT) -> int:
     finished within ``timeout`` each."""
     start = time.monotonic()
     session = Session(limits)
-    views = {slug: [view(session=session) for view in TABS[title]]
+    # every view of every tab, those below a tab's row too (the residual modes)
+    views = {slug: [view(session=session) for view in tab_views(title)]
              for title, slug in TAB_SLUGS.items() if title in TABS}
     items = steps() if todo is None else list(todo)
     PROGRESS.update(done=0, total=len(items), seconds=None)

@@ -1,7 +1,9 @@
-"""The view registry: which views the dashboard shows, grouped in tabs.
+"""The view registry: which views the dashboard shows, grouped in tabs, defined once here
+for the dashboard (app/views/tabs.py) and the server's warm-up (app/warmup.py).
 
 A new view is a ``pn.viewable.Viewer`` taking ``session=``; register it here under a tab
-title and the dashboard shows it. Views in one tab sit side by side.
+title and the dashboard shows it. Views in one tab sit side by side; those in ``BELOW``
+under the tab's row, at its full width.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from .kernels import KernelsView
 from .lazy_rich import LazyRichView
 from .loss import LossView
 from .random_matrix import RandomMatrixView
+from .residual_modes import ResidualModesView
 from .recurrent import RecurrentView
 from .signal_propagation import SignalPropagationView
 from .spectrum import SpectrumView
@@ -31,6 +34,16 @@ TABS: dict[str, list[type]] = {
     "Lazy vs rich": [LazyRichView],
     "Recurrent": [RecurrentView],
 }
+
+
+#: views shown under a tab's row at its full width (tab title -> views): the residual along
+#: the NTK's eigenvectors reads the spectrum above it
+BELOW: dict[str, list[type]] = {"Convergence with width": [ResidualModesView]}
+
+
+def tab_views(title: str) -> list[type]:
+    """Every view of the tab ``title``: its row, then those below it."""
+    return [*TABS.get(title, []), *BELOW.get(title, [])]
 
 
 def register(tab: str, view: type) -> None:

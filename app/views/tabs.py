@@ -19,8 +19,7 @@ from ..analysis_settings import TAB_SLUGS
 from ..background import Job
 from .export_bar import ExportBar
 from .literal import literal
-from .registry import TABS
-from .residual_modes import ResidualModesView
+from .registry import BELOW, TABS
 
 #: each tab's one sentence of what to look for, above its views
 LOOK_FOR = {
@@ -46,9 +45,6 @@ LOOK_FOR = {
     "recurrent": "Three priors over the same windows: compare the kernels' structure, and "
                  "the three test losses in the bottom title (close on this short task).",
 }
-#: views shown under a tab's row at its full width (tab slug -> views): the residual along
-#: the NTK's eigenvectors reads the spectrum above it
-BELOW = {"convergence": [ResidualModesView]}
 LOOK_FOR_CSS = (":host { border-left: 4px solid #f0a020; padding-left: 8px; margin: 4px 0; "
                 "font-size: 1.05em; }")
 
@@ -111,10 +107,11 @@ def _with_export(view):
     return pn.Column(shown, ExportBar(view=view), sizing_mode="stretch_width")
 
 
-def _tab(session, slug: str, views: list):
-    row = pn.Row(*(_with_export(view(session=session)) for view in views),
+def _tab(session, title: str):
+    slug = TAB_SLUGS[title]
+    row = pn.Row(*(_with_export(view(session=session)) for view in TABS[title]),
                  sizing_mode="stretch_width")
-    below = [_with_export(view(session=session)) for view in BELOW.get(slug, [])]
+    below = [_with_export(view(session=session)) for view in BELOW.get(title, [])]
     sentence = look_for(slug)
     parts = [part for part in (sentence, row, *below) if part is not None]
     return row if len(parts) == 1 else pn.Column(*parts, sizing_mode="stretch_width")
@@ -132,7 +129,7 @@ def view_tabs(session, on_built=None) -> pn.Tabs:
     def show(index: int) -> None:
         body = bodies[index]
         if not body.objects:  # first shown: make its views (they start work when shown)
-            body.objects = [_tab(session, slugs[index], TABS[titles[index]])]
+            body.objects = [_tab(session, titles[index])]
             if on_built is not None:
                 on_built()
 

@@ -10,11 +10,14 @@ from app import convergence, url, warmup
 from app.background import FROM_CACHE
 from app.dashboard import HIGHLIGHT, App
 from app.lessons import LESSONS, Lesson, Step, Teaching, apply_step
+from app.lessons.eigen_directions import LESSON as EIGEN
 from app.lessons.gaussian_process import LESSON as GAUSSIAN
 from app.limits import Limits
 from app.state import Session
 from app.views.distribution import DistributionView
 from app.views.images import ImagesView
+from app.views.residual_modes import ResidualModesView
+from app.views.spectrum import SpectrumView
 
 
 @pytest.fixture(autouse=True)
@@ -165,6 +168,21 @@ def test_the_warm_up_fills_the_caches_the_views_read(monkeypatch):
     assert view.job.status == FROM_CACHE and view.result == "sweep" and len(computed) == 1
     session.wait()  # nothing left running at exit (a killed compile aborts)
     session.close()
+
+
+def test_the_warm_up_computes_the_views_below_a_tabs_row_too(monkeypatch):
+    """The residual modes sit below the Convergence tab's row: the warm-up missed them, and
+    the eigen lesson's second step computed them for 34 s in front of the class."""
+    computed = {}
+    for view in (SpectrumView, ResidualModesView):
+        monkeypatch.setattr(view, "cache", type(convergence.SPECTRA)(4))
+        monkeypatch.setattr(view, "work", lambda self, key, name=view.__name__:
+                            lambda report, stop: computed.setdefault(name, key) and "sweep")
+        monkeypatch.setattr(view, "show", lambda self, result: None)
+    step = EIGEN.steps[1]
+    assert step.view == "convergence"
+    assert warmup.run(Limits(), todo=[step], timeout=300) == 1
+    assert set(computed) == {"SpectrumView", "ResidualModesView"}
 
 
 def test_the_distribution_tab_offers_a_non_gaussian_net():
