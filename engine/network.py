@@ -46,7 +46,9 @@ class ApplyFn:
 
     ``rng`` is the PRNG key of layers that draw random numbers (Dropout in train mode),
     split among them as neural-tangents does. Other keywords go to the layers that read them
-    (Aggregate's ``pattern=``, engine.layers.keywords); keywords no layer reads are ignored.
+    (Aggregate's ``pattern=``, engine.layers.keywords); keywords no layer reads are ignored,
+    except neural-tangents' ``mask_constant``: masking is not implemented here, and ignoring it
+    would return unmasked outputs where neural-tangents masks, so it is refused.
     """
 
     layer: Layer
@@ -55,6 +57,12 @@ class ApplyFn:
         return f"apply_fn({self.layer.name})"
 
     def __call__(self, params, x, rng=None, **kwargs):
+        if kwargs.get("mask_constant") is not None:
+            raise ValueError(
+                f"apply_fn(mask_constant={kwargs['mask_constant']!r}): masking inputs is not "
+                f"supported by this engine (neural-tangents treats inputs equal to "
+                f"mask_constant as absent); leave mask_constant out, or drop those entries "
+                f"from x yourself")
         return call_apply(self.layer, params, x, rng, **kwargs)
 
 
