@@ -1,14 +1,16 @@
 """The images experiment: test accuracy of infinite FC, CNN and residual CNN nets on the digits.
 
 The analogue of the Neural Tangents announcement's comparison (FC below CNN below residual
-CNN). Each network's kernels are computed once, tiled and in the background
-(``engine.batch(kernel_fn, progress=...)``), for the largest training set; every smaller set and
-every time t is then a cheap query (``engine.accuracy_curves``). Each network trains
+CNN). Each network is a part of the job (``pieces``: the Dask workers compute them side by
+side), its kernels computed once, tiled (``engine.batch(kernel_fn, progress=...)``), for
+the largest training set; every smaller set and every time t is then a cheap query
+(``engine.accuracy_curves``). Each network trains
 with half its own stable maximum learning rate, as the dashboard does, so "time" means
 the same thing for all three. Results are cached server-wide on the settings.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +19,7 @@ import engine
 
 from .analysis_settings import ImageExperiment
 from .cache import Cache
+from .job_service import Pieces
 from .settings import T_GRID
 from .stack import canonical
 from .state import SAFE_FRACTION
@@ -46,8 +49,6 @@ ARCHITECTURES: dict[str, list] = {
     "Residual CNN": [_conv("VALID"), *_RESIDUAL, _RELU, _conv("VALID"), _RELU, _conv("VALID"),
                      _RELU, ["GlobalAvgPool", {}], _dense(10)],
 }
-#: relative cost of each network's kernels, to share the progress bar
-COST = {"FC": 0.03, "CNN": 0.37, "Residual CNN": 0.6}
 #: training times: the slider's, then t = infinity
 TIMES = np.array([float(t) for t in T_GRID] + [np.inf])
 
@@ -94,27 +95,31 @@ def kernels(name: str, max_train: int, n_test: int, seed: int, report) -> tuple:
     return KERNELS.get((spec_key, max_train, n_test, seed), compute)
 
 
-def compare(key: tuple, report=lambda f: None, should_stop=lambda: False) -> Comparison:
-    """Accuracy curves of every network for ImageExperiment.key, kernels in the background."""
-    max_train, n_test, diag_reg, seed = key
+def network_accuracy(part: tuple, report=lambda f: None, should_stop=lambda: False) -> tuple:
+    """(accuracy, learning rate) of one network; ``part``: (name, *ImageExperiment.key)."""
+    name, max_train, n_test, diag_reg, seed = part
     experiment = ImageExperiment(max_train=max_train, n_test=n_test, diag_reg=diag_reg, seed=seed)
     data = digits(max_train, n_test, seed)
-    accuracy, learning_rate, done = {}, {}, 0.0
-    for name in ARCHITECTURES:
-        start, share = done, COST[name]
-        train, test = kernels(name, max_train, n_test, seed,
-                              lambda f: report(start + share * f))
-        eta = SAFE_FRACTION * engine.max_learning_rate(train.ntk, data.y_train.size)
-        curves = engine.accuracy_curves(
-            _precomputed(train, test), data.x_train, data.y_train, data.x_test,
-            data.labels_test, experiment.train_sizes, TIMES, get="ntk",
-            learning_rate=eta, diag_reg=diag_reg)
-        accuracy[name], learning_rate[name] = curves.accuracy, eta
-        done += share
-        report(done)
-    return Comparison(TIMES, np.array(experiment.train_sizes), accuracy, learning_rate)
+    train, test = kernels(name, max_train, n_test, seed, report)
+    eta = SAFE_FRACTION * engine.max_learning_rate(train.ntk, data.y_train.size)
+    curves = engine.accuracy_curves(
+        _precomputed(train, test), data.x_train, data.y_train, data.x_test,
+        data.labels_test, experiment.train_sizes, TIMES, get="ntk",
+        learning_rate=eta, diag_reg=diag_reg)
+    return curves.accuracy, eta
 
 
-def comparison(key: tuple, report=lambda f: None, should_stop=lambda: False) -> Comparison:
-    """``compare`` behind the server-wide cache."""
-    return RESULTS.get(key, lambda: compare(key, report, should_stop))
+def join(key: tuple, parts: list) -> Comparison:
+    """The comparison of ImageExperiment.key from each network's (accuracy, learning rate)."""
+    max_train, n_test, diag_reg, seed = key
+    experiment = ImageExperiment(max_train=max_train, n_test=n_test, diag_reg=diag_reg, seed=seed)
+    return Comparison(TIMES, np.array(experiment.train_sizes),
+                      {name: part[0] for name, part in zip(ARCHITECTURES, parts)},
+                      {name: part[1] for name, part in zip(ARCHITECTURES, parts)})
+
+
+def pieces(key: tuple) -> Pieces:
+    """The comparison of ImageExperiment.key as one part per network: the Dask workers
+    compute the CNNs' kernels side by side."""
+    return Pieces(tuple(((name, *key), functools.partial(network_accuracy, (name, *key)))
+                        for name in ARCHITECTURES), functools.partial(join, key))

@@ -1,7 +1,6 @@
 """Images: test accuracy of infinite FC, CNN and residual CNN nets on the 8x8 digits."""
 from __future__ import annotations
 
-import functools
 import holoviews as hv
 import numpy as np
 import panel as pn
@@ -84,7 +83,7 @@ class ImagesView(pn.viewable.Viewer):
         if self.session.selection.view != self.slug:
             return
         key = self.session.images.key
-        self.job.start(image_jobs.RESULTS, key, functools.partial(image_jobs.compare, key),
+        self.job.start(image_jobs.RESULTS, key, image_jobs.pieces(key),
                        self._deliver, label="Computing the image kernels (tiled)")
 
     def _deliver(self, result) -> None:

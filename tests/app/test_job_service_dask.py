@@ -273,7 +273,7 @@ def test_heavy_callers_computations_pickle():
     data = engine.make_dataset("sin", n_train=8, n_test=8, seed=0)
     computes = [functools.partial(finite_jobs._train, [["Dense", {"out_dim": 1}]], data,
                                   {"width": 16})]
-    computes.append(functools.partial(image_jobs.compare, (100, 50, 1e-4, 0)))
+    computes += [compute for _, compute in image_jobs.pieces((100, 50, 1e-4, 0)).parts]
     for view in (SpectrumView, AngleKernelsView, DistributionView):
         computes.append(functools.partial(view.compute, ("spec", ("sine",), (10, 10))))
     # the sweeps in one part per width (Pieces): each part travels on its own

@@ -82,3 +82,17 @@ def test_copy_as_python_recomputes_the_numbers(small_result):
     exec(view.export_python(), namespace)
     for name, accuracy in view.result.accuracy.items():
         np.testing.assert_allclose(namespace["accuracy"][name], accuracy, atol=1e-12)
+
+
+def test_one_part_per_network_joined_in_order(small_result):
+    session, view = small_result
+    pieces = image_jobs.pieces(session.images.key)
+    assert [key[0] for key, _ in pieces.parts] == list(image_jobs.ARCHITECTURES)
+    assert all(key[1:] == session.images.key for key, _ in pieces.parts)
+    # the parts' values, as a worker returns them, make the view's comparison
+    parts = [(view.result.accuracy[name], view.result.learning_rate[name])
+             for name in image_jobs.ARCHITECTURES]
+    joined = pieces.combine(parts)
+    assert list(joined.accuracy) == list(view.result.accuracy)
+    np.testing.assert_array_equal(joined.train_sizes, view.result.train_sizes)
+    assert joined.learning_rate == view.result.learning_rate
