@@ -35,6 +35,7 @@ DISTRIBUTIONS = Cache(16)
 #: one width of a sweep (a part of its ``Pieces``): two sweeps that share a width share it
 SPECTRUM_WIDTHS = Cache(64)
 DISTRIBUTION_WIDTHS = Cache(64)
+ANGLE_WIDTHS = Cache(32)
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,6 +104,11 @@ def by_width(compute, key, combine, cache) -> Pieces:
 def convergence_pieces(key) -> Pieces:
     """``compute_convergence`` of ``key``, one width per part."""
     return by_width(compute_convergence, key, join_convergence, SPECTRUM_WIDTHS)
+
+
+def angle_pieces(key) -> Pieces:
+    """``compute_angles`` of ``key``, one width (narrow, wide) per part."""
+    return by_width(compute_angles, key, engine.join_widths, ANGLE_WIDTHS)
 
 
 def distribution_pieces(key) -> Pieces:

@@ -15,6 +15,7 @@ import dataclasses
 
 import numpy as np
 
+from .angles import AngleKernels
 from .init_outputs import OutputDistribution
 from .spectrum import NtkChange, NtkSpectrum, loglog_slope
 
@@ -27,6 +28,8 @@ _LAYOUT = {
                 "relative_change"),
     OutputDistribution: (("widths", "samples", "nngp_variance", "ks_statistic", "ks_pvalue"),
                          ("x", "seed"), None),
+    AngleKernels: (("widths", "ntk_init", "ntk_trained", "nngp_init", "nngp_trained"),
+                   ("angles", "nngp", "ntk", "seeds", "steps", "learning_rate"), None),
 }
 
 
@@ -35,8 +38,8 @@ def join_widths(parts):
 
     Args:
       parts: a non-empty sequence of results of one sweep function (``ntk_spectrum``,
-        ``ntk_change`` or ``output_distribution``) with the same settings apart from their
-        widths, which must not repeat across parts.
+        ``ntk_change``, ``output_distribution`` or ``angle_kernels``) with the same settings
+        apart from their widths, which must not repeat across parts.
 
     Returns:
       A result of the same type: per-width arrays concatenated along the width axis, the

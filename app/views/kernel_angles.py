@@ -55,6 +55,7 @@ class AngleKernelsView(SweepView):
         return self._sweep_key() + ((widths[0], widths[-1]), s.sweep.seeds, rate, s.sweep.steps)
 
     compute = staticmethod(convergence.compute_angles)  # pickles: runs in a Dask worker
+    work = staticmethod(convergence.angle_pieces)  # one task per width (app/job_service.py Pieces)
 
     def show(self, result) -> None:
         self._pipe.send((result, self._train()))

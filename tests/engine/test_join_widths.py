@@ -27,7 +27,9 @@ def _same(whole, joined):
     lambda widths: engine.ntk_spectrum(SPEC, X, widths, [0, 3]),
     lambda widths: engine.ntk_change(SPEC, X, Y, widths, [1, 2], learning_rate=0.5, steps=3),
     lambda widths: engine.output_distribution(SPEC, X[:2], widths, samples=20, seed=4),
-], ids=["spectrum", "change", "distribution"])
+    lambda widths: engine.angle_kernels(SPEC, np.linspace(0, 3, 5), widths=widths, seeds=[0, 2],
+                                        x_train=X, y_train=Y, learning_rate=0.5, steps=2),
+], ids=["spectrum", "change", "distribution", "angles"])
 def test_a_sweep_joined_from_one_width_per_part_equals_the_whole(sweep):
     whole = sweep(WIDTHS)
     parts = [sweep([w]) for w in WIDTHS]
