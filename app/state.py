@@ -24,6 +24,9 @@ from .presets import PRESETS
 from .results import SAFE_FRACTION, safe_learning_rate
 from .settings import DEFAULT_WIDTH, Architecture, Data, Finite, Training
 from .analysis_settings import ImageExperiment, Sweep, ViewSelection  # the analysis views' settings
+from .lazy_rich_jobs import LazyRichSettings
+from .recurrent_jobs import SequenceSettings
+from .theory_settings import MatrixSettings, SignalSettings
 
 __all__ = ["Session", "SAFE_FRACTION", "safe_learning_rate"]
 
@@ -42,6 +45,12 @@ class Session(param.Parameterized):
     selection = param.ClassSelector(class_=ViewSelection, instantiate=False)
     sweep = param.ClassSelector(class_=Sweep, instantiate=False)
     images = param.ClassSelector(class_=ImageExperiment, instantiate=False)
+    # the theory tabs (signal propagation, random matrices, lazy vs rich, recurrent): here so
+    # that a link sets them before their tab is built (app/url.py)
+    signal = param.ClassSelector(class_=SignalSettings, instantiate=False)
+    matrices = param.ClassSelector(class_=MatrixSettings, instantiate=False)
+    lazy = param.ClassSelector(class_=LazyRichSettings, instantiate=False)
+    sequences = param.ClassSelector(class_=SequenceSettings, instantiate=False)
 
     closed_form = param.ClassSelector(class_=ClosedForm, default=None, doc="""
         The last valid closed-form result (kept while the settings are invalid).""")
@@ -62,6 +71,9 @@ class Session(param.Parameterized):
         params.setdefault("selection", ViewSelection())  # analysis views: 3 lines
         params.setdefault("sweep", Sweep(limits))
         params.setdefault("images", ImageExperiment())
+        for name, settings in (("signal", SignalSettings), ("matrices", MatrixSettings),
+                               ("lazy", LazyRichSettings), ("sequences", SequenceSettings)):
+            params.setdefault(name, settings())
         super().__init__(limits=limits, **params)
         self._settling = False
         self.closed_form_job = Job(lane=INTERACTIVE)

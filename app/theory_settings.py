@@ -1,9 +1,10 @@
 """Settings of the theory views (signal propagation, random matrices), and how a click on the
 phase diagram sets the stack's W_std and b_std.
 
-The settings live on each view (they are not in the URL). A click goes through the editor's
-own path: new editor items, checked against the server's limits (app/spec_input.py), then
-``Architecture.edit``; a refused spec leaves the stack as it was and returns the reason.
+The settings live on the session (``Session.signal``, ``Session.matrices``; in the URL:
+app/url.py). A click goes through the editor's own path: new editor items, checked against
+the server's limits (app/spec_input.py), then ``Architecture.edit``; a refused spec
+leaves the stack as it was and returns the reason.
 """
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ A copied link reproduces the view. Values a link asks for that the server refuse
 a limit, malformed) are reported in the session's notice; the rest still apply. A link is
 untrusted input: values Panel's query reader cannot read (``n_train=²``, a 4,301-digit
 number) and a spec beyond the server's limits (app/spec_input.py) are dropped from the query
-before anything reads it, so such a link still opens the page, with the reason.
+before anything reads it, so such a link still opens the page, with the reason. So are values
+param would take but the views cannot use (``True`` for a number, ``256.0`` for a width,
+a list holding a value twice or more values than there are choices).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import functools
 import urllib.parse
 
 import panel as pn
+import param
 from panel.util import parse_query
 
 from . import spec_input
@@ -32,10 +35,19 @@ SYNCED = {
               "samples": "samples"},
     "images": {"max_train": "image_max_train", "n_test": "image_n_test",
                "diag_reg": "image_diag_reg", "seed": "image_seed"},
+    # the theory tabs (app/theory_settings.py, app/lazy_rich_jobs.py, app/recurrent_jobs.py)
+    "signal": {"depth": "signal_depth", "input_correlation": "signal_correlation"},
+    "matrices": {"width": "rm_width", "ratio": "rm_ratio", "depth": "rm_depth"},
+    "lazy": {"alphas": "lazy_alphas", "width": "lazy_width"},
+    "sequences": {"n_train": "rnn_n_train", "length": "rnn_length", "noise": "rnn_noise",
+                  "w_std": "rnn_w_std"},
 }
+#: query name -> (settings object on the session, parameter)
+QUERIES = {query: (owner, name) for owner, names in SYNCED.items() for name, query in names.items()}
 #: the teaching state (app/lessons/teaching.py): {parameter: query name}
 TEACHING = {"lesson": "lesson", "step": "step", "layout": "layout"}
-#: the server limit behind each bounded setting
+#: the server limit behind each bounded setting (by query name: ``rm_width`` and
+#: ``image_n_test`` have bounds of their own)
 LIMITED = {"width": "max_width", "n_train": "max_train", "n_test": "max_test",
            "ensemble_size": "max_ensemble_size"}
 
@@ -117,8 +129,47 @@ def _unreadable(session: Session, name: str, text: str) -> str:
         value = parse_query("?" + urllib.parse.urlencode({name: text})).get(name)
     except Exception:  # e.g. int("²"): Panel reads "²".isdigit() as a number
         return f"{name}={_shown(text)} is not a valid value of {name}"
-    # the spec as Panel reads it (it writes lists back to the URL as Python literals)
-    return _spec_problem(spec_input.check, value, session.limits) if spec else ""
+    if spec:  # the spec as Panel reads it (it writes lists back to the URL as Python literals)
+        return _spec_problem(spec_input.check, value, session.limits)
+    return _kind_problem(session, name, value)
+
+
+def _kind_problem(session: Session, query: str, value) -> str:
+    """Why ``value`` of ``query``, which param would take, is refused anyway, or "".
+
+    param takes ``True`` for a number (it is the integer 1), ``256.0`` for the choice 256
+    (they are equal) and a list holding a choice many times; the views would compute with
+    them (a float width, thousands of copies of one alpha).
+    """
+    if query not in QUERIES:
+        return ""
+    owner, name = QUERIES[query]
+    parameter = getattr(session, owner).param[name]
+    if isinstance(parameter, param.ListSelector):
+        items = value if isinstance(value, list) else [value]
+        fits = (len(items) <= len(parameter.objects)
+                and not any(_wrong_kind(v, parameter.objects) for v in items)
+                and all(items.index(v) == i for i, v in enumerate(items)))
+        return "" if fits else _list_reason(parameter, value, query)
+    if isinstance(parameter, param.Selector):
+        wrong = _wrong_kind(value, parameter.objects)
+    else:
+        wrong = isinstance(parameter, param.Number) and isinstance(value, bool)
+    return f"{query}={_shown(value)} is not a valid value of {query}" if wrong else ""
+
+
+def _wrong_kind(value, objects) -> bool:
+    """``value`` is a bool or a float where ``objects`` hold neither."""
+    if isinstance(value, bool):
+        return not any(isinstance(o, bool) for o in objects)
+    integers = all(isinstance(o, int) and not isinstance(o, bool) for o in objects)
+    return isinstance(value, float) and bool(objects) and integers
+
+
+def _list_reason(parameter, value, query: str) -> str:
+    choices = ", ".join(f"{o:g}" if isinstance(o, float) else str(o) for o in parameter.objects)
+    return (f"{query}={_shown(value)} is not a valid value of {query}: a list of distinct "
+            f"values among {choices}")
 
 
 def _spec_problem(check, value, limits) -> str:
@@ -140,13 +191,15 @@ def _apply_each(session: Session, target, parameters: dict, refused: list, value
 
 def _reason(session: Session, target, name: str, value, query: str) -> str:
     """Why ``value`` of parameter ``name`` (``query`` in the link) was refused."""
-    limit = LIMITED.get(name)
+    limit = LIMITED.get(query)
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if limit and number and value > getattr(session.limits, limit):
         return f"{query}={_shown(value)} is beyond the limit {session.limits.describe(limit)}"
     if query == TEACHING["lesson"]:
         return (f"{query}={_shown(value)} is not a lesson; the lessons are: "
                 + ", ".join(o for o in target.param[name].objects if o))
+    if isinstance(target.param[name], param.ListSelector):
+        return _list_reason(target.param[name], value, query)
     low, high = getattr(target.param[name], "bounds", None) or (None, None)
     if number and ((low is not None and value < low) or (high is not None and value > high)):
         return f"{query}={_shown(value)} is outside the range {low} to {high}"

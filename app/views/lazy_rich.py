@@ -6,7 +6,6 @@ import numpy as np
 import panel as pn
 
 from .. import convergence, lazy_rich_jobs
-from ..lazy_rich_jobs import LazyRichSettings
 from .literal import literal
 from .overlays import overlay
 from .plotting import COLORS, Glyphs, x_dim, y_dims
@@ -46,7 +45,7 @@ class LazyRichView(SweepView):
     def __init__(self, **params):
         self._glyphs = Glyphs()
         self._pipe = hv.streams.Pipe(data=None)
-        self.lazy = LazyRichSettings()
+        self.lazy = params["session"].lazy  # in the URL (app/url.py)
         self._diverged = pn.pane.Alert("", alert_type="warning", visible=False,
                                        css_classes=["lazy-rich-diverged"])
         super().__init__(**params)

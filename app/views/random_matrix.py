@@ -15,7 +15,6 @@ import param
 from .. import theory_jobs
 from ..background import Job
 from ..state import Session
-from ..theory_settings import MatrixSettings
 from .job_bar import JobBar, on_page_load
 from .literal import literal
 from .overlays import overlay
@@ -44,7 +43,7 @@ class RandomMatrixView(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.settings = MatrixSettings()
+        self.settings = self.session.matrices  # in the URL (app/url.py)
         self.job = Job()
         self.result = None
         self._pipe = hv.streams.Pipe(data=None)

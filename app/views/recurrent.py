@@ -37,7 +37,7 @@ class RecurrentView(SweepView):
     def __init__(self, **params):
         self._glyphs = Glyphs()
         self._pipe = hv.streams.Pipe(data=None)
-        self.sequences = SequenceSettings()
+        self.sequences = params["session"].sequences  # in the URL (app/url.py)
         super().__init__(**params)
         self.sequences.param.watch(self._start, list(SequenceSettings.param)[1:])
 

@@ -20,7 +20,7 @@ from .. import theory_jobs
 from ..background import Job
 from ..job_service import INTERACTIVE
 from ..state import Session
-from ..theory_settings import SignalSettings, set_weights
+from ..theory_settings import set_weights
 from .checked_input import checked_input
 from .job_bar import JobBar, on_page_load
 from .literal import literal
@@ -48,7 +48,7 @@ class SignalPropagationView(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.settings = SignalSettings()
+        self.settings = self.session.signal  # in the URL (app/url.py)
         self.diagram_job, self.curves_job = Job(), Job(lane=INTERACTIVE)
         self.diagram = self.curves = self.block = None
         self.reason = ""
