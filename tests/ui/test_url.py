@@ -1,8 +1,9 @@
 """The whole state is in the URL: a copied link reproduces the view; refusals are shown."""
 import urllib.parse
 
-from .bokeh import column, press_slider, wait_for_change
-from .conftest import open_app, screenshot
+from .analysis import open_view, plot_titles, wait_for_data
+from .bokeh import column, press_slider, slider_value, wait_for_change
+from .conftest import Recorder, open_app, screenshot
 
 
 def test_a_copied_link_restores_the_view(app, context, server):
@@ -39,3 +40,26 @@ def test_a_refused_link_value_is_reported_and_the_session_works(page, server):
     screenshot(page, "refused_link")
     page.locator(".session-notice-close button").click()  # the visitor has read it
     notice.wait_for(state="hidden", timeout=30_000)
+
+
+def test_a_link_sets_two_theory_tabs_and_the_url_follows_their_controls(page, server):
+    """Signal propagation at depth 12 and correlation -0.3, random matrices at width 64 and
+    Jacobian depth 3 (defaults: 40, 0.5, 256, 8): the boxes, sliders and figures follow the
+    link, and moving a slider writes the new value back into the address."""
+    recorder = Recorder(page)
+    nngp = open_view(page, server, "view=signal-propagation&finite=false&signal_depth=12"
+                     "&signal_correlation=-0.3&rm_width=64&rm_depth=3", "sp_nngp")
+    assert len(nngp) == 12  # one correlation per Dense layer
+    assert page.locator(".signal-propagation-depth input").input_value() == "12"
+    assert float(page.locator(".signal-propagation-correlation input").input_value()) == -0.3
+    page.locator(".bk-tab", has_text="Random matrices").click()
+    distance = wait_for_data(page, "rm_distance_semicircle")
+    assert column(page, "rm_distance_semicircle", "x") == [16, 32, 64]  # up to the link's width
+    assert len(distance) == 3
+    assert slider_value(page, "random-matrices-depth") == 3
+    assert any(t.startswith("Jacobian σ², 3 layers") for t in plot_titles(page))
+    press_slider(page, "random-matrices-depth", "ArrowRight")
+    page.wait_for_function("() => window.location.search.includes('rm_depth=4')")
+    assert "rm_width=64" in page.url and "signal_depth=12" in page.url
+    screenshot(page, "url_theory_tabs")
+    assert recorder.errors == []
