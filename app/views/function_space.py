@@ -7,7 +7,8 @@ import panel as pn
 import param
 
 from ..state import Session
-from .plotting import COLORS, Glyphs, band_patch, is_function_plot, plot_inputs, x_dim, y_dims
+from .plotting import (COLORS, Glyphs, band_patch, is_function_plot, plot_inputs, send_together,
+                       x_dim, y_dims)
 
 CAPTION = """**Function space.** The training points (black), the target (grey, dashed), and
 the infinite-width ensemble at training time *t*: its mean
@@ -35,9 +36,10 @@ class FunctionSpaceView(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self._glyphs = Glyphs()
-        self._data = hv.streams.Pipe(data=None)
-        self._closed = hv.streams.Pipe(data=_empty_curves())
-        self._finite = hv.streams.Pipe(data=None)
+        # one name per pipe: send_together redraws with all three at once
+        self._data = hv.streams.Pipe(data=None).rename(data="points")
+        self._closed = hv.streams.Pipe(data=_empty_curves()).rename(data="closed")
+        self._finite = hv.streams.Pipe(data=None).rename(data="finite")
         self._axis, self._label, self._ylim = np.zeros(0), "x", (-1.5, 1.5)
         self._notice = pn.pane.Alert("", alert_type="info", visible=False)
         # which step the red lines show when it is not t (training not there yet, step limit)
@@ -70,10 +72,9 @@ class FunctionSpaceView(pn.viewable.Viewer):
         data = result.data
         x_train, self._axis, self._label = plot_inputs(data)
         self._ylim = self._vertical_range(result)
-        self._data.send({"x_train": x_train, "y_train": data.y_train[:, 0],
-                         "x_test": self._axis, "y_test": data.y_test[:, 0]})
-        self._closed.send(self._closed_data())
-        self._finite.send(self._finite_data())
+        send_together((self._data, {"x_train": x_train, "y_train": data.y_train[:, 0],
+                                    "x_test": self._axis, "y_test": data.y_test[:, 0]}),
+                      (self._closed, self._closed_data()), (self._finite, self._finite_data()))
         if self._empty:
             self._empty = False
             self._pane.objects = [pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width",
@@ -127,8 +128,7 @@ class FunctionSpaceView(pn.viewable.Viewer):
                             "fs_finite_band": band_patch(finite["mean"] - 2 * finite["std"],
                                                          finite["mean"] + 2 * finite["std"])})
         if not self._glyphs.patch(columns):  # not rendered yet, or no finite run drawn yet
-            self._closed.send(closed)
-            self._finite.send(finite)
+            send_together((self._closed, closed), (self._finite, finite))
 
     # ----------------------------------------------------------------- elements
 
@@ -140,37 +140,37 @@ class FunctionSpaceView(pn.viewable.Viewer):
         return hv.Area((x, mean - 2 * std, mean + 2 * std), kdim, vdims).opts(
             color=color, alpha=alpha, line_alpha=0, hooks=[self._glyphs.hook(name)])
 
-    def _data_elements(self, data):
-        if data is None:
-            data = {k: np.zeros(0) for k in ("x_train", "y_train", "x_test", "y_test")}
+    def _data_elements(self, points):
+        if points is None:
+            points = {k: np.zeros(0) for k in ("x_train", "y_train", "x_test", "y_test")}
         kdim, vdims = self._dims()
         return hv.Overlay([
-            hv.Curve((data["x_test"], data["y_test"]), kdim, vdims[:1]).opts(
+            hv.Curve((points["x_test"], points["y_test"]), kdim, vdims[:1]).opts(
                 color=COLORS["target"], line_dash="dashed", line_width=1.5,
                 hooks=[self._glyphs.hook("fs_target")]),
-            hv.Scatter((data["x_train"], data["y_train"]), kdim, vdims[:1]).opts(
+            hv.Scatter((points["x_train"], points["y_train"]), kdim, vdims[:1]).opts(
                 color=COLORS["train"], size=7, hooks=[self._glyphs.hook("fs_train")])])
 
-    def _closed_elements(self, data):
-        x, mean, std = data["x"], data["mean"], data["std"]
-        kdim, vdims = self._dims(data["label"])
+    def _closed_elements(self, closed):
+        x, mean, std = closed["x"], closed["mean"], closed["std"]
+        kdim, vdims = self._dims(closed["label"])
         return hv.Overlay([
             self._band(x, mean, std, "fs_band", COLORS["closed"], 0.2),
             hv.Curve((x, mean), kdim, vdims[:1]).opts(
                 color=COLORS["closed"], line_width=2.5, hooks=[self._glyphs.hook("fs_mean")])])
 
-    def _finite_elements(self, data):
-        if data is None:
-            data = {"x": np.zeros(0), "members": np.zeros((0, 0)), "mean": np.zeros(0),
+    def _finite_elements(self, finite):
+        if finite is None:
+            finite = {"x": np.zeros(0), "members": np.zeros((0, 0)), "mean": np.zeros(0),
                     "std": np.zeros(0)}
-        x = data["x"]
+        x = finite["x"]
         kdim, vdims = self._dims()
         return hv.Overlay([
-            self._band(x, data["mean"], data["std"], "fs_finite_band", COLORS["finite"], 0.12),
-            hv.Path([(x, member) for member in data["members"]], [kdim, vdims[0]]).opts(
+            self._band(x, finite["mean"], finite["std"], "fs_finite_band", COLORS["finite"], 0.12),
+            hv.Path([(x, member) for member in finite["members"]], [kdim, vdims[0]]).opts(
                 color=COLORS["finite"], alpha=0.45, line_width=1,
                 hooks=[self._glyphs.hook("fs_members")]),
-            hv.Curve((x, data["mean"]), kdim, vdims[:1]).opts(
+            hv.Curve((x, finite["mean"]), kdim, vdims[:1]).opts(
                 color=COLORS["finite"], line_width=2, line_dash="dotdash",
                 hooks=[self._glyphs.hook("fs_finite_mean")])])
 

@@ -9,7 +9,7 @@ import param
 from ..settings import T_GRID
 from ..state import Session
 from .function_space import WAITING
-from .plotting import COLORS, LOG_FLOOR, Glyphs, x_dim, y_dims
+from .plotting import COLORS, LOG_FLOOR, Glyphs, send_together, x_dim, y_dims
 
 CAPTION = """**Loss.** The expected loss E[L(t)] of the infinite ensemble on the training
 points (solid) and the test points (dashed), L = ½ mean (f(x) − y)², with a band of ±1 sd
@@ -40,9 +40,10 @@ class LossView(pn.viewable.Viewer):
         super().__init__(**params)
         self._glyphs = Glyphs()
         self._ylim = (LOG_FLOOR, 1.0)
-        self._curves = hv.streams.Pipe(data=None)
-        self._marker = hv.streams.Pipe(data=None)
-        self._finite = hv.streams.Pipe(data=None)
+        # one name per pipe: send_together redraws with all three at once
+        self._curves = hv.streams.Pipe(data=None).rename(data="curves")
+        self._marker = hv.streams.Pipe(data=None).rename(data="marker")
+        self._finite = hv.streams.Pipe(data=None).rename(data="finite")
         # the figure is made with its first data (log axes made for no data do not follow)
         self._pane = pn.Column(pn.pane.Markdown(WAITING), sizing_mode="stretch_width",
                                height=430)
@@ -60,9 +61,10 @@ class LossView(pn.viewable.Viewer):
         curves = {name: _curve_data(getattr(losses, name)) for name in CURVES
                   if getattr(losses, name) is not None}
         self._ylim = self._vertical_range(curves)
-        self._curves.send(curves)
-        self._on_finite()  # every layer of the figure with the new vertical range
-        self._on_time()
+        run = self.session.finite_run  # every layer of the figure with the new vertical range
+        send_together((self._curves, curves),
+                      (self._finite, None if run is None else run.losses()),
+                      (self._marker, self._marker_data()))
         if self._empty:
             self._empty = False
             self._pane.objects = [pn.pane.HoloViews(self._plot(), sizing_mode="stretch_width",
@@ -86,10 +88,10 @@ class LossView(pn.viewable.Viewer):
         run = self.session.finite_run
         self._finite.send(None if run is None else run.losses())
 
-    def _finite_elements(self, data):
+    def _finite_elements(self, finite):
         elements = []
         for name in CURVES:
-            steps, members, mean = (data or {}).get(name, (np.zeros(0), np.zeros((0, 0)),
+            steps, members, mean = (finite or {}).get(name, (np.zeros(0), np.zeros((0, 0)),
                                                            np.zeros(0)))
             dash = "solid" if name == "train" else "dashed"
             paths = [(steps, np.maximum(member, LOG_FLOOR)) for member in members if len(steps)]
@@ -126,10 +128,10 @@ class LossView(pn.viewable.Viewer):
 
     # ----------------------------------------------------------------- elements
 
-    def _curve_elements(self, data):
+    def _curve_elements(self, curves):
         elements = []
         for name in CURVES:
-            d = (data or {}).get(name, {"t": [], "mean": [], "lower": [], "upper": []})
+            d = (curves or {}).get(name, {"t": [], "mean": [], "lower": [], "upper": []})
             color = COLORS["closed"] if name == "train" else COLORS["test"]
             elements.append(hv.Area((d["t"], d["lower"], d["upper"]), T_DIM, self._y(True))
                             .opts(color=color, alpha=0.15, line_alpha=0,
@@ -139,17 +141,17 @@ class LossView(pn.viewable.Viewer):
                 hooks=[self._glyphs.hook(f"loss_{name}")]))
         return hv.Overlay(elements)
 
-    def _marker_elements(self, data):
-        # Drawn from the session as it is now, not from the sent data: a redraw that lands
+    def _marker_elements(self, marker):
+        # Drawn from the session as it is now, not from the sent marker: a redraw that lands
         # after a later patch (renders are asynchronous) must not put back an old t.
-        if data is not None and self.session.closed_form is not None:
-            data = {**self._marker_data(), "visible": data["visible"]}
-        data = data or {"t": 1, "points": {}, "visible": False}
-        xs = [data["t"]] * len(data["points"])
-        ys = [max(v, LOG_FLOOR) for v in data["points"].values()]
-        alpha = 1.0 if data["visible"] else 0.0
+        if marker is not None and self.session.closed_form is not None:
+            marker = {**self._marker_data(), "visible": marker["visible"]}
+        marker = marker or {"t": 1, "points": {}, "visible": False}
+        xs = [marker["t"]] * len(marker["points"])
+        ys = [max(v, LOG_FLOOR) for v in marker["points"].values()]
+        alpha = 1.0 if marker["visible"] else 0.0
         return hv.Overlay([
-            hv.VLine(data["t"]).opts(color=COLORS["marker"], line_width=2, alpha=alpha,
+            hv.VLine(marker["t"]).opts(color=COLORS["marker"], line_width=2, alpha=alpha,
                                      hooks=[self._glyphs.hook("loss_time")]),
             hv.Scatter((xs, ys), T_DIM, self._y()).opts(color=COLORS["marker"], size=9, alpha=alpha,
                                                    hooks=[self._glyphs.hook("loss_marker")])])

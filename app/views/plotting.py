@@ -93,6 +93,16 @@ def _on_document(doc, write) -> None:
         pn.state.execute(write)
 
 
+def send_together(*pairs) -> None:
+    """Send new data to several ``hv.streams.Pipe`` of one figure, ``(pipe, data)`` each, and
+    redraw it once: a ``send`` per pipe redraws the whole overlay each time. The pipes need
+    names of their own (``Pipe(...).rename(data=...)``: HoloViews prints a warning for a
+    trigger of streams sharing a parameter name)."""
+    for pipe, data in pairs:
+        pipe.update(data=data)
+    hv.streams.Stream.trigger([pipe for pipe, _ in pairs])
+
+
 def named(name: str):
     """A HoloViews hook that only names a glyph (for views that never patch; see Glyphs)."""
     return Glyphs().hook(name)

@@ -1,5 +1,6 @@
 """The training-dynamics views without a browser: what the figures hold, and that the
 time slider's direct patches equal what a full HoloViews redraw would draw."""
+import holoviews as hv
 import numpy as np
 import panel as pn
 import pytest
@@ -68,3 +69,27 @@ def test_function_space_steps_aside_for_data_it_cannot_draw():
     session.wait()
     assert view._notice.visible and not view._pane.visible
     assert view._notice.object.startswith("The function-space view draws one output")
+
+
+def test_a_new_result_redraws_every_layer_of_each_figure_in_one_pass(monkeypatch):
+    """Each figure overlays three DynamicMaps; a new closed form sends to all three at once
+    (one redraw, not three), and every layer takes the new result."""
+    session = Session(Limits())
+    session.finite.show = False
+    session.wait(300)
+    views = [FunctionSpaceView(session=session), LossView(session=session)]
+    doc = Document()
+    for view in views:
+        doc.add_root(pn.panel(view).get_root(doc))
+    names = ("fs_train", "fs_mean", "fs_band", "loss_train", "loss_marker")
+    before = {name: _data(doc, name) for name in names}
+    triggers = []
+    original = hv.streams.Stream.trigger.__func__
+    monkeypatch.setattr(hv.streams.Stream, "trigger", classmethod(
+        lambda cls, streams: triggers.append(len(streams)) or original(cls, streams)))
+    session.data.n_train = session.data.n_train // 2 + 1
+    session.wait(300)
+    assert triggers == [3, 3]  # one redraw per figure
+    for name in names:
+        after = _data(doc, name)
+        assert any(not np.array_equal(before[name][k], after[k]) for k in after), name
