@@ -25,7 +25,9 @@ d^2 near |w|, which 200 Gauss-Hermite nodes space too far apart in the tails (th
 of a chaotic erf network came out wavy, 20 % off below 10^-25); 1200 nodes agree with 4800
 to 1e-11. Where phi' vanishes with probability p0 (ReLU: 1/2) J J^T has an atom p0 at 0;
 ``density`` is then the continuous part, of mass 1 - p0. Linear phi at depth 1 gives
-Marchenko-Pastur (ratio 1) scaled by W_std^2.
+Marchenko-Pastur (ratio 1) scaled by W_std^2. Where the lengths shrink to q* = 0 the law is
+its limit q -> 0, taken at the length LIMIT_LENGTH (D = phi'(0) I for smooth phi; the ReLU
+family's D^2 does not depend on q).
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .random_matrix import _derivative
-from .signal_propagation import _layer, propagation
+from .signal_propagation import LIMIT_LENGTH, _layer, propagation
 
 #: grid points per unit of y = log(x / (x+ - x)): log-spaced towards 0 and towards the edge x+
 STEP = 0.04
@@ -160,7 +162,7 @@ def jacobian_spectrum(activation, w_std, b_std, depth) -> JacobianSpectrum:
     if not math.isfinite(q):
         raise ValueError(f"jacobian_spectrum(w_std={w_std!r}): the lengths grow without "
                          f"bound, there is no fixed length q* to start the Jacobian at")
-    d2, weights, zero_mass = _squared_derivatives(layer, q)
+    d2, weights, zero_mass = _squared_derivatives(layer, q if q > 0 else LIMIT_LENGTH)
     if d2.size == 0 or zero_mass > 1 - 1e-12:
         raise ValueError(f"jacobian_spectrum(activation={layer.name}): phi' is 0 "
                          f"almost everywhere at q* = {q:.4g}, so the Jacobian is 0")

@@ -13,6 +13,9 @@
   depth * mu_2 / mu_1^2, mu_k = E[phi'(h)^(2k)] (Gaussian weights: the Wishart adds 1 per layer
   and each diagonal mu_2 / mu_1^2 - 1). Dynamical isometry is a spread that stays small with
   depth: chi_1 = 1 and mu_2 / mu_1^2 near 1 (small q*, i.e. small b_std, for tanh and erf).
+Where the lengths shrink to q* = 0 (b_std = 0, ordered) the law is its limit q -> 0, taken at
+the length LIMIT_LENGTH: D = phi'(0) I for smooth phi (mu_2 / mu_1^2 = 1), and for the ReLU
+family the mu_k do not depend on q at all.
 
 The distance between a sample and its law is Kolmogorov's, sup_x |F_sample(x) - F(x)|; for
 these laws it falls like 1 / n (eigenvalues are rigid), much faster than for i.i.d. samples.
@@ -27,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .signal_propagation import _layer, propagation
+from .signal_propagation import LIMIT_LENGTH, _layer, propagation
 
 LAWS = ("marchenko_pastur", "semicircle")
 #: points of the grid on which a law's CDF is integrated
@@ -191,7 +194,7 @@ def jacobian_law(activation, w_std, b_std, depth) -> JacobianLaw:
     if not math.isfinite(q):
         raise ValueError(f"jacobian_law(w_std={w_std!r}): the lengths grow without bound, "
                          f"there is no fixed length q* to start the Jacobian at")
-    mu_1, mu_2 = derivative_moments(layer, q)
+    mu_1, mu_2 = derivative_moments(layer, q if q > 0 else LIMIT_LENGTH)  # the limit at q* = 0
     if mu_1 == 0:
         raise ValueError(f"jacobian_law(activation={layer.name}): phi' is 0 almost everywhere "
                          f"at q* = {q:.4g}, so the Jacobian is 0")
@@ -201,10 +204,11 @@ def jacobian_law(activation, w_std, b_std, depth) -> JacobianLaw:
 
 def jacobian_singular_values(activation, w_std, b_std, width, depth, seed=0) -> np.ndarray:
     """Singular values of J = d z_depth / d z_0 of a finite network of this width with
-    Gaussian weights, z_l = (W_std / sqrt(n)) W_l phi(z_(l-1)) + b_std b_l, z_0 at q*."""
+    Gaussian weights, z_l = (W_std / sqrt(n)) W_l phi(z_(l-1)) + b_std b_l, z_0 at q* (at
+    LIMIT_LENGTH where q* = 0)."""
     layer = _layer(activation)
     width = _check_width("jacobian_singular_values", width, least=2)
-    q = propagation(layer, w_std, b_std).q_star
+    q = propagation(layer, w_std, b_std).q_star or LIMIT_LENGTH
     rng = np.random.default_rng(seed)
     z = math.sqrt(q) * rng.standard_normal(width)
     derivative, jacobian = _derivative(layer), np.eye(width)

@@ -13,6 +13,16 @@ information propagation"), with V(q) = E[phi(u)^2], u ~ N(0, q):
   xi_q   = -1 / log(dq'/dq at q*),   xi_c = -1 / log(chi_c):  depths over which lengths and
            correlations approach their fixed points (xi_c diverges on the critical line)
 
+q* is the length the iterated map reaches from q0 = 1: 0 where the lengths shrink to 0 (b_std =
+0 and phi(0) = 0 in the ordered phase, e.g. ReLU at W_std^2 < 2), inf where they grow without
+bound, q0 itself where the map keeps every length (ReLU at W_std^2 = 2, b_std = 0). Next to the
+critical line the iterates approach q* only like a power of the depth, so after ITERATIONS
+steps the root of q -> length_map(q) - q is bracketed beyond the last iterate (doubling or
+halving) and bisected. At q* = 0 the slopes are their limits q -> 0, taken at LIMIT_LENGTH
+(for the ReLU family they do not depend on q at all); the correlation map is then the limit
+of the correlation of the next layer's pre-activations, which divides by length_map(q), not
+by q (the two agree at any q* > 0).
+
 Every expectation is the activation layer's own dual (its kernel function on a 2 x 2
 covariance), so any activation the engine has, closed form or quadrature, has a phase
 diagram. Functions of (w_std, b_std) are pure JAX and vectorise over grids.
@@ -32,6 +42,14 @@ from ..kernel import Kernel
 #: approach it only like a power of the depth), and the relative step that counts as there
 ITERATIONS = 2000
 TOLERANCE = 1e-13
+#: lengths below SMALLEST_LENGTH count as 0 (the duals' formulas multiply two lengths, so
+#: stay far above float64's 1e-308), above LARGEST_LENGTH as unbounded
+SMALLEST_LENGTH, LARGEST_LENGTH = 1e-150, 1e300
+#: where q* = 0 the slopes are their limits q -> 0, taken at this length: smooth duals differ
+#: from the limit by O(q), closed forms such as Sin's 1 - exp(-2 q) lose O(eps / q) to rounding
+LIMIT_LENGTH = 1e-8
+#: bisections of a bracket [x, 2 x]: its width falls below float64's resolution
+BISECTIONS = 60
 
 
 def _pair(activation, q11, q12, q22) -> Kernel:
@@ -70,15 +88,64 @@ def _fixed_point(step, x0):
 
 
 def fixed_length(activation, w_std, b_std, q0=1.0):
-    """(q*, found): q* by iterating the length map from q0; where lengths grow without bound
-    (found False) the largest length reached before float64 overflows, at which chi_1 is
-    its limit for homogeneous activations (ReLU: W_std^2 / 2)."""
-    return _fixed_point(lambda q: length_map(activation, q, w_std, b_std), q0)
+    """(q*, found): the length the length map's iterates from q0 reach. q* is found to
+    |length_map(q*) - q*| <= TOLERANCE q* where the iterates converge within ITERATIONS,
+    else by bisection to float64's resolution; q* = 0 (found) where they shrink below
+    SMALLEST_LENGTH. Where the lengths grow without bound (found False) q* is the last length
+    iterated, at which chi_1 is its limit for homogeneous activations (ReLU: W_std^2 / 2)."""
+    step = lambda q: length_map(activation, q, w_std, b_std)  # noqa: E731
+    q, converged = _fixed_point(step, q0)
+    return jax.lax.cond(converged, lambda x: (x, converged), lambda x: _root_beyond(step, x), q)
+
+
+def _root_beyond(step, q):
+    """(root, found) of step(x) - x next to q in the direction step moves q: x doubles (or
+    halves) until step moves x the other way (by more than TOLERANCE x, so rounding on a
+    line of fixed points is no root), then the bracket is bisected. Shrinking below
+    SMALLEST_LENGTH gives (0, True); growing past LARGEST_LENGTH (q, False), q halved until
+    its image is finite (so the slopes at q are too)."""
+    up = ~(step(q) <= q)  # a non-finite image counts as growing
+    factor = jnp.where(up, 2.0, 0.5)
+
+    def moves_back(x, tolerance):
+        return jnp.where(up, step(x) - x < -tolerance * x, step(x) - x > tolerance * x)
+
+    def scanning(carry):
+        x = carry[1]
+        return (x > SMALLEST_LENGTH) & (x < LARGEST_LENGTH) & ~moves_back(x, TOLERANCE)
+
+    near, far = jax.lax.while_loop(scanning, lambda c: (c[1], c[1] * factor), (q, q * factor))
+    found = (far > SMALLEST_LENGTH) & (far < LARGEST_LENGTH)
+
+    def bisect(_, bracket):
+        near, far = bracket
+        middle = jnp.sqrt(near) * jnp.sqrt(far)
+        back = moves_back(middle, 0.0)
+        return jnp.where(back, near, middle), jnp.where(back, middle, far)
+    near, far = jax.lax.fori_loop(0, BISECTIONS, bisect, (near, far))
+    largest = jax.lax.while_loop(lambda x: ~jnp.isfinite(step(x)) & (x > 1), lambda x: x / 2, q)
+    root = jnp.where(found, 0.5 * (near + far), jnp.where(up, largest, 0.0))
+    return root, found | ~up
+
+
+def _positive(q):
+    """A length at which to take the slopes at q: q itself, or LIMIT_LENGTH for q* = 0."""
+    return jnp.where(q > 0, q, LIMIT_LENGTH)
 
 
 def correlation_map(activation, c, q, w_std, b_std):
-    """c -> (W_std^2 E[phi(u) phi(v)] + b_std^2) / q at equal lengths q (take q = q*)."""
-    return (w_std ** 2 * dual(activation, q, c * q, q)[0] + b_std ** 2) / q
+    """c -> (W_std^2 E[phi(u) phi(v)] + b_std^2) / length_map(q): the correlation of the next
+    pre-activations of two inputs of length q (take q = q*, where length_map(q*) = q*)."""
+    k = _pair(activation, q, c * q, q)
+    w2, b2 = _scaled(w_std, b_std)
+    return (w2 * k.nngp[0, 0] + b2) / (w2 * k.cov1[0] + b2)
+
+
+def _scaled(w_std, b_std):
+    """(W_std^2, b_std^2) / max(W_std^2, b_std^2): the ratios above without their overflow at
+    the last length before float64 overflows (where q* = inf)."""
+    scale = jnp.maximum(jnp.maximum(w_std ** 2, b_std ** 2), 1e-300)
+    return w_std ** 2 / scale, b_std ** 2 / scale
 
 
 def fixed_correlation(activation, q, w_std, b_std, c0=0.0):
@@ -95,8 +162,8 @@ def depth_scale(slope):
 
 
 def chi_1(activation, w_std, b_std):
-    """W_std^2 E[phi'(u)^2] at the fixed length q*."""
-    q = fixed_length(activation, w_std, b_std)[0]
+    """W_std^2 E[phi'(u)^2] at the fixed length q* (its limit q -> 0 at q* = 0)."""
+    q = _positive(fixed_length(activation, w_std, b_std)[0])
     return w_std ** 2 * dual(activation, q, q, q)[1]
 
 
@@ -104,7 +171,7 @@ def chi_1(activation, w_std, b_std):
 class Propagation:
     """The fixed points, slopes and depth scales of one (activation, W_std, b_std)."""
 
-    q_star: float  # inf where the lengths grow without bound
+    q_star: float  # 0 where the lengths shrink to 0, inf where they grow without bound
     c_star: float
     chi_1: float
     chi_c: float
@@ -114,13 +181,16 @@ class Propagation:
 
 @functools.partial(jax.jit, static_argnums=0)
 def _propagation_arrays(activation, w_std, b_std):
-    q, found = fixed_length(activation, w_std, b_std)
+    q_star, found = fixed_length(activation, w_std, b_std)
+    q = _positive(q_star)
     c = fixed_correlation(activation, q, w_std, b_std)
     chi = w_std ** 2 * dual(activation, q, q, q)[1]
-    chi_c = w_std ** 2 * dual(activation, q, c * q, q)[1]
+    # the correlation map's slope at c*: W_std^2 E[phi'(u) phi'(v)] q / length_map(q)
+    w2, b2 = _scaled(w_std, b_std)
+    chi_c = w2 * dual(activation, q, c * q, q)[1] * q / (w2 * dual(activation, q, q, q)[0] + b2)
     slope_q = jax.jvp(lambda x: length_map(activation, x, w_std, b_std), (q,), (1.0,))[1]
     xi_q = jnp.where(found, depth_scale(slope_q), jnp.inf)
-    return jnp.where(found, q, jnp.inf), c, chi, chi_c, xi_q, depth_scale(chi_c)
+    return jnp.where(found, q_star, jnp.inf), c, chi, chi_c, xi_q, depth_scale(chi_c)
 
 
 def propagation(activation, w_std, b_std) -> Propagation:
@@ -223,7 +293,8 @@ def correlation_map_over_depth(activation, w_std, b_std, c0, depth) -> np.ndarra
         raise ValueError(f"correlation_map_over_depth(w_std={w_std!r}, b_std={b_std!r}): the "
                          f"lengths grow without bound here; the map needs a fixed length q*")
     c0 = jnp.asarray(np.atleast_1d(np.asarray(c0, float)))
-    return np.asarray(_iterate_map(layer, w_std, b_std, p.q_star, c0, int(depth)))
+    q = p.q_star if p.q_star > 0 else LIMIT_LENGTH  # at q* = 0 the map's limit q -> 0
+    return np.asarray(_iterate_map(layer, w_std, b_std, q, c0, int(depth)))
 
 
 @functools.partial(jax.jit, static_argnums=(0, 4))
