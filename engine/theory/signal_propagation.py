@@ -9,7 +9,8 @@ information propagation"), with V(q) = E[phi(u)^2], u ~ N(0, q):
                    [c, 1]]), fixed point c* (1 in the ordered phase, < 1 in the chaotic one)
   chi_1  = W_std^2 E[phi'(u)^2] at q*: the slope of the correlation map at c = 1; chi_1 < 1
            ordered, chi_1 > 1 chaotic, chi_1 = 1 the critical line
-  chi_c  = W_std^2 E[phi'(u) phi'(v)] at (q*, c*): the slope at c*
+  chi_c  = W_std^2 E[phi'(u) phi'(v)] at (q*, c*): the slope at c* (computed as
+           W_std^2 E[phi'(u) phi'(v)] q* / length_map(q*), the slope of the map below)
   xi_q   = -1 / log(dq'/dq at q*),   xi_c = -1 / log(chi_c):  depths over which lengths and
            correlations approach their fixed points (xi_c diverges on the critical line)
 
@@ -21,7 +22,9 @@ steps the root of q -> length_map(q) - q is bracketed beyond the last iterate (d
 halving) and bisected. At q* = 0 the slopes are their limits q -> 0, taken at LIMIT_LENGTH
 (for the ReLU family they do not depend on q at all); the correlation map is then the limit
 of the correlation of the next layer's pre-activations, which divides by length_map(q), not
-by q (the two agree at any q* > 0).
+by q (the two agree at any q* > 0). A dual that loses digits at small q stops the search
+where its rounding outweighs the map's drift: Sin's closed form, 1 - exp(-2 q), has a spurious
+q* = 9e-17 at W_std = 0.9, b_std = 0 and 4e-9 at W_std = 1 (both 0 in exact arithmetic).
 
 Every expectation is the activation layer's own dual (its kernel function on a 2 x 2
 covariance), so any activation the engine has, closed form or quadrature, has a phase
