@@ -1,6 +1,7 @@
 """The analysis views' settings: URL state, limits, tab selection, background jobs."""
 import json
 import threading
+import time
 import urllib.parse
 
 import pytest
@@ -136,3 +137,33 @@ def test_a_failing_job_says_why():
 def test_cancelled_is_an_exception_engine_progress_reports_propagate():
     with pytest.raises(Cancelled):
         raise Cancelled()
+
+
+def test_parts_of_a_result_are_shown_at_most_once_per_interval_and_never_after_it(monkeypatch):
+    """The first part at once, then the latest one per PARTIAL_INTERVAL (each redraws the
+    session's figures on the shared event loop); a part waiting for its turn never lands
+    after the final result."""
+    from app import background
+    monkeypatch.setattr(background, "PARTIAL_INTERVAL", 0.5)
+    release = threading.Event()
+
+    def compute(report, should_stop):
+        for i in range(1, 21):  # twenty parts within ~0.2 s
+            report(i / 40, partial=i)
+            time.sleep(0.01)
+        release.wait(30)
+        report(0.9, partial=99)  # waits for its turn when the result comes
+        return "final"
+
+    shown, job = [], Job()
+    job.start(Cache(2), "parts", compute, lambda value: shown.append(("final", value)),
+              deliver_partial=lambda part: shown.append((time.monotonic(), part)))
+    deadline = time.monotonic() + 20
+    while len(shown) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()  # 99 comes right after the second part was shown: it must wait its turn
+    job.wait(30)
+    parts = [entry for entry in shown if entry[0] != "final"]
+    assert [part for _, part in parts] == [1, 20]  # the first at once, then the latest
+    assert parts[1][0] - parts[0][0] >= 0.45
+    assert shown[-1] == ("final", "final")  # 99 was waiting: dropped for the final result
