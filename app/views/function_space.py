@@ -28,6 +28,10 @@ def _empty_curves():
     return {"x": np.zeros(0), "mean": np.zeros(0), "std": np.zeros(0), "label": "x"}
 
 
+#: the glyphs of the finite ensemble
+FINITE_GLYPHS = ("fs_members", "fs_finite_mean", "fs_finite_band")
+
+
 class FunctionSpaceView(pn.viewable.Viewer):
     """Training data, closed-form band at t, finite members and their band; patched in place."""
 
@@ -110,8 +114,15 @@ class FunctionSpaceView(pn.viewable.Viewer):
 
     def _on_finite(self, *events):
         self._show_finite_note()
-        if self.session.closed_form is not None and is_function_plot(self.session.closed_form.data):
-            self._finite.send(self._finite_data())
+        if self.session.closed_form is None or not is_function_plot(self.session.closed_form.data):
+            return
+        finite = self._finite_data()
+        if finite is None and self._glyphs.clear(FINITE_GLYPHS):
+            # the ensemble went (new settings): its lines emptied in place, not a redraw of
+            # the figure on the event loop at every student's change
+            self._finite.update(data=None)
+            return
+        self._finite.send(finite)
 
     def _on_time(self, *events):
         self._show_finite_note()

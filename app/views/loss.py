@@ -18,6 +18,8 @@ fastest along the kernel's large eigenvalues (e^(−ηλt/|Y|)); the gap to the 
 what the network does not generalise. The vertical line marks the current *t*."""
 
 CURVES = ("train", "test")
+#: the glyphs of the finite ensemble
+FINITE_GLYPHS = tuple(f"loss_finite_{name}{part}" for name in CURVES for part in ("", "_members"))
 T_DIM = x_dim("training time t (steps)")
 
 
@@ -86,6 +88,9 @@ class LossView(pn.viewable.Viewer):
 
     def _on_finite(self, *events):
         run = self.session.finite_run
+        if run is None and self._glyphs.clear(FINITE_GLYPHS):
+            self._finite.update(data=None)  # emptied in place, as in the function-space view
+            return
         self._finite.send(None if run is None else run.losses())
 
     def _finite_elements(self, finite):

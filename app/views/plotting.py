@@ -73,6 +73,19 @@ class Glyphs:
         _on_document(sources[0][0].document, write)
         return True
 
+    def clear(self, names) -> bool:
+        """Empty the data sources of rendered glyphs (every column, so lengths agree);
+        False if not all rendered."""
+        if not all(name in self._renderers for name in names):
+            return False
+        sources = [self._renderers[name].data_source for name in names]
+
+        def write():
+            for source in sources:
+                source.data = {column: [] for column in source.data}
+        _on_document(sources[0].document, write)
+        return True
+
     def set(self, name: str, **properties) -> bool:
         """Set properties of a rendered model (e.g. a Span's ``location``)."""
         model = self._renderers.get(name)

@@ -1,5 +1,7 @@
 """The training-dynamics views without a browser: what the figures hold, and that the
 time slider's direct patches equal what a full HoloViews redraw would draw."""
+import importlib
+
 import holoviews as hv
 import numpy as np
 import panel as pn
@@ -93,3 +95,27 @@ def test_a_new_result_redraws_every_layer_of_each_figure_in_one_pass(monkeypatch
     for name in names:
         after = _data(doc, name)
         assert any(not np.array_equal(before[name][k], after[k]) for k in after), name
+
+
+@pytest.mark.parametrize("view", [FunctionSpaceView, LossView])
+def test_an_ensemble_that_goes_is_emptied_in_place_and_stays_gone(finite_session, view,
+                                                                   monkeypatch):
+    """New finite settings clear the shown ensemble: its glyphs are emptied without a
+    redraw (at every student's change it redrew the figure on the shared event loop), and
+    a later redraw does not bring the old lines back."""
+    shown = view(session=finite_session)
+    doc = _render(shown)
+    names = importlib.import_module(view.__module__).FINITE_GLYPHS
+    run = finite_session.finite_run
+    assert run is not None and any(len(next(iter(_data(doc, n).values()))) for n in names)
+    triggers = []
+    original = hv.streams.Stream.trigger.__func__
+    monkeypatch.setattr(hv.streams.Stream, "trigger", classmethod(
+        lambda cls, streams: triggers.append(len(streams)) or original(cls, streams)))
+    finite_session.finite_run = None
+    assert triggers == []  # no redraw
+    assert all(len(column) == 0 for n in names for column in _data(doc, n).values())
+    shown._on_result()  # a redraw of the whole figure (a new closed form)
+    assert all(len(column) == 0 for n in names for column in _data(doc, n).values())
+    finite_session.finite_run = run  # it comes back: drawn again
+    assert all(len(next(iter(_data(doc, n).values()))) for n in names)
