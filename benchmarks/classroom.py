@@ -122,11 +122,14 @@ async def student(page, index: int, phase: Phase, until: float, change_every: fl
     moves, training = 0, False
     while time.monotonic() < until:
         if change_every and time.monotonic() >= next_change:
-            seed = page.locator(".network-seed input")
-            await seed.fill(str(1000 * (index + 1) + moves))
-            await seed.press("Enter")
-            await page.locator(".t-slider .noUi-handle").focus()
             next_change += change_every
+            try:
+                seed = page.locator(".network-seed input")
+                await seed.fill(str(1000 * (index + 1) + moves))
+                await seed.press("Enter")
+                await page.locator(".t-slider .noUi-handle").focus()
+            except Exception as err:  # a page too busy to take the change (counted)
+                phase.errors.append(f"page {index}: setting change {type(err).__name__}")
         key = "ArrowLeft" if (moves // 10) % 2 else "ArrowRight"
         try:
             phase.latencies.append(await measure(page, key))
