@@ -74,18 +74,25 @@ def length_map(activation, q, w_std, b_std):
     return w_std ** 2 * dual(activation, q, q, q)[0] + b_std ** 2
 
 
-def _fixed_point(step, x0):
-    """Iterate ``step`` from x0 until it moves by less than TOLERANCE (relative), or its next
-    value would overflow; returns (the last finite iterate, whether it converged)."""
+def _iterate(step, x0):
+    """Iterate ``step`` from x0 until it moves by less than TOLERANCE (relative), its value is
+    not finite, or ITERATIONS; returns the last three iterates (newest first). ``step`` is
+    traced once (the loop's condition only compares iterates)."""
     def moving(carry):
-        i, x, previous = carry
+        i, x, previous, _ = carry
         return (i < ITERATIONS) & jnp.isfinite(x) & (jnp.abs(x - previous) > TOLERANCE * jnp.abs(x))
 
     def advance(carry):
-        i, x, _ = carry
-        return i + 1, step(x), x
+        i, x, previous, _ = carry
+        return i + 1, step(x), x, previous
     x0 = jnp.asarray(x0, float)
-    _, x, previous = jax.lax.while_loop(moving, advance, (0, step(x0), x0))
+    return jax.lax.while_loop(moving, advance, (0, x0, jnp.inf, jnp.inf))[1:]
+
+
+def _fixed_point(step, x0):
+    """(the last finite iterate of ``step`` from x0, whether it moved by less than TOLERANCE,
+    relative, within ITERATIONS)."""
+    x, previous, _ = _iterate(step, x0)
     converged = jnp.isfinite(x) & (jnp.abs(x - previous) <= TOLERANCE * jnp.abs(x))
     return jnp.where(jnp.isfinite(x), x, previous), converged
 
@@ -95,40 +102,49 @@ def fixed_length(activation, w_std, b_std, q0=1.0):
     |length_map(q*) - q*| <= TOLERANCE q* where the iterates converge within ITERATIONS,
     else by bisection to float64's resolution; q* = 0 (found) where they shrink below
     SMALLEST_LENGTH. Where the lengths grow without bound (found False) q* is the last length
-    iterated, at which chi_1 is its limit for homogeneous activations (ReLU: W_std^2 / 2)."""
+    iterated whose image is finite, at which chi_1 is its limit for homogeneous activations
+    (ReLU: W_std^2 / 2)."""
     step = lambda q: length_map(activation, q, w_std, b_std)  # noqa: E731
-    q, converged = _fixed_point(step, q0)
-    return jax.lax.cond(converged, lambda x: (x, converged), lambda x: _root_beyond(step, x), q)
+    x, previous, before = _iterate(step, q0)
+    finite = jnp.isfinite(x)
+    converged = finite & (jnp.abs(x - previous) <= TOLERANCE * jnp.abs(x))
+    last = jnp.where(finite, x, previous)  # where the iterates stopped
+    up = ~(x <= previous)  # the direction they moved in; a non-finite value counts as growing
+    root, found = _root_beyond(step, last, up, converged)
+    largest = jnp.where(finite | ~jnp.isfinite(before), last, before)  # its image is finite
+    return (jnp.where(converged, last, jnp.where(found | ~up, root, largest)),
+            converged | found | ~up)
 
 
-def _root_beyond(step, q):
-    """(root, found) of step(x) - x next to q in the direction step moves q: x doubles (or
-    halves) until step moves x the other way (by more than TOLERANCE x, so rounding on a
-    line of fixed points is no root), then the bracket is bisected. Shrinking below
-    SMALLEST_LENGTH gives (0, True); growing past LARGEST_LENGTH (q, False), q halved until
-    its image is finite (so the slopes at q are too)."""
-    up = ~(step(q) <= q)  # a non-finite image counts as growing
+def _root_beyond(step, q, up, done):
+    """(root, found) of step(x) - x next to q in the direction ``up`` (in which step moves
+    q): x doubles (or halves) until step moves x the other way (by more than TOLERANCE x, so
+    rounding on a line of fixed points is no root), then the bracket is bisected; found is
+    False where x leaves [SMALLEST_LENGTH, LARGEST_LENGTH] first (root 0 going down). Nothing
+    is searched where ``done``. ``step`` is traced twice (scan, bisection)."""
     factor = jnp.where(up, 2.0, 0.5)
 
     def moves_back(x, tolerance):
-        return jnp.where(up, step(x) - x < -tolerance * x, step(x) - x > tolerance * x)
+        g = step(x) - x
+        return jnp.where(up, g < -tolerance * x, g > tolerance * x)
 
     def scanning(carry):
-        x = carry[1]
-        return (x > SMALLEST_LENGTH) & (x < LARGEST_LENGTH) & ~moves_back(x, TOLERANCE)
+        _, far, back = carry
+        return ~done & ~back & (far > SMALLEST_LENGTH) & (far < LARGEST_LENGTH)
 
-    near, far = jax.lax.while_loop(scanning, lambda c: (c[1], c[1] * factor), (q, q * factor))
-    found = (far > SMALLEST_LENGTH) & (far < LARGEST_LENGTH)
+    def advance(carry):
+        far = carry[1] * factor
+        return carry[1], far, moves_back(far, TOLERANCE)
+    near, far, back = jax.lax.while_loop(scanning, advance, (q, q, jnp.asarray(False)))
 
-    def bisect(_, bracket):
-        near, far = bracket
+    def bisect(carry):
+        i, near, far = carry
         middle = jnp.sqrt(near) * jnp.sqrt(far)
-        back = moves_back(middle, 0.0)
-        return jnp.where(back, near, middle), jnp.where(back, middle, far)
-    near, far = jax.lax.fori_loop(0, BISECTIONS, bisect, (near, far))
-    largest = jax.lax.while_loop(lambda x: ~jnp.isfinite(step(x)) & (x > 1), lambda x: x / 2, q)
-    root = jnp.where(found, 0.5 * (near + far), jnp.where(up, largest, 0.0))
-    return root, found | ~up
+        moved = moves_back(middle, 0.0)
+        return i + 1, jnp.where(moved, near, middle), jnp.where(moved, middle, far)
+    bisecting = lambda carry: ~done & back & (carry[0] < BISECTIONS)  # noqa: E731
+    _, near, far = jax.lax.while_loop(bisecting, bisect, (0, near, far))
+    return jnp.where(back, 0.5 * (near + far), 0.0), back
 
 
 def _positive(q):
