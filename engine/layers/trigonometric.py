@@ -31,7 +31,15 @@ def _sinusoid_dual(a, b, cos_2c):
         s = geometric_mean(q11, q22)
         m = jnp.exp(-b * b * (gap + 2 * s * (1 - rho)) / 2)
         p = jnp.exp(-b * b * (gap + 2 * s * (1 + rho)) / 2)
-        return a * a / 2 * (m - cos_2c * p), a * a * b * b / 2 * (m + cos_2c * p)
+        # p = m exp(y), y = -2 b^2 s rho: m -+ cos(2c) p in terms of expm1 of a number
+        # <= 0 (from m for rho >= 0, from p for rho < 0) keeps its digits at small q, where
+        # 1 - exp(-2q) rounds (to 0 below q ~ 1e-17: spurious fixed lengths for Sin)
+        near = rho >= 0
+        e_near = jnp.expm1(jnp.minimum(-2 * b * b * s * rho, 0.0))  # p / m - 1, rho >= 0
+        e_far = jnp.expm1(jnp.minimum(2 * b * b * s * rho, 0.0))    # m / p - 1, rho < 0
+        nngp = jnp.where(near, m * ((1 - cos_2c) - cos_2c * e_near), p * ((1 - cos_2c) + e_far))
+        ntk = jnp.where(near, m * ((1 + cos_2c) + cos_2c * e_near), p * ((1 + cos_2c) + e_far))
+        return a * a / 2 * nngp, a * a * b * b / 2 * ntk
     return dual
 
 

@@ -22,9 +22,9 @@ steps the root of q -> length_map(q) - q is bracketed beyond the last iterate (d
 halving) and bisected. At q* = 0 the slopes are their limits q -> 0, taken at LIMIT_LENGTH
 (for the ReLU family they do not depend on q at all); the correlation map is then the limit
 of the correlation of the next layer's pre-activations, which divides by length_map(q), not
-by q (the two agree at any q* > 0). A dual that loses digits at small q stops the search
-where its rounding outweighs the map's drift: Sin's closed form, 1 - exp(-2 q), has a spurious
-q* = 9e-17 at W_std = 0.9, b_std = 0 and 4e-9 at W_std = 1 (both 0 in exact arithmetic).
+by q (the two agree at any q* > 0). A dual that loses digits at small q would stop the search
+where its rounding outweighs the map's drift (Sin's closed form once had 1 - exp(-2 q), and a
+spurious q* = 9e-17 at W_std = 0.9, b_std = 0; it is written with expm1 now).
 
 Every expectation is the activation layer's own dual (its kernel function on a 2 x 2
 covariance), so any activation the engine has, closed form or quadrature, has a phase
@@ -49,7 +49,7 @@ TOLERANCE = 1e-13
 #: stay far above float64's 1e-308), above LARGEST_LENGTH as unbounded
 SMALLEST_LENGTH, LARGEST_LENGTH = 1e-150, 1e300
 #: where q* = 0 the slopes are their limits q -> 0, taken at this length: smooth duals differ
-#: from the limit by O(q), closed forms such as Sin's 1 - exp(-2 q) lose O(eps / q) to rounding
+#: from the limit by O(q), a closed form with a difference such as 1 - exp(-2 q) loses O(eps / q)
 LIMIT_LENGTH = 1e-8
 #: bisections of a bracket [x, 2 x]: its width falls below float64's resolution
 BISECTIONS = 60

@@ -64,6 +64,7 @@ def test_relu_with_bias_next_to_the_critical_line_has_a_finite_fixed_point():
 @pytest.mark.parametrize("activation, w_std, slope", [
     (stax.Tanh(), 0.9, 0.81),              # tanh'(0) = 1: the length map's slope at 0 is W^2
     (stax.Erf(), 0.8, 0.64 * 4 / math.pi),  # erf'(0)^2 = 4 / pi
+    (stax.Sin(), 0.9, 0.81),  # sin'(0) = 1; its dual with 1 - exp(-2q) stalled at 9e-17
 ])
 def test_bounded_activations_without_bias_shrink_to_zero(activation, w_std, slope):
     """b_std = 0, W_std^2 phi'(0)^2 < 1: q* = 0, and the slopes are the limits q -> 0, taken
