@@ -10,7 +10,7 @@ SPEC = [["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": 0.1}], ["Erf", {}],
         ["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": 0.1}]]
 X = circle(np.linspace(0.0, 2 * np.pi, 4, endpoint=False) + 0.3)
 Y = np.sin(np.arange(4.0))[:, None]
-WIDTHS = [8, 16, 32]
+WIDTHS = [8, 16]
 
 
 def _same(whole, joined):

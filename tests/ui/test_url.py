@@ -32,7 +32,7 @@ def test_a_copied_link_restores_the_view(app, context, server):
 def test_a_refused_link_value_is_reported_and_the_session_works(page, server):
     open_app(page, server, "?width=4096&t=10")
     notice = page.locator(".session-notice")
-    notice.get_by_text("width=4096 is beyond the limit max_width = 2048").wait_for(timeout=30_000)
+    notice.get_by_text("width=4096 is beyond the limit max_width = 1024").wait_for(timeout=30_000)
     assert "t=10" in page.url or page.locator(".t-slider").get_by_text("10").count() >= 1
     before = column(page, "fs_mean")
     press_slider(page, "t-slider", "ArrowRight")
