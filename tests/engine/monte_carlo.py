@@ -25,8 +25,15 @@ def mc_kernels(spec, x1, x2, width=1024, samples=100, seed=0, ntk=True, readout=
     width). Drawing the readout's weights is most of the time (width x readout normals per
     initialisation), so it is narrower than the hidden layers.
     """
-    wide_init, wide_apply, _ = engine.build(with_width(spec, width, readout=readout))
-    init_fn, apply_fn, _ = engine.build(with_width(spec, width))
+    return _estimate(engine.build(with_width(spec, width, readout=readout)),
+                     engine.build(with_width(spec, width)), x1, x2, samples, seed, ntk)
+
+
+def _estimate(wide, narrow, x1, x2, samples, seed, ntk=True):
+    """NNGP from ``wide`` (the wide readout), NTK from ``narrow`` (readout 1), averaged over
+    ``samples`` initialisations drawn from the same keys."""
+    wide_init, wide_apply, _ = wide
+    init_fn, apply_fn, _ = narrow
     x1, x2 = jnp.asarray(x1), jnp.asarray(x2)
     # XLA's own bit generator: statistically fine for Monte Carlo, and it compiles and runs
     # in a fraction of threefry's time on CPU (which every init's normals otherwise use)
@@ -77,19 +84,4 @@ def rel_frobenius(estimate, exact):
 def mc_network_kernels(make, x1, x2, width=256, samples=128, seed=0, readout=256):
     """``mc_kernels`` for a network given in Python: ``make(width, readout)`` returns the
     stax triple (for layers a JSON spec does not name). Same estimates, same keys."""
-    wide_init, wide_apply, _ = make(width, readout)
-    init_fn, apply_fn, _ = make(width, 1)
-    x1, x2 = jnp.asarray(x1), jnp.asarray(x2)
-    keys = jax.random.split(jax.random.key(seed, impl="unsafe_rbg"), samples)
-
-    def one(key):
-        _, params = wide_init(key, x1.shape)
-        nngp = _outer(wide_apply(params, x1), wide_apply(params, x2))
-        _, params = init_fn(key, x1.shape)
-        f1 = apply_fn(params, x1)
-        j1 = jax.jacrev(lambda p: apply_fn(p, x1))(params)
-        j2 = jax.jacrev(lambda p: apply_fn(p, x2))(params)
-        return nngp, _contract(j1, j2, f1.ndim)
-
-    nngp, ntk = jax.jit(lambda keys: jax.lax.map(one, keys, batch_size=BATCH))(keys)
-    return np.asarray(nngp.mean(axis=0)), np.asarray(ntk.mean(axis=0))
+    return _estimate(make(width, readout), make(width, 1), x1, x2, samples, seed)
