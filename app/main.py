@@ -37,6 +37,10 @@ from app.state import Session  # noqa: E402
 pn.extension(sizing_mode="stretch_width")
 serve_stylesheets_locally()  # no CDN links, also from hidden tabs (app/local_resources.py)
 hv.extension("bokeh")
+# Bokeh's canvas, not HoloViews' default WebGL: a browser without a GPU (a school laptop,
+# headless Chromium) draws WebGL in software and copies every frame back, which cost 40 %
+# of the browser's CPU to open the default page; our glyphs are a few thousand points
+hv.renderer("bokeh").webgl = False
 
 if pn.state.served:
     dask_cluster.start(dask_cluster.scheduler_option(sys.argv[1:]))  # once; never blocks

@@ -245,6 +245,20 @@ def test_killed_worker_message():
     assert dask_cluster.failure_message(ValueError("width")) is None
 
 
+def _worker_settings() -> dict:
+    import dask
+    return {key: dask.config.get(key) for key in dask_cluster.EMBEDDED_CONFIG}
+
+
+def test_embedded_workers_run_without_the_profiler(cluster):
+    """No 10 ms stack sampler in the workers, a 2 s system monitor (app/dask_cluster.py)."""
+    settings = cluster.client.run(_worker_settings)
+    assert len(settings) == 2
+    assert all(s == {"distributed.worker.profile.enabled": False,
+                     "distributed.admin.system-monitor.interval": "2s"}
+               for s in settings.values()), settings
+
+
 def test_dask_keys_are_the_same_in_every_process():
     key = (HEAVY, ("app.finite_jobs._train", ("[[\"Dense\", {}]]", ("sine", 20), 64, 4, 0.5)))
     assert dask_cluster.dask_key(key) == dask_cluster.dask_key(eval(repr(key)))

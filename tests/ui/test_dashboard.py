@@ -19,6 +19,10 @@ def test_default_view_renders_the_cookbook_setup(app):
     # the finite networks' own loss curves join the closed-form ones, and the job bar clears
     wait_for_change(app, "loss_finite_train", [])
     app.locator(".finite-stop").wait_for(state="hidden")
+    # drawn on the canvas: WebGL without a GPU is drawn in software (app/main.py)
+    backends = app.evaluate("() => [...Bokeh.documents[0].all_models].filter(m => "
+                            "m.output_backend !== undefined).map(m => m.output_backend)")
+    assert backends and set(backends) == {"canvas"}, backends
     screenshot(app, "default_view")
 
 
