@@ -12,5 +12,5 @@ LESSON = Lesson("architecture", "Architecture matters", (
          "nearby pixels belong together, beat the FC kernel at every training-set size; on "
          "these tiny digits the residual connection adds little over the plain CNN.",
          CITE, "images", ("images-max-train",), preset="CNN with global average pooling",
-         images_max_train=64, show_finite=False),
+         show_finite=False),
 ))

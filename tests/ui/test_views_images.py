@@ -9,7 +9,8 @@ FIRST: dict = {}
 
 
 def test_default_settings_order_fc_below_cnn(page, server):
-    """The default experiment (kernels tiled in the background; about a minute on 2 cores)."""
+    """The default experiment (kernels tiled in the background; about a minute on 2 cores,
+    or found in the server's cache: the architecture lesson's walk shows it first)."""
     recorder = Recorder(page)
     fc = open_view(page, server, "view=images", "img_size_fc_inf")
     cnn = column(page, "img_size_cnn_inf")
