@@ -48,14 +48,14 @@ from .residual_modes import ResidualModes, residual_modes  # noqa: E402
 __all__ += ["ResidualModes", "residual_modes", "log_step_grid"]
 
 # lazy vs rich training: the output scale alpha beside width (Chizat et al. 2019)
-from .lazy_training import LazyRich, lazy_rich  # noqa: E402
+from .theory.lazy_training import LazyRich, lazy_rich  # noqa: E402
 
 __all__ += ["LazyRich", "lazy_rich"]
 
 # sequences: a recurrent network beside fully connected and convolutional ones (stax.Rnn)
 from .data.sequences import sine_sequences  # noqa: E402
-from .sequence_models import MODELS as SEQUENCE_MODELS  # noqa: E402
-from .sequence_models import SequenceComparison, compare_sequence_models  # noqa: E402
+from .theory.sequence_models import MODELS as SEQUENCE_MODELS  # noqa: E402
+from .theory.sequence_models import SequenceComparison, compare_sequence_models  # noqa: E402
 
 __all__ += ["sine_sequences", "SEQUENCE_MODELS", "SequenceComparison", "compare_sequence_models"]
 

@@ -66,7 +66,7 @@ def test_data_without_test_targets_is_refused_with_a_reason(shown):
 
 def test_diverged_runs_are_named_in_a_warning():
     from app.views.lazy_rich import diverged_note
-    from engine.lazy_training import LazyRich
+    from engine.theory.lazy_training import LazyRich
     nan = np.full((1, 1), np.nan)
     result = LazyRich(np.array([0.25]), np.array([8]), np.array([0]), 8, 1.0, nan, nan, nan,
                       nan, 0.1, 10, 1.0, diverged=(("alpha", 0.25, 8, 0),))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine.lazy_training import lazy_rich, scaled_training
+from engine.theory.lazy_training import lazy_rich, scaled_training
 from engine.spec import build
 from engine.widths import with_width
 

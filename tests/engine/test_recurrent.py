@@ -7,7 +7,7 @@ import pytest
 
 import engine
 from engine import stax
-from engine.sequence_models import WIDTH
+from engine.theory.sequence_models import WIDTH
 
 W_STD, U_STD, B_STD = 1.2, 1.0, 0.3
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import stax
-from .batch import host_kernel_fn
-from .finite_args import inputs, targets
-from .predict import gradient_descent_mse_ensemble
-from .predict_args import positive
+from .. import stax
+from ..batch import host_kernel_fn
+from ..finite_args import inputs, targets
+from ..predict import gradient_descent_mse_ensemble
+from ..predict_args import positive
 
 MODELS = ("RNN", "FC", "CNN")
 #: hidden width of the finite copies (the kernels do not depend on it)
