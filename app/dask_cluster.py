@@ -22,8 +22,7 @@ over its memory limit): Dask runs the task again on another worker (up to its
 ``allowed-failures``), the subscribers are told; futures cancelled under a live job
 (``client.restart()``) are submitted again, up to ``ATTEMPTS`` times.
 
-Run Dask workers elsewhere with ``dask worker tcp://HOST:8786 --nthreads 1 --preload
-app.dask_cluster`` (the preload sets float64 JAX before any task, as app/main.py does).
+What runs inside a worker (the preload, the warm-up, ``run_task``) is app/dask_worker.py.
 """
 from __future__ import annotations
 
@@ -32,21 +31,19 @@ import atexit
 import hashlib
 import logging
 import os
-import sys
 import threading
 import time
 import traceback
 
 import cloudpickle
 
+from .dask_worker import run_task, warm_up
 from .job_service import HEAVY, SERVICE, Cancelled, LocalRunner
 
 #: ``--scheduler``/``IWE_SCHEDULER`` value that keeps the HEAVY lane on the server's threads
 THREADS = "threads"
 #: seconds between two looks at a running task's progress queue and future
 POLL = 0.1
-#: seconds between two progress messages of a worker (partial results are always sent)
-PROGRESS_INTERVAL = 0.2
 #: seconds between two looks at the cluster's workers
 WATCH_INTERVAL = 1.0
 #: submissions of one job when its futures are cancelled under it (workers restarted)
@@ -55,8 +52,6 @@ ATTEMPTS = 3
 CALL_TIMEOUT = 10
 #: seconds the server's exit waits for its running jobs to let go of the cluster
 EXIT_WAIT = 3.0
-#: worker-side task states in which nobody wants the result any more
-_STOPPED = {"cancelled", "released", "forgotten"}
 #: the embedded cluster's Dask settings: no statistical profiler sampling every worker
 #: thread each 10 ms and a system monitor at 2 s, not 0.5 s (nobody reads either: no Dask
 #: dashboard is served). Idle, the embedded cluster took 9 % of a core, now 7 %.
@@ -82,72 +77,6 @@ def app_arguments(argv: list[str]) -> list[str]:
 def dask_key(key) -> str:
     """A Dask key from a job's hashable key: the same settings, the same key in any process."""
     return "iwe-" + hashlib.sha256(repr(key).encode()).hexdigest()[:32]
-
-
-def _enable_x64() -> None:
-    """Float64 JAX in this worker, as app/main.py has it: read by JAX when it is imported (by
-    a task's functions, as they are unpickled), and set on it if it is there already."""
-    os.environ["JAX_ENABLE_X64"] = "1"
-    if "jax" in sys.modules:
-        sys.modules["jax"].config.update("jax_enable_x64", True)
-
-
-def dask_setup(worker) -> None:
-    """Worker preload (``--preload app.dask_cluster``): float64 JAX before any task arrives."""
-    _enable_x64()
-
-
-def dask_teardown(worker) -> None:
-    """An embedded worker ends at once when its cluster closes (the server stops): nothing
-    of it is kept, and a worker inside a compiled computation would hold the server's exit
-    for seconds before its nanny kills it."""
-    if os.environ.get("IWE_EMBEDDED_WORKER") == "1":
-        os._exit(0)
-
-
-def warm_up() -> str:
-    """Import what the jobs run (JAX, the engine, the app's job modules) in a fresh worker,
-    so that the first job does not wait for it."""
-    _enable_x64()
-    import engine  # noqa: F401
-
-    from . import convergence, finite_jobs, image_jobs  # noqa: F401
-    return os.environ.get("JAX_ENABLE_X64", "")
-
-
-# ----------------------------------------------------------------- in the worker
-
-def run_task(payload: bytes, queue_name: str):
-    """A job in a Dask worker: ``compute(report, should_stop)`` with progress over a queue."""
-    from distributed import Queue, get_client, get_worker
-
-    _enable_x64()
-    worker = get_worker()
-    key = worker.get_current_task()
-    queue = Queue(queue_name, client=get_client())
-    last = [0.0]
-
-    def should_stop() -> bool:
-        state = worker.state.tasks.get(key)
-        return state is None or state.state in _STOPPED
-
-    def report(fraction: float, partial: object = None) -> None:
-        if should_stop():
-            raise Cancelled()
-        now = time.monotonic()
-        if partial is None and fraction < 1.0 and now - last[0] < PROGRESS_INTERVAL:
-            return
-        last[0] = now
-        queue.put(["progress", float(fraction),
-                   None if partial is None else cloudpickle.dumps(partial)])
-
-    try:
-        queue.put(["start", worker.address])
-        compute = cloudpickle.loads(payload)
-        _enable_x64()  # JAX may have come with the computation's modules
-        return compute(report, should_stop)
-    finally:
-        queue.close()  # this worker's hold on it; the server's lasts until it has read all
 
 
 # ----------------------------------------------------------------- in the server
@@ -212,7 +141,7 @@ class DaskRunner:
                         memory_limit=self.memory_limit, host="127.0.0.1",
                         dashboard_address=None,
                         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                        silence_logs=logging.ERROR, preload=["app.dask_cluster"],
+                        silence_logs=logging.ERROR, preload=["app.dask_worker"],
                         env={"IWE_EMBEDDED_WORKER": "1"})
                     with self._close_lock:
                         self.cluster = cluster
