@@ -11,7 +11,8 @@ import pytest
 import engine
 from tests.engine.monte_carlo import mc_kernels, rel_frobenius, with_width
 
-pytestmark = pytest.mark.slow
+#: training and Monte Carlo ensembles run their programs many times (tests/engine/conftest.py)
+pytestmark = [pytest.mark.slow, pytest.mark.xla_optimized]
 
 
 def x_tanh_x(x):

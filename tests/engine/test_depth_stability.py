@@ -21,6 +21,9 @@ from jax.scipy.special import erf
 from engine import stax
 from engine.kernel import input_kernel
 
+#: 200-layer programs, run on ensembles of finite networks too (tests/engine/conftest.py)
+pytestmark = pytest.mark.xla_optimized
+
 DEPTH = 200
 W_STDS = (0.5, 1.0, 2.0, 4.0, 10.0)
 B_STD = 0.1

@@ -14,6 +14,9 @@ from engine.init_outputs import output_distribution
 from engine.predict import gradient_descent_mse_ensemble, max_learning_rate
 from engine.widths import with_width
 
+#: training and Monte Carlo ensembles run their programs many times (tests/engine/conftest.py)
+pytestmark = pytest.mark.xla_optimized
+
 
 def mlp(activation="Erf", outputs=1, w_std=1.5, b_std=0.05, depth=2):
     dense = {"out_dim": 1, "W_std": w_std, "b_std": b_std}

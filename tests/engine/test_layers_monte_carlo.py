@@ -19,7 +19,8 @@ import pytest
 from engine import stax
 from tests.engine.monte_carlo import rel_frobenius
 
-pytestmark = pytest.mark.slow
+#: training and Monte Carlo ensembles run their programs many times (tests/engine/conftest.py)
+pytestmark = [pytest.mark.slow, pytest.mark.xla_optimized]
 
 W, B = 1.4, 0.1
 WIDTH, SAMPLES, TOLERANCE = 256, 128, 0.06

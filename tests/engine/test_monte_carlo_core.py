@@ -5,7 +5,8 @@ import pytest
 import engine
 from tests.engine.monte_carlo import mc_kernels, rel_frobenius, with_width
 
-pytestmark = pytest.mark.slow
+#: training and Monte Carlo ensembles run their programs many times (tests/engine/conftest.py)
+pytestmark = [pytest.mark.slow, pytest.mark.xla_optimized]
 
 W, B = 1.4, 0.1
 CASES = {
