@@ -16,6 +16,7 @@ land, and no model is touched from a worker thread.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
 import weakref
@@ -23,12 +24,15 @@ from typing import Callable, Hashable
 
 import panel as pn
 import param
+from panel.io.document import hold
 from panel.io.state import set_curdoc
 
 from .cache import Cache
 from .job_service import HEAVY, SERVICE, Cancelled, Pieces, Subscriber
 
 __all__ = ["Cancelled", "Job", "FROM_CACHE"]
+
+LOG = logging.getLogger(__name__)
 
 #: the status shown when a result comes from the server-wide cache
 FROM_CACHE = "From the server's cache (computed earlier with these settings)."
@@ -107,10 +111,37 @@ def in_document(doc, change: Callable[[], None]) -> None:
     if not gate.loaded:  # the page is being made in this thread: part of what is sent
         change()
         return
+    with _QUEUED_LOCK:
+        queued = _QUEUED.get(doc)
+        if queued is not None:  # a write of this document is already scheduled: join it
+            queued.append(run)
+            return
+        _QUEUED[doc] = [run]
     try:
-        doc.add_next_tick_callback(run)
+        doc.add_next_tick_callback(functools.partial(_write_queued, doc))
     except Exception:  # the session is gone: nothing to show it on
-        pass
+        with _QUEUED_LOCK:
+            _QUEUED.pop(doc, None)
+
+
+#: changes waiting for their document's next event-loop turn, in order
+_QUEUED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_QUEUED_LOCK = threading.Lock()
+
+
+def _write_queued(doc) -> None:
+    """Apply every change queued for ``doc`` in one turn of the event loop, held, so the page
+    gets them as one Bokeh message: a time-slider move patches a dozen data sources and
+    panes, and a message each (several websocket frames apiece) kept the event loop of a
+    30-page classroom busy writing frames."""
+    with _QUEUED_LOCK:
+        changes = _QUEUED.pop(doc, [])
+    with hold(doc):
+        for change in changes:
+            try:
+                change()
+            except Exception:  # one view's failure leaves the others' changes standing
+                LOG.exception("a change of the page failed")
 
 
 def task_name(compute: Callable) -> str:

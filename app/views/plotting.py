@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import holoviews as hv
 import numpy as np
-import panel as pn
-from panel.io.state import set_curdoc
+
+from ..background import in_document
 
 COLORS = {"train": "#202020", "target": "#7f7f7f", "closed": "#1f77b4", "finite": "#d62728",
           "prior": "#9467bd", "test": "#ff7f0e", "marker": "#2ca02c"}
@@ -96,14 +96,13 @@ class Glyphs:
 
 
 def _on_document(doc, write) -> None:
-    """Run ``write`` (Bokeh model changes) where it may change ``doc``: at once when this
-    thread holds the Document lock (or there is no server), else on the server's event loop
-    (from Panel's callback threads and from background jobs)."""
+    """Run ``write`` (Bokeh model changes) where it may change ``doc``: at once without a
+    server, else on the server's event loop together with the session's other changes of
+    that turn (one message to the page; app/background.py ``in_document``)."""
     if doc is None or doc.session_context is None:
         write()
         return
-    with set_curdoc(doc):
-        pn.state.execute(write)
+    in_document(doc, write)
 
 
 def send_together(*pairs) -> None:

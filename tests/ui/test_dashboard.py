@@ -1,10 +1,11 @@
 """The default view, the time slider and play/pause, offline loading."""
+import json
 import time
 
 from app.settings import T_GRID
 
 from .bokeh import column, data, press_slider, wait_for_change
-from .conftest import screenshot, wait_for_members
+from .conftest import Recorder, open_app, screenshot, wait_for_members
 
 
 def test_default_view_renders_the_cookbook_setup(app):
@@ -41,6 +42,37 @@ def test_moving_the_time_slider_changes_the_plotted_data(app):
     app.wait_for_timeout(1000)
     assert column(app, "loss_marker", "x")[0] == 1  # t = 0 is marked at the axis' left end
     screenshot(app, "prior_at_t0")
+
+
+def test_a_time_slider_move_reaches_the_page_as_one_message(page, server):
+    """The function-space figure's five data sources change in one Bokeh message (with the
+    loss marker when it is ready in the same turn): one message per source (a header, its
+    metadata, content and buffers, each a websocket frame) kept the event loop of a 30-page
+    classroom busy writing frames, and let the page draw a band that did not match its mean."""
+    recorder, patches = Recorder(page), []
+
+    def on_frame(frame):
+        if isinstance(frame, str) and frame.startswith('{"events"'):
+            patches.append({event["model"]["id"] for event in json.loads(frame)["events"]
+                            if event.get("kind") == "ColumnDataChanged"})
+    page.on("websocket", lambda socket: socket.on("framereceived", on_frame))
+    open_app(page, server)
+    members = wait_for_members(page)
+    while True:  # until the page is quiet (the job bar's last updates)
+        count = len(patches)
+        page.wait_for_timeout(1500)
+        if len(patches) == count:
+            break
+    del patches[:]
+    press_slider(page, "t-slider", "ArrowLeft")
+    wait_for_change(page, "fs_members", members, "ys")
+    page.wait_for_timeout(1500)
+    figure = set(page.evaluate("(names) => names.map(n => Bokeh.documents[0].get_model_by_name("
+                               "n + ':source').id)", ["fs_mean", "fs_band", "fs_members",
+                                                      "fs_finite_mean", "fs_finite_band"]))
+    with_data = [sources for sources in patches if sources]
+    assert len(with_data) <= 2 and figure <= with_data[0], patches
+    assert recorder.errors == [] and recorder.external == []
 
 
 def test_play_steps_through_time_and_pause_stops(app):
