@@ -3,7 +3,7 @@
 The ensemble is recorded at the slider's times up to the step limit; at a later t the
 views show the last recorded step and say so. While it trains, the run delivered so far is
 a partial one (``partial``): its steps stop where training has got to, and ``planned_step``
-is where it is heading. Mean and spread over the members are taken as engine/finite.py
+is where it is heading. Mean and spread over the members are taken as engine/finite/training.py
 documents (``run.test_outputs.mean(axis=0)``). A plain dataclass of NumPy arrays (picklable:
 it may come from another process).
 """

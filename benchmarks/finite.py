@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
-from engine.finite import log_step_grid, train_ensemble  # noqa: E402
+from engine.finite.training import log_step_grid, train_ensemble  # noqa: E402
 
 SPEC = [["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": 0.05}], ["Erf", {}],
         ["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": 0.05}], ["Erf", {}],

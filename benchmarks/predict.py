@@ -14,7 +14,7 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)  # an entry point, like app/main.py
 
 import engine  # noqa: E402
-from engine.ensemble import ensemble_predictor  # noqa: E402
+from engine.closed_form.ensemble import ensemble_predictor  # noqa: E402
 from engine.predict import gradient_descent_mse_ensemble  # noqa: E402
 
 DENSE = {"W_std": 1.5, "b_std": 0.05}

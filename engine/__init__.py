@@ -5,10 +5,10 @@ The public surface; the app imports only from here.
 from . import empirical, predict, stax
 from .batch import batch
 from .data import DATASETS, Dataset, make_dataset
-from .accuracy import AccuracyCurves, accuracy_curves
-from .ensemble import EnsemblePredictor, Losses, ensemble_predictor
+from .closed_form.accuracy import AccuracyCurves, accuracy_curves
+from .closed_form.ensemble import EnsemblePredictor, Losses, ensemble_predictor
 from .kernel import Kernel
-from .losses import LossCurve
+from .closed_form.losses import LossCurve
 from .network import Kernels, Network
 from .predict import (Gaussian, gp_inference, gradient_descent_mse, gradient_descent_mse_ensemble,
                       max_learning_rate)
@@ -28,22 +28,22 @@ __all__ = [
 ]
 
 # width sweeps against the limit (used by the dashboard's convergence and kernel views)
-from .angles import AngleKernels, angle_kernels  # noqa: E402
-from .init_outputs import OutputDistribution, output_distribution  # noqa: E402
-from .spectrum import NtkChange, NtkSpectrum, ntk_change, ntk_spectrum  # noqa: E402
-from .join_widths import join_widths  # noqa: E402  (a sweep computed in parts, one whole)
+from .sweeps.angles import AngleKernels, angle_kernels  # noqa: E402
+from .sweeps.init_outputs import OutputDistribution, output_distribution  # noqa: E402
+from .sweeps.spectrum import NtkChange, NtkSpectrum, ntk_change, ntk_spectrum  # noqa: E402
+from .sweeps.join_widths import join_widths  # noqa: E402  (a sweep computed in parts, one whole)
 
 __all__ += ["AngleKernels", "angle_kernels", "OutputDistribution", "output_distribution",
             "NtkChange", "NtkSpectrum", "ntk_change", "ntk_spectrum", "join_widths"]
 
 # finite ensembles trained with real gradient descent (the dashboard's finite networks)
-from .finite import EnsembleRun, train_ensemble  # noqa: E402
+from .finite.training import EnsembleRun, train_ensemble  # noqa: E402
 
 __all__ += ["EnsembleRun", "train_ensemble"]
 
 # the train residual along the analytic NTK's eigenvectors (Jacot et al. 2018, Fig. 2)
-from .finite import log_step_grid  # noqa: E402
-from .residual_modes import ResidualModes, residual_modes  # noqa: E402
+from .finite.training import log_step_grid  # noqa: E402
+from .finite.residual_modes import ResidualModes, residual_modes  # noqa: E402
 
 __all__ += ["ResidualModes", "residual_modes", "log_step_grid"]
 
@@ -62,8 +62,8 @@ __all__ += ["sine_sequences", "SEQUENCE_MODELS", "SequenceComparison", "compare_
 # neural-tangents' top-level names: a program ports by changing its import
 from .empirical import (NtkImplementation, empirical_kernel_fn, empirical_nngp_fn,  # noqa: E402
                         empirical_ntk_fn)
-from .linearize import linearize, taylor_expand  # noqa: E402
-from .monte_carlo import monte_carlo_kernel_fn  # noqa: E402
+from .finite.linearize import linearize, taylor_expand  # noqa: E402
+from .finite.monte_carlo import monte_carlo_kernel_fn  # noqa: E402
 
 __all__ += ["NtkImplementation", "empirical_kernel_fn", "empirical_nngp_fn", "empirical_ntk_fn",
             "linearize", "taylor_expand", "monte_carlo_kernel_fn"]

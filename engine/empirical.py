@@ -17,7 +17,7 @@ Implementations (``NtkImplementation``), equal to rounding:
 - NTK_VECTOR_PRODUCTS: one vector-Jacobian and one Jacobian-vector product per output
   entry of x2; memory O(P + N k) beyond f's own.
 - STRUCTURED_DERIVATIVES: for engine dense chains on (N, features) inputs with the default
-  axes, layer by layer (engine.empirical_dense); otherwise the Jacobian contraction.
+  axes, layer by layer (engine.finite.empirical_dense); otherwise the Jacobian contraction.
 - AUTO: the structured path when it applies, else the Jacobian contraction.
 
 The strings "auto", "jacobian" and "dense" are accepted too; "dense" insists on the
@@ -25,7 +25,7 @@ structured path (an error when the network or the inputs do not allow it). ``vma
 accepted for compatibility: every path here already works on whole batches.
 
 Keywords ``**apply_fn_kwargs`` are split between the two sides as neural-tangents does
-(engine.empirical_kwargs): ``pattern=(pattern1, pattern2)`` gives f(params, x1,
+(engine.finite.empirical_kwargs): ``pattern=(pattern1, pattern2)`` gives f(params, x1,
 pattern=pattern1) and f(params, x2, pattern=pattern2); ``rng`` gives x2 a different key
 unless x2 equals x1; other values go to both.
 """
@@ -39,8 +39,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from engine import empirical_dense as dense
-from engine.empirical_kwargs import bind, split_kwargs
+from engine.finite import empirical_dense as dense
+from engine.finite.empirical_kwargs import bind, split_kwargs
 from engine.kernel_fn import GETS, Kernels, check_get, concrete
 from engine.layers.keywords import used_keywords
 from engine.layers.randomness import uses_rng
@@ -178,7 +178,7 @@ def readout_nngp_fn(apply_fn):
     K(x1, x2) = W_std^2 / n h(x1).h(x2) + b_std^2, the covariance of the outputs over a
     fresh draw of the readout weights. It tends to the NNGP kernel as the width grows
     (per network, not only on average), so it can be compared at init and after training.
-    Needs an engine dense chain (see engine.empirical_dense) that ends in Dense.
+    Needs an engine dense chain (see engine.finite.empirical_dense) that ends in Dense.
     """
     layer = _layer_of(apply_fn)
     if layer is None or not dense.ends_in_dense(layer):
@@ -223,7 +223,7 @@ def _checked_input(fn, name, x, flat: bool):
 
 def _sides(apply, kwargs: dict, x1, x2) -> tuple:
     """(g1, g2, kw1, kw2): ``g1(params, x1, **kw1)`` and ``g2(params, x2, **kw2)`` are f on
-    each side with its keywords (engine.empirical_kwargs); kw1, kw2 hold the traced ones."""
+    each side with its keywords (engine.finite.empirical_kwargs); kw1, kw2 hold the traced ones."""
     kwargs1, kwargs2 = split_kwargs(kwargs, x1, x2)
     g1, kw1 = bind(apply, kwargs1)
     g2, kw2 = (g1, kw1) if kwargs2 is kwargs1 else bind(apply, kwargs2)

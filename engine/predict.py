@@ -1,12 +1,14 @@
 """Closed-form predictions of infinite-width networks trained by gradient descent on MSE.
 
 neural-tangents-compatible names and arguments; the math (design.md §2) is in
-engine.flow (the time factor), engine.dynamics (mean and covariance) and engine.losses.
+engine.closed_form.flow (the time factor), engine.closed_form.dynamics (mean and covariance)
+and engine.closed_form.losses.
 
 - ``gradient_descent_mse_ensemble``: mean/covariance of the infinite ensemble at any t.
 - ``gp_inference``: the Bayesian NNGP posterior and the NTK-GP (t = inf of the ensemble).
 - ``gradient_descent_mse``: one network's outputs from its initial outputs (linearised).
-- ``gradient_descent``: the same for any loss, with optional momentum (engine.loss_flow).
+- ``gradient_descent``: the same for any loss, with optional momentum
+  (engine.closed_form.loss_flow).
 - ``max_learning_rate``: the largest stable gradient-descent step.
 
 Training inputs are treated like any test input: with ``diag_reg`` > 0 the prediction at
@@ -23,11 +25,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from engine import predict_args
-from engine.dynamics import flow_mean
-from engine.ensemble import GradientDescent, kernel_arrays, mode_dynamics, needed_kernels
-from engine.flow import eigensystem, machine_eps, regularizer
-from engine.loss_flow import check_trace_axes, gradient_descent  # noqa: F401 (public)
-from engine.posterior import cholesky_factor, posterior
+from engine.closed_form.dynamics import flow_mean
+from engine.closed_form.ensemble import (GradientDescent, kernel_arrays, mode_dynamics,
+                                         needed_kernels)
+from engine.closed_form.flow import eigensystem, machine_eps, regularizer
+from engine.closed_form.loss_flow import check_trace_axes, gradient_descent  # noqa: F401 (public)
+from engine.closed_form.posterior import cholesky_factor, posterior
 
 Gaussian = namedtuple("Gaussian", ["mean", "covariance"])
 Kernels = namedtuple("Kernels", ["nngp", "ntk"])
@@ -51,7 +54,8 @@ def _evaluate(dynamics, t, compute_cov: bool):
 def _predict(names, flows, factors, y_train, test, nngp_train_train, test_test, t,
              compute_cov: bool) -> dict:
     """{name: prediction at times ``t``}; t = None (the end of continuous training) by
-    Cholesky solves (engine.posterior) unless a train kernel is too close to singular.
+    Cholesky solves (engine.closed_form.posterior) unless a train kernel is too close to
+    singular.
 
     Every factorisation and projection (host LAPACK/BLAS, synchronous) comes before the first
     jitted evaluation is dispatched: OpenBLAS threads running beside XLA's on a small machine
@@ -80,15 +84,15 @@ def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0
 
     mean_t = A_test,train M_t y with M_t = A_r^-1 (I - exp(-tau A_r)), tau = learning_rate *
     t / y_train.size, A = NTK ('ntk': all layers trained) or NNGP ('nngp': readout only);
-    covariances in engine.dynamics. ``t``: step count(s), None = end of training; an array t
-    adds a leading time axis. ``x_test=None`` predicts at the training inputs. ``get``:
+    covariances in engine.closed_form.dynamics. ``t``: step count(s), None = end of training;
+    an array t adds a leading time axis. ``x_test=None`` predicts at the training inputs. ``get``:
     'nngp', 'ntk' or a tuple (default both; a tuple returns a namedtuple). ``compute_cov``
     returns ``Gaussian(mean, covariance)``. ``discrete`` uses (I - eta A_r / |Y|)^t.
     The train kernels are computed here; each is eigendecomposed on first use (once).
     ``t=None`` (the end of continuous training) takes Cholesky solves instead
-    (engine.posterior), unless the regularised kernel is too close to singular. ``y_train`` may be 1-D
-    (one output; means come back 1-D). ``trace_axes`` must be (-1,): every output shares one
-    kernel. ``kernel_fn_kwargs`` are passed to every ``kernel_fn`` call.
+    (engine.closed_form.posterior), unless the regularised kernel is too close to singular.
+    ``y_train`` may be 1-D (one output; means come back 1-D). ``trace_axes`` must be (-1,):
+    every output shares one kernel. ``kernel_fn_kwargs`` are passed to every ``kernel_fn`` call.
     """
     fn = "gradient_descent_mse_ensemble"
     training = GradientDescent.validated(fn, learning_rate, diag_reg, diag_reg_absolute_scale,
@@ -124,8 +128,9 @@ def _check_times(fn: str, t, discrete: bool, flows, names) -> None:
 
 
 def _lazy_factors(training, train: dict):
-    """``factors(name)``: the Cholesky factor of the regularised train[name] (engine.posterior)
-    or None where the eigenbasis must be used; factorised on first use."""
+    """``factors(name)``: the Cholesky factor of the regularised train[name]
+    (engine.closed_form.posterior) or None where the eigenbasis must be used; factorised on
+    first use."""
     cache = {}
 
     def factors(name):
@@ -211,8 +216,9 @@ def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=F
     (neural-tangents' array form: the array serves whichever kernel ``get`` asks for).
     Returns the mean alone when ``k_test_test`` is None; ``k_test_train=None`` predicts at
     the training inputs (with covariance). 1-D ``y_train``: 1-D means. Computed by Cholesky
-    solves (engine.posterior); a train kernel too close to singular for them takes the
-    eigenbasis, where eigenvalues below the noise floor are clipped (engine.flow).
+    solves (engine.closed_form.posterior); a train kernel too close to singular for them takes
+    the eigenbasis, where eigenvalues below the noise floor are clipped
+    (engine.closed_form.flow).
     """
     fn = "gp_inference"
     training = GradientDescent.validated(fn, 1.0, diag_reg, diag_reg_absolute_scale, False)

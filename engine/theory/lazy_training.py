@@ -38,7 +38,7 @@ from engine.predict import gradient_descent_mse
 from engine.predict_args import positive
 from engine.progress import Progress
 from engine.spec import build
-from engine.spectrum import seed_list
+from engine.sweeps.spectrum import seed_list
 from engine.widths import with_width
 
 

@@ -83,7 +83,7 @@ def test_training_shows_its_chunks_before_the_final_run(session):
     assert parts and all(part.partial and part.planned_step == 100 for part in parts)
     assert [p.last_step for p in parts] == sorted({p.last_step for p in parts})
     first = parts[0]
-    assert first.last_step <= 16  # engine.gradient_descent.FIRST_CHUNK_STEPS
+    assert first.last_step <= 16  # engine.finite.gradient_descent.FIRST_CHUNK_STEPS
     np.testing.assert_array_equal(first.run.test_outputs,
                                   final.run.test_outputs[:, :len(first.run.steps)])
     assert any(note.startswith(f"Training 2 networks of width 16: trained to step "

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import engine
-from engine.accuracy import accuracy_curves
+from engine.closed_form.accuracy import accuracy_curves
 from engine.data import digits
 
 FC = [["Flatten", {}], ["Dense", {"out_dim": 512, "W_std": 1.4, "b_std": 0.1}], ["Relu", {}],

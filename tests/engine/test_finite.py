@@ -1,4 +1,4 @@
-"""Finite ensembles trained with real gradient descent (engine.finite) and with_width."""
+"""Finite ensembles trained with real gradient descent (engine.finite.training) and with_width."""
 import os
 
 import jax
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import engine
-from engine import gradient_descent
-from engine.finite import EnsembleRun, log_step_grid, train_ensemble
+from engine.finite import gradient_descent
+from engine.finite.training import EnsembleRun, log_step_grid, train_ensemble
 from engine.finite_args import Limits
-from engine.init_outputs import output_distribution
+from engine.sweeps.init_outputs import output_distribution
 from engine.predict import gradient_descent_mse_ensemble, max_learning_rate
 from engine.widths import with_width
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine.angles import circle
+from engine.sweeps.angles import circle
+from engine.sweeps.spectrum import loglog_slope
 
 SPEC = [["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": 0.1}], ["Erf", {}],
         ["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": 0.1}]]
@@ -43,7 +44,7 @@ def test_the_slope_is_fitted_over_the_joined_widths():
     assert all(np.isnan(p.slope) for p in parts)  # one width: no slope
     joined = engine.join_widths(parts)
     assert np.isfinite(joined.slope)
-    assert joined.slope == engine.spectrum.loglog_slope(joined.widths, joined.distance)
+    assert joined.slope == loglog_slope(joined.widths, joined.distance)
 
 
 def test_parts_that_cannot_be_joined_are_refused():

@@ -1,10 +1,11 @@
-"""t = inf by Cholesky solves (engine.posterior) against the eigenbasis path it replaces."""
+"""t = inf by Cholesky solves (engine.closed_form.posterior) against the eigenbasis path it
+replaces."""
 import numpy as np
 import pytest
 
 import engine.predict as predict_module
-from engine.ensemble import ensemble_predictor
-from engine.posterior import cholesky_factor
+from engine.closed_form.ensemble import ensemble_predictor
+from engine.closed_form.posterior import cholesky_factor
 from engine.predict import gp_inference, gradient_descent_mse_ensemble
 from tests.engine.test_predict import ARCH, Kernels, relu_kernel_fn
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import engine
-from engine.dynamics import NtkDynamics
-from engine.ensemble import GradientDescent, ensemble_predictor
-from engine.losses import expected_loss
+from engine.closed_form.dynamics import NtkDynamics
+from engine.closed_form.ensemble import GradientDescent, ensemble_predictor
+from engine.closed_form.losses import expected_loss
 from engine.predict import (Gaussian, gp_inference, gradient_descent_mse,
                             gradient_descent_mse_ensemble, max_learning_rate)
 

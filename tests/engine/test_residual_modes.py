@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine.angles import circle
-from engine.residual_modes import _magnitude
+from engine.sweeps.angles import circle
+from engine.finite.residual_modes import _magnitude
 
 RELU = [["Dense", {"out_dim": 1, "W_std": 1.4, "b_std": 0.1}], ["Relu", {}],
         ["Dense", {"out_dim": 1, "W_std": 1.4, "b_std": 0.1}], ["Relu", {}],
@@ -31,7 +31,7 @@ def test_magnitude_of_linear_dynamics_is_the_decay_factor():
 
 
 def test_residual_modes_is_exported_with_its_record():
-    assert engine.residual_modes.__module__ == "engine.residual_modes"
+    assert engine.residual_modes.__module__ == "engine.finite.residual_modes"
     assert "magnitude" in engine.ResidualModes.__dataclass_fields__
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import engine
-from engine.angles import angle_kernels, circle
+from engine.sweeps.angles import angle_kernels, circle
 from engine.finite_args import Limits
-from engine.residual_modes import residual_modes
-from engine.spectrum import eigenvalues, loglog_slope, ntk_change, ntk_spectrum
+from engine.finite.residual_modes import residual_modes
+from engine.sweeps.spectrum import eigenvalues, loglog_slope, ntk_change, ntk_spectrum
 
 SPEC = [["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": 0.1}], ["Erf", {}],
         ["Dense", {"out_dim": 1, "W_std": 1.5, "b_std": 0.1}], ["Erf", {}],

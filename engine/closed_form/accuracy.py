@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.batch import batch
-from engine.ensemble import ensemble_predictor
+from engine.closed_form.ensemble import ensemble_predictor
 
 
 @dataclass(frozen=True)

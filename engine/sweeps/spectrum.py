@@ -23,11 +23,11 @@ import jax
 import numpy as np
 
 from engine import finite_args as args
-from engine import gradient_descent
+from engine.finite import gradient_descent
 from engine.batch import host_kernel_fn
 from engine.empirical import empirical_ntk_fn
 from engine.finite_args import Limits
-from engine.gradient_descent import member
+from engine.finite.gradient_descent import member
 from engine.progress import Progress
 from engine.spec import build
 from engine.widths import with_width

@@ -9,7 +9,7 @@ keeps its size); member i is initialised from seed ``seed + i``, so the first me
 larger ensemble are the same networks. All are trained on the same data by full-batch
 gradient descent on L = 0.5 * mean over all outputs of (f - y)^2 (design.md §2), and their
 outputs and losses are kept at the step counts ``steps``. Training runs in chunks
-(engine.gradient_descent: the first short, later ones about a second of work each):
+(engine.finite.gradient_descent: the first short, later ones about a second of work each):
 ``on_chunk(run_so_far)`` gets an ``EnsembleRun`` of the steps recorded so far after each
 chunk that recorded any (a prefix of the final run, for showing it while training goes on),
 ``on_progress(fraction)`` is called after each chunk and ``should_stop()`` asked before the
@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from engine import finite_args as args
-from engine import gradient_descent
+from engine.finite import gradient_descent
 from engine.finite_args import Limits
 from engine.progress import Progress
 from engine.spec import build

@@ -2,8 +2,8 @@
 
 Built once per (kernels, data) from a ``TrainFlow`` (one eigendecomposition A_r = V diag(w)
 V^T) and the kernels projected on V; moving t then costs only matrix products. Notation:
-t = test inputs, d = training inputs, g = g(t) the flow factor (see engine.flow), so that
-M_t = V diag(g) V^T = A_r^-1 (I - exp(-tau A_r)).
+t = test inputs, d = training inputs, g = g(t) the flow factor (see engine.closed_form.flow),
+so that M_t = V diag(g) V^T = A_r^-1 (I - exp(-tau A_r)).
 
 NTK mode (all layers trained; Lee et al. 2019), with P = Theta_td V, Q = K_td V,
 C = V^T K_dd V, z = V^T y and G = P diag(g) = Theta_td M_t V:
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
-from engine.flow import TrainFlow, as_float64
+from engine.closed_form.flow import TrainFlow, as_float64
 
 
 def flow_mean(flow: TrainFlow, k_test_v: jax.Array, y_v: jax.Array, t) -> jax.Array:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine import predict_args
-from engine.dynamics import (MeanDynamics, NngpDynamics, NtkDynamics, mean_dynamics,
-                             nngp_dynamics, ntk_dynamics)
-from engine.flow import Eigensystem, TrainFlow, eigensystem
-from engine.losses import LossCurve, expected_loss
+from engine.closed_form.dynamics import (MeanDynamics, NngpDynamics, NtkDynamics,
+                                         mean_dynamics, nngp_dynamics, ntk_dynamics)
+from engine.closed_form.flow import Eigensystem, TrainFlow, eigensystem
+from engine.closed_form.losses import LossCurve, expected_loss
 
 Dynamics = NtkDynamics | NngpDynamics | MeanDynamics
 
@@ -142,7 +142,8 @@ class EnsemblePredictor:
         return float(self.flow.diag_reg)
 
     def loss(self, t=None) -> Losses:
-        """Expected loss and its spread across the ensemble at each time (engine.losses)."""
+        """Expected loss and its spread across the ensemble at each time
+        (engine.closed_form.losses)."""
         test = None if self.y_test is None else expected_loss(self.test, self.y_test, t)
         return Losses(expected_loss(self.train, self.y_train, t), test)
 

@@ -22,10 +22,10 @@ from engine import finite_args as args
 from engine.batch import host_kernel_fn
 from engine.empirical import empirical_ntk_fn, readout_nngp_fn
 from engine.finite_args import Limits
-from engine.gradient_descent import member, train_seeds
+from engine.finite.gradient_descent import member, train_seeds
 from engine.progress import Progress
 from engine.spec import build
-from engine.spectrum import seed_list
+from engine.sweeps.spectrum import seed_list
 from engine.widths import with_width
 
 

@@ -22,7 +22,7 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from .overflow import concrete
+from ..overflow import concrete
 
 #: inputs closer than this in every entry count as the same (neural-tangents' x1_is_x2)
 SAME_INPUTS = 1e-12

@@ -12,7 +12,7 @@ L L^T (A = the mode's kernel), t = test inputs, d = training inputs:
         cov  = K_tt + B^T K_dd B - (B^T K_dt + K_td B)         = K_tt + S + S^T,
                S = B^T (K_dd B / 2 - K_dt)
 
-These equal engine.dynamics at g = 1/w as long as no eigenvalue of A_r would have been
+These equal engine.closed_form.dynamics at g = 1/w as long as no eigenvalue of A_r would have been
 clipped there (w <= n eps max|w|, where the eigenbasis path takes the pseudo-inverse).
 ``cholesky_factor`` therefore returns None, and the caller takes the eigenbasis path, when
 the factorisation fails or LAPACK's condition estimate (dpocon) comes within a margin of
@@ -28,7 +28,7 @@ import numpy as np
 from jax.scipy.linalg import solve_triangular
 from scipy.linalg import lapack
 
-from engine.flow import as_float64
+from engine.closed_form.flow import as_float64
 
 #: the estimated condition number must stay below MARGIN / (n eps), far from the clipping
 #: floor 1 / (n eps) (dpocon underestimates the 1-norm condition by small factors only)
@@ -49,7 +49,7 @@ def cholesky_factor(a: np.ndarray, lam: float, eps: float) -> CholeskyFactor | N
     Args:
       a: validated (n, n) train kernel.
       lam: the absolute diagonal regularizer lambda.
-      eps: machine epsilon of the precision ``a`` was computed in (engine.flow's floor).
+      eps: machine epsilon of the precision ``a`` was computed in (engine.closed_form.flow's floor).
     """
     lower, norm = _cholesky(as_float64(a), lam)
     host = np.asarray(lower)

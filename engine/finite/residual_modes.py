@@ -7,7 +7,7 @@ lambda_i v_i v_i^T each component decays on its own:
     v_i^T r_t = (1 - eta lambda_i / |Y|)^t v_i^T r_0  ~  exp(-eta t lambda_i / |Y|) v_i^T r_0
 
 so directions with large eigenvalues are learnt first. ``residual_modes`` trains finite
-networks (``engine.finite.train_ensemble``) and projects their residuals on the analytic
+networks (``engine.finite.training.train_ensemble``) and projects their residuals on the analytic
 eigenvectors, beside the predicted factors.
 
     r = residual_modes(spec, x_train, y_train, width=512, ensemble_size=8,
@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from engine.batch import host_kernel_fn
-from engine.finite import train_ensemble
+from engine.finite.training import train_ensemble
 from engine.finite_args import Limits
 from engine.spec import build
 from engine.widths import with_width

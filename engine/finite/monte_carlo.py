@@ -18,8 +18,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from .batch import batch
-from .empirical import NtkImplementation, empirical_kernel_fn
+from ..batch import batch
+from ..empirical import NtkImplementation, empirical_kernel_fn
 
 
 def _counts(n_samples):

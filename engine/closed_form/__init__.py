@@ -1,0 +1,1 @@
+"""Closed forms of training: GD-ensemble mean/cov at any t, posterior, losses, flows."""

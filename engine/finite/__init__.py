@@ -1,0 +1,1 @@
+"""Finite networks trained with real GD, empirical NTK helpers, Monte Carlo kernels."""

@@ -1,0 +1,1 @@
+"""Width sweeps: empirical NTK spectra and drift, unit-circle curves, distributions."""
