@@ -1,4 +1,4 @@
-"""Export: the data behind each view as CSV, and "Copy as Python" (app/snippets.py).
+"""Export: the data behind each view as CSV, and "Copy as Python" (app/views/snippets.py).
 
 A view exports by defining ``export_table() -> {column: values}`` (equal-length columns,
 the numbers it plots) and ``export_python() -> str``. The training-dynamics views of the
@@ -11,8 +11,8 @@ import io
 
 import numpy as np
 
-from . import snippets
-from .settings import T_GRID
+from .views import snippets
+from .state.settings import T_GRID
 from .views.function_space import FunctionSpaceView
 from .views.loss import LossView
 from .views.plotting import is_function_plot, plot_inputs
