@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import panel as pn
 
-from .. import export
+from . import export
 from ..jobs.background import Job
 from ..state.analysis_settings import TAB_SLUGS
 from .export_bar import ExportBar

@@ -9,7 +9,7 @@ import io
 import numpy as np
 import pytest
 
-from app import export
+from app.views import export
 from app.state.limits import Limits
 from app.state.presets import PRESETS
 from app.state.session import Session

@@ -11,11 +11,11 @@ import io
 
 import numpy as np
 
-from .views import snippets
-from .state.settings import T_GRID
-from .views.function_space import FunctionSpaceView
-from .views.loss import LossView
-from .views.plotting import is_function_plot, plot_inputs
+from ..state.settings import T_GRID
+from . import snippets
+from .function_space import FunctionSpaceView
+from .loss import LossView
+from .plotting import is_function_plot, plot_inputs
 
 
 def csv_text(columns: dict) -> str:
