@@ -13,12 +13,13 @@ import panel as pn
 import param
 from bokeh.themes import Theme
 
-from . import url, warmup
+from . import warmup
 from .lessons import Teaching
-from .state import Session
-from .views.job_bar import JobBar
+from .state import url
+from .state.session import Session
 from .views.controls import (DataControls, FiniteControls, LessonControls, Shortcuts,
                              TimeControls, TrainingControls)
+from .views.job_bar import JobBar
 from .views.literal import literal
 from .views.stack_editor import StackEditor
 from .views.tabs import view_tabs

@@ -2,7 +2,7 @@
 
 Limits (widest network, steps, data size, ...) come from IWE_* environment variables or
 from arguments after --args, e.g. `panel serve app/main.py --args --max-width 1024`
-(app/limits.py). The long computations run on Dask (app/dask_cluster.py): an embedded
+(app/state/limits.py). The long computations run on Dask (app/jobs/dask_cluster.py): an embedded
 LocalCluster of worker processes, started once per server process in a thread of its own,
 or the cluster of `--args --scheduler tcp://HOST:8786` (IWE_SCHEDULER). `--plugins
 app.readiness` starts it with the server and serves /readiness (app/readiness.py).
@@ -28,11 +28,11 @@ jax.config.update("jax_enable_x64", True)
 import holoviews as hv  # noqa: E402
 import panel as pn  # noqa: E402
 
-from app import dask_cluster  # noqa: E402
 from app.dashboard import App  # noqa: E402
-from app.limits import from_environment  # noqa: E402
+from app.jobs import dask_cluster  # noqa: E402
 from app.local_resources import serve_stylesheets_locally  # noqa: E402
-from app.state import Session  # noqa: E402
+from app.state.limits import from_environment  # noqa: E402
+from app.state.session import Session  # noqa: E402
 
 pn.extension(sizing_mode="stretch_width")
 serve_stylesheets_locally()  # no CDN links, also from hidden tabs (app/local_resources.py)

@@ -7,7 +7,7 @@ the same JSON (and why, when the cluster cannot be reached) while it has none, e
 the embedded cluster starts or when the scheduler named by ``--scheduler`` is down.
 
 Importing this plugin (at server start, before any page) also starts the HEAVY lane's
-cluster (app/dask_cluster.py), so the workers are up by the time the first student comes.
+cluster (app/jobs/dask_cluster.py), so the workers are up by the time the first student comes.
 The handler only reads figures kept up to date by other threads: it never waits.
 """
 from __future__ import annotations
@@ -17,8 +17,9 @@ import sys
 
 from tornado.web import RequestHandler
 
-from . import dask_cluster, warmup
-from .job_service import HEAVY, INTERACTIVE, SERVICE
+from . import warmup
+from .jobs import dask_cluster
+from .jobs.service import HEAVY, INTERACTIVE, SERVICE
 
 
 def readiness() -> dict:

@@ -4,7 +4,7 @@
 serve`` sets it) runs one thread that walks the lessons' steps and the presets in a
 session of its own, with the views of each step's tab, exactly as a visitor's page would:
 the same ``Job``s submit the same cache keys to the server's job service
-(app/job_service.py SERVICE), so the results land in the server-wide caches every session
+(app/jobs/service.py SERVICE), so the results land in the server-wide caches every session
 reads. One step at a time: a visitor's request waits behind at most one warm-up task per
 lane. The thread only waits; the event loop never computes or blocks on it.
 """
@@ -15,10 +15,10 @@ import os
 import threading
 import time
 
-from .analysis_settings import TAB_SLUGS
 from .lessons import LESSONS, apply_step
-from .presets import PRESETS
-from .state import Session
+from .state.analysis_settings import TAB_SLUGS
+from .state.presets import PRESETS
+from .state.session import Session
 from .views.registry import TABS, tab_views
 from .views.tabs import computed_parts
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
 """Finite ensembles trained with real gradient descent: time to the first overlay (the first
-chunk delivered, app/finite_jobs.py shows it at once) and to the complete ensemble.
+chunk delivered, app/jobs/finite_jobs.py shows it at once) and to the complete ensemble.
 
     .venv/bin/python benchmarks/finite.py [--repeats 3] [--skip-page] [--skip-large]
                                           [--members 32] [--width 512] [--steps 1000]
 
 Two workloads:
-- the default page's ensemble, through the app's own training function (app/finite_jobs.py
+- the default page's ensemble, through the app's own training function (app/jobs/finite_jobs.py
   ``_train``: 8 networks of width 128, 10,000 steps, the default data and learning rate,
   float32). The app waits ``SETTLE`` seconds for sliders to stop before it starts.
 - ``members`` networks of width ``width`` (two hidden Erf layers, 20 training points) for
@@ -63,9 +63,9 @@ def report(name: str, train, repeats: int) -> None:
 
 
 def default_page(repeats: int) -> None:
-    from app import finite_jobs
-    from app.settings import Finite
-    from app.state import Session
+    from app.jobs import finite_jobs
+    from app.state.settings import Finite
+    from app.state.session import Session
     from engine.widths import with_width
     session = Session(finite=Finite(show=False))  # nothing trained (compiled) before
     session.wait(600)

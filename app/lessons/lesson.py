@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import engine
 
-from ..analysis_settings import ImageExperiment, Sweep
-from ..presets import PRESETS
-from ..settings import DEFAULT_WIDTH, T_GRID, Data, Training
+from ..state.analysis_settings import ImageExperiment, Sweep
+from ..state.presets import PRESETS
+from ..state.settings import DEFAULT_WIDTH, T_GRID, Data, Training
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,9 @@ class Step:
     title: str
     text: str                    # what to look for (markdown we wrote, never user text)
     cite: str                    # the paper the figure comes from
-    view: str                    # the tab (app/analysis_settings.py TAB_SLUGS)
+    view: str                    # the tab (app/state/analysis_settings.py TAB_SLUGS)
     highlight: tuple = ()        # CSS classes of the controls to move
-    preset: str | None = None    # a preset of app/presets.py ...
+    preset: str | None = None    # a preset of app/state/presets.py ...
     spec: tuple | None = None    # ... or a spec of its own (JSON list as a tuple of layers)
     data: tuple = ()             # data settings over the defaults: ((name, value), ...)
     width: int = DEFAULT_WIDTH   # width of the finite networks

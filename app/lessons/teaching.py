@@ -1,6 +1,6 @@
 """The teaching state of a session: the lesson and step shown, and the page layout.
 
-In the URL as ``?lesson=NAME&step=K&layout=present`` (app/url.py); a lesson name that is
+In the URL as ``?lesson=NAME&step=K&layout=present`` (app/state/url.py); a lesson name that is
 not one of ours is refused there like any other invalid value.
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A value the parameter refuses (training points 0, diag_reg 5, a negative learning rate) is
 not applied: the box goes back to the value in force and says why, next to it, until the
-next accepted value. The URL path reports refusals the same way (app/url.py).
+next accepted value. The URL path reports refusals the same way (app/state/url.py).
 """
 from __future__ import annotations
 

@@ -6,8 +6,8 @@ import numpy as np
 import panel as pn
 import param
 
-from .. import snippets
-from ..state import Session
+from ..state.session import Session
+from . import snippets
 from .job_bar import on_page_load
 from .plotting import Glyphs
 

@@ -8,8 +8,8 @@ import param
 from panel.reactive import ReactiveHTML
 
 from ..lessons import LESSONS
-from ..settings import MODES, T_GRID
-from ..state import Session
+from ..state.session import Session
+from ..state.settings import MODES, T_GRID
 from .checked_input import OptionalFloatInput, checked_input
 from .grid_slider import grid_slider
 from .job_bar import JobBar

@@ -6,9 +6,10 @@ import numpy as np
 import panel as pn
 from scipy import stats
 
-from .. import convergence, snippets
+from ..jobs import convergence
 from ..lessons import apply_step
 from ..lessons.gaussian_process import LESSON as GAUSSIAN
+from . import snippets
 from .overlays import overlay, width_paths
 from .plotting import COLORS, Glyphs, x_dim, y_dims
 from .sweep_view import SweepView
@@ -42,7 +43,8 @@ class DistributionView(SweepView):
         return self._sweep_key() + (s.sweep.sorted_widths, s.sweep.samples)
 
     compute = staticmethod(convergence.compute_distribution)  # pickles: runs in a Dask worker
-    work = staticmethod(convergence.distribution_pieces)  # one task per width (app/job_service.py Pieces)
+    # one task per width (app/jobs/service.py Pieces)
+    work = staticmethod(convergence.distribution_pieces)
 
     def show(self, result) -> None:
         self._pipe.send(result)

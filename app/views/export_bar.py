@@ -6,7 +6,7 @@ import io
 import panel as pn
 import param
 
-from .. import export
+from . import export
 
 #: copies the snippet once the server has written it (clipboard errors are ignored: the text
 #: stays selectable in the box)
@@ -18,7 +18,7 @@ if (navigator.clipboard && source.value) {
 
 
 class ExportBar(pn.viewable.Viewer):
-    view = param.Parameter(doc="The view exported (see app/export.py).")
+    view = param.Parameter(doc="The view exported (see app/views/export.py).")
 
     def __init__(self, **params):
         super().__init__(**params)

@@ -6,7 +6,7 @@ import numpy as np
 import panel as pn
 import param
 
-from ..state import Session
+from ..state.session import Session
 from .plotting import (COLORS, Glyphs, band_patch, is_function_plot, plot_inputs, send_together,
                        x_dim, y_dims)
 

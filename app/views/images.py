@@ -6,10 +6,11 @@ import numpy as np
 import panel as pn
 import param
 
-from .. import image_jobs, snippets
-from ..background import Job
-from ..settings import T_GRID
-from ..state import Session
+from ..jobs import image_jobs
+from ..jobs.background import Job
+from ..state.session import Session
+from ..state.settings import T_GRID
+from . import snippets
 from .checked_input import checked_input
 from .job_bar import JobBar, on_page_load
 from .overlays import overlay

@@ -4,7 +4,7 @@ from __future__ import annotations
 import panel as pn
 import param
 
-from ..background import Job
+from ..jobs.background import Job
 from .literal import literal
 
 

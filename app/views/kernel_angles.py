@@ -5,7 +5,8 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 
-from .. import convergence, snippets
+from ..jobs import convergence
+from . import snippets
 from .overlays import nonempty_paths, overlay
 from .plotting import COLORS, Glyphs, x_dim, y_dims
 from .sweep_view import SweepView
@@ -55,7 +56,8 @@ class AngleKernelsView(SweepView):
         return self._sweep_key() + ((widths[0], widths[-1]), s.sweep.seeds, rate, s.sweep.steps)
 
     compute = staticmethod(convergence.compute_angles)  # pickles: runs in a Dask worker
-    work = staticmethod(convergence.angle_pieces)  # one task per width (app/job_service.py Pieces)
+    # one task per width (app/jobs/service.py Pieces)
+    work = staticmethod(convergence.angle_pieces)
 
     def show(self, result) -> None:
         self._pipe.send((result, self._train()))

@@ -6,8 +6,9 @@ import numpy as np
 import panel as pn
 import param
 
-from .. import kernel_views, snippets
-from ..state import Session
+from ..jobs import kernel_views
+from ..state.session import Session
+from . import snippets
 from .export_bar import ExportBar
 from .kernel_angles import AngleKernelsView
 from .plotting import Glyphs

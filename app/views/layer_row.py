@@ -1,6 +1,6 @@
 """One row of the stack editor: a layer's type and arguments, move/insert/remove buttons.
 
-The arguments are a param form (app/catalog.py) shown with ``pn.Param``; editing one
+The arguments are a param form (app/state/catalog.py) shown with ``pn.Param``; editing one
 sends the whole layer back to the editor, which turns it into a new engine spec.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Callable
 import panel as pn
 import param
 
-from .. import catalog, stack
+from ..state import catalog, stack
 from .literal import literal
 
 _WIDGETS = {param.Number: pn.widgets.FloatInput, param.Integer: pn.widgets.IntInput,
@@ -29,7 +29,7 @@ def _widget_type(parameter):
 class LayerRow(pn.viewable.Viewer):
     """A layer at ``path``: ``on_edit(path, entry)`` and ``on_action(path, action)`` report."""
 
-    path = param.Parameter(default=(0,), doc="Editor path of the layer (app/stack.py).")
+    path = param.Parameter(default=(0,), doc="Editor path of the layer (app/state/stack.py).")
     name_ = param.Selector(default="Dense", objects=catalog.layer_names()[:-1], label="")
     selected = param.Boolean(default=False, label="select")
     width_from_slider = param.Boolean(default=False, doc="""

@@ -5,7 +5,7 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 
-from .. import convergence, lazy_rich_jobs
+from ..jobs import convergence, lazy_rich_jobs
 from .literal import literal
 from .overlays import overlay
 from .plotting import COLORS, Glyphs, x_dim, y_dims
@@ -45,7 +45,7 @@ class LazyRichView(SweepView):
     def __init__(self, **params):
         self._glyphs = Glyphs()
         self._pipe = hv.streams.Pipe(data=None)
-        self.lazy = params["session"].lazy  # in the URL (app/url.py)
+        self.lazy = params["session"].lazy  # in the URL (app/state/url.py)
         self._diverged = pn.pane.Alert("", alert_type="warning", visible=False,
                                        css_classes=["lazy-rich-diverged"])
         super().__init__(**params)

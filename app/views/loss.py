@@ -6,8 +6,8 @@ import numpy as np
 import panel as pn
 import param
 
-from ..settings import T_GRID
-from ..state import Session
+from ..state.session import Session
+from ..state.settings import T_GRID
 from .function_space import WAITING
 from .plotting import COLORS, LOG_FLOOR, Glyphs, send_together, x_dim, y_dims
 

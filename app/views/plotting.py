@@ -9,7 +9,7 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 
-from ..background import in_document
+from ..jobs.background import in_document
 
 COLORS = {"train": "#202020", "target": "#7f7f7f", "closed": "#1f77b4", "finite": "#d62728",
           "prior": "#9467bd", "test": "#ff7f0e", "marker": "#2ca02c"}
@@ -98,7 +98,7 @@ class Glyphs:
 def _on_document(doc, write) -> None:
     """Run ``write`` (Bokeh model changes) where it may change ``doc``: at once without a
     server, else on the server's event loop together with the session's other changes of
-    that turn (one message to the page; app/background.py ``in_document``)."""
+    that turn (one message to the page; app/jobs/background.py ``in_document``)."""
     if doc is None or doc.session_context is None:
         write()
         return

@@ -3,7 +3,7 @@ Kolmogorov distance against width, and the singular values of the stack's input-
 Jacobian against the free-probability prediction.
 
 One job of the server's job service per (width, ratio, block, depth), cached server-wide
-(app/theory_jobs.py); this module only draws.
+(app/jobs/theory_jobs.py); this module only draws.
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import panel as pn
 import param
 
-from .. import theory_jobs
-from ..background import Job
-from ..state import Session
+from ..jobs import theory_jobs
+from ..jobs.background import Job
+from ..state.session import Session
 from .job_bar import JobBar, on_page_load
 from .literal import literal
 from .overlays import overlay
@@ -43,7 +43,7 @@ class RandomMatrixView(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.settings = self.session.matrices  # in the URL (app/url.py)
+        self.settings = self.session.matrices  # in the URL (app/state/url.py)
         self.job = Job()
         self.result = None
         self._pipe = hv.streams.Pipe(data=None)

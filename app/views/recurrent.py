@@ -7,8 +7,8 @@ import panel as pn
 
 import engine
 
-from .. import recurrent_jobs
-from ..recurrent_jobs import SequenceSettings
+from ..jobs import recurrent_jobs
+from ..jobs.recurrent_jobs import SequenceSettings
 from .checked_input import checked_input
 from .overlays import overlay
 from .plotting import COLORS, Glyphs, x_dim, y_dims
@@ -37,7 +37,7 @@ class RecurrentView(SweepView):
     def __init__(self, **params):
         self._glyphs = Glyphs()
         self._pipe = hv.streams.Pipe(data=None)
-        self.sequences = params["session"].sequences  # in the URL (app/url.py)
+        self.sequences = params["session"].sequences  # in the URL (app/state/url.py)
         super().__init__(**params)
         self.sequences.param.watch(self._start, list(SequenceSettings.param)[1:])
 

@@ -23,7 +23,7 @@ from .spectrum import SpectrumView
 #: tab title -> the views it shows
 TABS: dict[str, list[type]] = {
     "Training dynamics": [FunctionSpaceView, LossView],
-    # the analysis views (titles and URL names: app/analysis_settings.py TAB_SLUGS)
+    # the analysis views (titles and URL names: app/state/analysis_settings.py TAB_SLUGS)
     "Convergence with width": [SpectrumView],
     "Kernels": [KernelsView],
     "Output distribution": [DistributionView],

@@ -7,7 +7,8 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 
-from .. import convergence, residual_jobs, snippets
+from ..jobs import convergence, residual_jobs
+from . import snippets
 from .overlays import overlay
 from .plotting import Glyphs, x_dim, y_dims
 from .sweep_view import SweepView

@@ -3,9 +3,9 @@ beside the correlation map iterated over depth and the stack's NNGP/NTK correlat
 
 The diagram (log10 chi_1 over W_std x b_std, one computation per activation) and the curves
 (for the stack's own W_std, b_std) are two jobs of the server's job service, cached
-server-wide; this module only draws what app/theory_jobs.py computed. A click on the
+server-wide; this module only draws what app/jobs/theory_jobs.py computed. A click on the
 diagram sets the stack's hidden W_std and b_std through the editor's checks
-(app/theory_settings.py ``set_weights``).
+(app/state/theory_settings.py ``set_weights``).
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import numpy as np
 import panel as pn
 import param
 
-from .. import theory_jobs
-from ..background import Job
-from ..job_service import INTERACTIVE
-from ..state import Session
-from ..theory_settings import set_weights
+from ..jobs import theory_jobs
+from ..jobs.background import Job
+from ..jobs.service import INTERACTIVE
+from ..state.session import Session
+from ..state.theory_settings import set_weights
 from .checked_input import checked_input
 from .job_bar import JobBar, on_page_load
 from .literal import literal
@@ -48,7 +48,7 @@ class SignalPropagationView(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.settings = self.session.signal  # in the URL (app/url.py)
+        self.settings = self.session.signal  # in the URL (app/state/url.py)
         self.diagram_job, self.curves_job = Job(), Job(lane=INTERACTIVE)
         self.diagram = self.curves = self.block = None
         self.reason = ""

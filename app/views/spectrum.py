@@ -5,7 +5,8 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 
-from .. import convergence, snippets
+from ..jobs import convergence
+from . import snippets
 from .overlays import WIDTH, overlay, width_colors
 from .plotting import COLORS, LOG_FLOOR, Glyphs, x_dim, y_dims
 from .sweep_view import SweepView
@@ -44,7 +45,8 @@ class SpectrumView(SweepView):
                                     convergence.learning_rate(s), s.sweep.steps)
 
     compute = staticmethod(convergence.compute_convergence)  # pickles: runs in a Dask worker
-    work = staticmethod(convergence.convergence_pieces)  # one task per width (app/job_service.py Pieces)
+    # one task per width (app/jobs/service.py Pieces)
+    work = staticmethod(convergence.convergence_pieces)
 
     def show(self, result) -> None:
         self._pipe.send(result)

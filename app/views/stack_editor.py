@@ -1,6 +1,6 @@
 """The layer stack editor: presets, rows of layers, residual blocks, the spec as JSON.
 
-Every edit builds new editor items (app/stack.py) and hands them to the Architecture,
+Every edit builds new editor items (app/state/stack.py) and hands them to the Architecture,
 which keeps the engine spec. The rows are rebuilt only when the stack's structure
 changes (a layer added, removed, moved, wrapped), so typing a value keeps the focus.
 An engine error is shown under the layer it names; the views keep the last valid result.
@@ -13,9 +13,9 @@ import threading
 import panel as pn
 import param
 
-from .. import catalog, spec_input, stack
-from ..presets import CUSTOM, CUSTOM_DESCRIPTION, DEFAULT, PRESETS
-from ..state import Session
+from ..state import catalog, spec_input, stack
+from ..state.presets import CUSTOM, CUSTOM_DESCRIPTION, DEFAULT, PRESETS
+from ..state.session import Session
 from .layer_row import LayerRow
 from .literal import literal
 

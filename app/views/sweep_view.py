@@ -10,9 +10,9 @@ import functools
 import panel as pn
 import param
 
-from ..background import Job
-from ..convergence import spec_key
-from ..state import Session
+from ..jobs.background import Job
+from ..jobs.convergence import spec_key
+from ..state.session import Session
 from .checked_input import checked_input
 from .job_bar import JobBar, on_page_load
 from .literal import literal
@@ -29,12 +29,12 @@ SWEEP_WIDGETS = {
 class SweepView(pn.viewable.Viewer):
     """A view computed by a width sweep in the background.
 
-    Each subclass defines ``cache`` (an app.cache.Cache), ``key()`` (the cache key of the
+    Each subclass defines ``cache`` (an app.jobs.cache.Cache), ``key()`` (the cache key of the
     current settings, or None with ``self.reason`` set when the view cannot be drawn),
     ``compute(key, report, should_stop)`` (the engine call: a module-level function as a
     ``staticmethod``, so that it pickles and runs in a Dask worker) and ``show(result)``.
     A sweep whose widths are independent parts overrides ``work(key)`` to give its
-    ``Pieces`` (app/job_service.py): one task per width, side by side on the workers.
+    ``Pieces`` (app/jobs/service.py): one task per width, side by side on the workers.
     """
 
     session = param.ClassSelector(class_=Session)

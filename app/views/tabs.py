@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import panel as pn
 
-from .. import export
-from ..analysis_settings import TAB_SLUGS
-from ..background import Job
+from . import export
+from ..jobs.background import Job
+from ..state.analysis_settings import TAB_SLUGS
 from .export_bar import ExportBar
 from .literal import literal
 from .registry import BELOW, TABS

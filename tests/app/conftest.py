@@ -1,9 +1,9 @@
 """App tests run without a browser or server: fresh caches per test, small limits."""
 import pytest
 
-from app import finite_jobs, results
-from app.cache import Cache
-from app.settings import Finite
+from app.jobs import finite_jobs, results
+from app.jobs.cache import Cache
+from app.state.settings import Finite
 
 
 @pytest.fixture(autouse=True)

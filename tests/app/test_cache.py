@@ -1,8 +1,8 @@
-"""app/cache.py: every cache under one byte budget, least recently used out first."""
+"""app/jobs/cache.py: every cache under one byte budget, least recently used out first."""
 import numpy as np
 
-from app.cache import Budget, Cache, nbytes
-from app.closed_form import Curves
+from app.jobs.cache import Budget, Cache, nbytes
+from app.jobs.closed_form import Curves
 
 
 def test_nbytes_counts_each_array_once_through_records_and_containers():

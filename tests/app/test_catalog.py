@@ -1,8 +1,8 @@
-"""app/catalog.py: every layer the editor offers starts valid; typed tuples are parsed."""
+"""app/state/catalog.py: every layer the editor offers starts valid; typed tuples are parsed."""
 import pytest
 
 import engine
-from app import catalog, stack
+from app.state import catalog, stack
 
 
 @pytest.mark.parametrize("name", catalog.layer_names())

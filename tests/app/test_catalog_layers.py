@@ -1,11 +1,11 @@
-"""app/catalog.py and app/layer_help.py with the layers added to the JSON spec: each is
+"""app/state/catalog.py and app/state/layer_help.py with the layers added to the JSON spec: each is
 offered or left out with a reason, has a help line and tooltips from the engine's docs, its
 choices are ones the engine accepts, and the new ones start with a finite kernel on images."""
 import numpy as np
 import pytest
 
 import engine
-from app import catalog, layer_help, stack
+from app.state import catalog, layer_help, stack
 
 NEW_IN_EDITOR = ["SumPool", "GlobalSumPool", "ConvTranspose", "ConvLocal", "GlobalSelfAttention",
                  "ImageResize", "Index"]

@@ -11,12 +11,13 @@ import time
 import numpy as np
 import pytest
 
-from app import finite_jobs, results, stack
-from app.job_service import SERVICE
-from app.limits import Limits
-from app.presets import PRESETS
-from app.settings import Finite
-from app.state import Session
+from app.jobs import finite_jobs, results
+from app.jobs.service import SERVICE
+from app.state import stack
+from app.state.limits import Limits
+from app.state.presets import PRESETS
+from app.state.session import Session
+from app.state.settings import Finite
 from app.views.stack_editor import StackEditor
 
 REGRESSION = [name for name, p in PRESETS.items() if p.settings.get("dataset") != "digits"]

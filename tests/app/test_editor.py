@@ -6,9 +6,9 @@ import threading
 import panel as pn
 import pytest
 
-from app import catalog, stack
-from app.limits import Limits
-from app.state import Session
+from app.state import catalog, stack
+from app.state.limits import Limits
+from app.state.session import Session
 from app.views.literal import literal
 from app.views.stack_editor import StackEditor
 
@@ -194,7 +194,7 @@ def test_a_crafted_layer_name_never_reaches_the_help_tooltip(editor):
 def test_a_stack_that_is_no_presets_is_named_custom(editor):
     """A lesson step with its own spec showed 'Cookbook Erf net' and its description beside
     a ReLU stack; an edited stack is no preset's either. The width slider keeps the name."""
-    from app.presets import CUSTOM, CUSTOM_DESCRIPTION
+    from app.state.presets import CUSTOM, CUSTOM_DESCRIPTION
 
     architecture = editor.session.architecture
     architecture.width = 256  # the width slider: still the preset

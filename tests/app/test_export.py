@@ -9,10 +9,10 @@ import io
 import numpy as np
 import pytest
 
-from app import export
-from app.limits import Limits
-from app.presets import PRESETS
-from app.state import Session
+from app.views import export
+from app.state.limits import Limits
+from app.state.presets import PRESETS
+from app.state.session import Session
 from app.views.function_space import FunctionSpaceView
 from app.views.kernels import KernelHeatmapsView
 from app.views.loss import LossView

@@ -1,4 +1,4 @@
-"""app/finite_jobs.py: finite ensembles train in the background, are cached, can be stopped."""
+"""app/jobs/finite_jobs.py: finite ensembles train in the background, are cached, can be stopped."""
 import pickle
 import time
 
@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import engine
-from app import finite_jobs
-from app.finite_run import FiniteRun
-from app.limits import Limits
-from app.settings import Finite
-from app.state import Session
+from app.jobs import finite_jobs
+from app.jobs.finite_run import FiniteRun
+from app.state.limits import Limits
+from app.state.session import Session
+from app.state.settings import Finite
 
 
 def _wait(session, timeout=120):

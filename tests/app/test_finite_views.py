@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import engine
-from app.finite_run import FiniteRun
-from app.limits import Limits
-from app.settings import Finite
-from app.state import Session
+from app.jobs.finite_run import FiniteRun
+from app.state.limits import Limits
+from app.state.session import Session
+from app.state.settings import Finite
 from app.views.classification import ClassificationView
 from app.views.function_space import FunctionSpaceView
 from app.views.loss import LossView

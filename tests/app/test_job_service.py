@@ -1,12 +1,12 @@
-"""app/job_service.py: one bounded pool for every session; shared, queued, cancellable tasks."""
+"""app/jobs/service.py: one bounded pool for every session; shared, queued, cancellable tasks."""
 import threading
 import time
 
 import pytest
 
-from app.background import Job
-from app.cache import Cache
-from app.job_service import HEAVY, INTERACTIVE, Cancelled, JobService, Pieces, Subscriber
+from app.jobs.background import Job
+from app.jobs.cache import Cache
+from app.jobs.service import HEAVY, INTERACTIVE, Cancelled, JobService, Pieces, Subscriber
 
 
 class Recorder:

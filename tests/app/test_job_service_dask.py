@@ -1,4 +1,4 @@
-"""The job service's HEAVY lane on Dask (app/dask_cluster.py): a 2-worker LocalCluster.
+"""The job service's HEAVY lane on Dask (app/jobs/dask_cluster.py): a 2-worker LocalCluster.
 
 Tasks here are module-level functions sent by value (the workers cannot import a test
 module); they talk to the test through files, the only thing two processes share here.
@@ -22,11 +22,11 @@ from pathlib import Path
 import cloudpickle
 import pytest
 
-from app import dask_cluster
-from app.background import Job
-from app.cache import Cache
-from app.job_service import (HEAVY, INTERACTIVE, SERVICE, JobService, LocalRunner, Pieces,
-                             Subscriber)
+from app.jobs import dask_cluster
+from app.jobs.background import Job
+from app.jobs.cache import Cache
+from app.jobs.service import (HEAVY, INTERACTIVE, SERVICE, JobService, LocalRunner, Pieces,
+                              Subscriber)
 
 pytestmark = pytest.mark.slow
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -251,7 +251,7 @@ def _worker_settings() -> dict:
 
 
 def test_embedded_workers_run_without_the_profiler(cluster):
-    """No 10 ms stack sampler in the workers, a 2 s system monitor (app/dask_cluster.py)."""
+    """No 10 ms stack sampler in the workers, a 2 s system monitor (app/jobs/dask_cluster.py)."""
     settings = cluster.client.run(_worker_settings)
     assert len(settings) == 2
     assert all(s == {"distributed.worker.profile.enabled": False,
@@ -260,7 +260,7 @@ def test_embedded_workers_run_without_the_profiler(cluster):
 
 
 def test_dask_keys_are_the_same_in_every_process():
-    key = (HEAVY, ("app.finite_jobs._train", ("[[\"Dense\", {}]]", ("sine", 20), 64, 4, 0.5)))
+    key = (HEAVY, ("app.jobs.finite_jobs._train", ("[[\"Dense\", {}]]", ("sine", 20), 64, 4, 0.5)))
     assert dask_cluster.dask_key(key) == dask_cluster.dask_key(eval(repr(key)))
     assert dask_cluster.dask_key(key) != dask_cluster.dask_key((INTERACTIVE,) + key[1:])
     assert dask_cluster.dask_key(key).startswith("iwe-")
@@ -278,8 +278,8 @@ def test_scheduler_option_from_arguments_or_environment():
 def test_heavy_callers_computations_pickle():
     """What the HEAVY views submit travels to a worker: module functions, plain arguments."""
     import engine
-    from app import finite_jobs, image_jobs
-    from app.background import task_name
+    from app.jobs import finite_jobs, image_jobs
+    from app.jobs.background import task_name
     from app.views.distribution import DistributionView
     from app.views.kernel_angles import AngleKernelsView
     from app.views.spectrum import SpectrumView

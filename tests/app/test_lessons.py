@@ -6,14 +6,16 @@ import urllib.parse
 import pytest
 from panel.io.location import Location
 
-from app import convergence, url, warmup
-from app.background import FROM_CACHE
+from app import warmup
 from app.dashboard import HIGHLIGHT, App
+from app.jobs import convergence
+from app.jobs.background import FROM_CACHE
 from app.lessons import LESSONS, Lesson, Step, Teaching, apply_step
 from app.lessons.eigen_directions import LESSON as EIGEN
 from app.lessons.gaussian_process import LESSON as GAUSSIAN
-from app.limits import Limits
-from app.state import Session
+from app.state import url
+from app.state.limits import Limits
+from app.state.session import Session
 from app.views.distribution import DistributionView
 from app.views.images import ImagesView
 from app.views.residual_modes import ResidualModesView
@@ -198,7 +200,7 @@ def test_the_distribution_tab_offers_a_non_gaussian_net():
 
 
 def test_every_tab_says_what_to_look_for():
-    from app.analysis_settings import TAB_SLUGS
+    from app.state.analysis_settings import TAB_SLUGS
     from app.views.tabs import LOOK_FOR
     assert set(LOOK_FOR) == set(TAB_SLUGS.values())
     assert all(text.count(". ") == 0 for text in LOOK_FOR.values())  # one sentence each

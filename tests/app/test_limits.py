@@ -1,5 +1,5 @@
-"""app/limits.py: limits from the environment and the command line."""
-from app.limits import Limits, from_environment
+"""app/state/limits.py: limits from the environment and the command line."""
+from app.state.limits import Limits, from_environment
 
 
 def test_defaults():

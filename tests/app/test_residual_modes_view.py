@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import engine
-from app import convergence, residual_jobs
-from app.limits import Limits
-from app.state import Session
+from app.jobs import convergence, residual_jobs
+from app.state.limits import Limits
+from app.state.session import Session
 from app.views.residual_modes import (PALETTE, RANKS, RATIO_FLOOR, ResidualModesView,
                                        legend_label, series)
 

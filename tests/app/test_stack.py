@@ -1,9 +1,9 @@
-"""app/stack.py: folding residual blocks, edits at a path, cache keys, error positions."""
+"""app/state/stack.py: folding residual blocks, edits at a path, cache keys, error positions."""
 import pytest
 
 import engine
-from app import stack
-from app.presets import PRESETS
+from app.state import stack
+from app.state.presets import PRESETS
 
 RESIDUAL = PRESETS["Residual Erf net (cookbook)"].spec
 

@@ -1,12 +1,12 @@
-"""app/state.py: settings in, engine results out; what is recomputed and what is not."""
+"""app/state/session.py: settings in, engine results out; what is recomputed and what is not."""
 import numpy as np
 import pytest
 
 import engine
-from app import results
-from app.limits import Limits
-from app.presets import PRESETS
-from app.state import Session, safe_learning_rate
+from app.jobs import results
+from app.state.limits import Limits
+from app.state.presets import PRESETS
+from app.state.session import Session, safe_learning_rate
 
 
 @pytest.fixture

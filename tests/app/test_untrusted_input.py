@@ -7,10 +7,10 @@ import urllib.parse
 import pytest
 from panel.io.location import Location
 
-from app import spec_input, url
-from app.limits import Limits, from_environment
-from app.settings import DEFAULT_WIDTH
-from app.state import Session
+from app.state import spec_input, url
+from app.state.limits import Limits, from_environment
+from app.state.session import Session
+from app.state.settings import DEFAULT_WIDTH
 from app.views.stack_editor import StackEditor
 
 READOUT = ["Dense", {"out_dim": 1}]

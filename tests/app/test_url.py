@@ -1,4 +1,4 @@
-"""app/url.py: the URL carries every setting; refused values are reported, others applied."""
+"""app/state/url.py: the URL carries every setting; refused values are reported, others applied."""
 import html
 import json
 import urllib.parse
@@ -6,10 +6,10 @@ import urllib.parse
 import pytest
 from panel.io.location import Location
 
-from app import url
-from app.limits import Limits
-from app.settings import DEFAULT_WIDTH
-from app.state import Session
+from app.state import url
+from app.state.limits import Limits
+from app.state.session import Session
+from app.state.settings import DEFAULT_WIDTH
 from app.views.literal import literal
 
 SPEC = [["Dense", {"out_dim": 64, "W_std": 1.2, "b_std": 0.1}], ["Relu", {}],

@@ -3,9 +3,9 @@ classification and kernel heatmap views: what they compute, when, and what they 
 import numpy as np
 import pytest
 
-from app import convergence
-from app.limits import Limits
-from app.state import Session
+from app.jobs import convergence
+from app.state.limits import Limits
+from app.state.session import Session
 from app.views.classification import ClassificationView
 from app.views.distribution import DistributionView
 from app.views.kernel_angles import AngleKernelsView

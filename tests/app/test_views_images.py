@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from app import image_jobs
-from app.limits import Limits
-from app.state import Session
+from app.jobs import image_jobs
+from app.state.limits import Limits
+from app.state.session import Session
 from app.views.images import ImagesView
 
 #: one xdist worker runs the module, so its module-scoped fixture is computed once

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from app.limits import Limits
-from app.state import Session
+from app.state.limits import Limits
+from app.state.session import Session
 from app.views.lazy_rich import LazyRichView
 from app.views.literal import literal
 

@@ -1,8 +1,8 @@
 """The recurrent networks view: the RNN, FC and CNN compared on sequences; its exports."""
 import numpy as np
 
-from app.limits import Limits
-from app.state import Session
+from app.state.limits import Limits
+from app.state.session import Session
 from app.views.recurrent import RecurrentView
 
 

@@ -7,12 +7,12 @@ import urllib.parse
 import pytest
 from panel.io.location import Location
 
-from app import url
-from app.analysis_settings import TAB_SLUGS, ImageExperiment, Sweep
-from app.background import Cancelled, Job
-from app.cache import Cache
-from app.limits import Limits
-from app.state import Session
+from app.jobs.background import Cancelled, Job
+from app.jobs.cache import Cache
+from app.state import url
+from app.state.analysis_settings import TAB_SLUGS, ImageExperiment, Sweep
+from app.state.limits import Limits
+from app.state.session import Session
 from app.views.registry import TABS
 from app.views.tabs import view_tabs
 
@@ -143,7 +143,7 @@ def test_parts_of_a_result_are_shown_at_most_once_per_interval_and_never_after_i
     """The first part at once, then the latest one per PARTIAL_INTERVAL (each redraws the
     session's figures on the shared event loop); a part waiting for its turn never lands
     after the final result."""
-    from app import background
+    from app.jobs import background
     monkeypatch.setattr(background, "PARTIAL_INTERVAL", 0.5)
     release = threading.Event()
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 import engine
-from app import theory_jobs
-from app.cache import Cache
-from app.limits import Limits
-from app.state import Session
-from app.theory_settings import B_STD_GRID, W_STD_GRID, hidden_weights, set_weights
+from app.jobs import theory_jobs
+from app.jobs.cache import Cache
+from app.state.limits import Limits
+from app.state.session import Session
+from app.state.theory_settings import B_STD_GRID, W_STD_GRID, hidden_weights, set_weights
 from app.views.random_matrix import RandomMatrixView
 from app.views.signal_propagation import NO_BLOCK, SignalPropagationView
 

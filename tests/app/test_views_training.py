@@ -9,9 +9,9 @@ import pytest
 from bokeh.document import Document
 from bokeh.models import ColumnDataSource
 
-from app.limits import Limits
-from app.settings import Finite
-from app.state import Session
+from app.state.limits import Limits
+from app.state.session import Session
+from app.state.settings import Finite
 from app.views.function_space import FunctionSpaceView
 from app.views.loss import LossView
 

@@ -2,7 +2,7 @@
 import json
 import time
 
-from app.settings import T_GRID
+from app.state.settings import T_GRID
 
 from .bokeh import column, data, press_slider, wait_for_change
 from .conftest import Recorder, open_app, screenshot, wait_for_members

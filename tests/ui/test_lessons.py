@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from app.analysis_settings import TAB_SLUGS
 from app.lessons import LESSONS
+from app.state.analysis_settings import TAB_SLUGS
 
 from .analysis import GOTO_TIMEOUT, wait_for_data, wait_idle
 from .bokeh import column, wait_for_change

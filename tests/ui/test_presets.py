@@ -8,8 +8,8 @@ preset visited before.
 import time
 import urllib.parse
 
-from app import stack
-from app.presets import PRESETS
+from app.state import stack
+from app.state.presets import PRESETS
 
 from .bokeh import column
 from .conftest import ARTIFACTS, open_app, screenshot

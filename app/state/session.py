@@ -2,7 +2,7 @@
 
 One ``Session`` per browser tab is the single source of truth. Every setting change takes
 one immutable snapshot of what the closed form depends on (``request()``), and submits its
-computation, keyed on that snapshot alone, to the server's job service (app/background.py);
+computation, keyed on that snapshot alone, to the server's job service (app/jobs/background.py);
 the event loop and the widget threads never compute. The outcome is applied on the event
 loop, and only while its snapshot is still the current one, so a result can never pair
 one setting's data with another's kernels. An invalid setting keeps the last valid result
@@ -14,18 +14,19 @@ import contextlib
 
 import param
 
-from . import results, stack
-from .background import Job
-from .closed_form import ClosedForm, ClosedFormRequest
-from .finite_jobs import FiniteEnsembles
-from .job_service import INTERACTIVE
+from ..jobs import results
+from ..jobs.background import Job
+from ..jobs.closed_form import ClosedForm, ClosedFormRequest
+from ..jobs.finite_jobs import FiniteEnsembles
+from ..jobs.lazy_rich_jobs import LazyRichSettings
+from ..jobs.recurrent_jobs import SequenceSettings
+from ..jobs.results import SAFE_FRACTION, safe_learning_rate
+from ..jobs.service import INTERACTIVE
+from . import stack
+from .analysis_settings import ImageExperiment, Sweep, ViewSelection  # the analysis views' settings
 from .limits import Limits
 from .presets import PRESETS
-from .results import SAFE_FRACTION, safe_learning_rate
 from .settings import DEFAULT_WIDTH, Architecture, Data, Finite, Training
-from .analysis_settings import ImageExperiment, Sweep, ViewSelection  # the analysis views' settings
-from .lazy_rich_jobs import LazyRichSettings
-from .recurrent_jobs import SequenceSettings
 from .theory_settings import MatrixSettings, SignalSettings
 
 __all__ = ["Session", "SAFE_FRACTION", "safe_learning_rate"]
@@ -46,7 +47,7 @@ class Session(param.Parameterized):
     sweep = param.ClassSelector(class_=Sweep, instantiate=False)
     images = param.ClassSelector(class_=ImageExperiment, instantiate=False)
     # the theory tabs (signal propagation, random matrices, lazy vs rich, recurrent): here so
-    # that a link sets them before their tab is built (app/url.py)
+    # that a link sets them before their tab is built (app/state/url.py)
     signal = param.ClassSelector(class_=SignalSettings, instantiate=False)
     matrices = param.ClassSelector(class_=MatrixSettings, instantiate=False)
     lazy = param.ClassSelector(class_=LazyRichSettings, instantiate=False)
@@ -55,7 +56,7 @@ class Session(param.Parameterized):
     closed_form = param.ClassSelector(class_=ClosedForm, default=None, doc="""
         The last valid closed-form result (kept while the settings are invalid).""")
     finite_run = param.Parameter(default=None, doc="""
-        The finite ensemble of the current settings (app/finite_jobs.py), or None.""")
+        The finite ensemble of the current settings (app/jobs/finite_jobs.py), or None.""")
     stack_error = param.String(default="", doc="The engine's message about the layer stack.")
     error_path = param.Parameter(default=None, doc="""
         Editor path of the layer the stack error names.""")

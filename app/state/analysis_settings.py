@@ -1,7 +1,7 @@
 """Settings of the analysis views: which view is shown, width sweeps, the images experiment.
 
-Like app/settings.py these are the whole state of a view (app/url.py puts them in the
-URL); results are derived from them in app/convergence.py and app/image_jobs.py. Views
+Like app/state/settings.py these are the whole state of a view (app/state/url.py puts them in the
+URL); results are derived from them in app/jobs/convergence.py and app/jobs/image_jobs.py. Views
 that need long computations start them only once their tab is shown.
 """
 from __future__ import annotations

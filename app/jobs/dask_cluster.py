@@ -22,7 +22,7 @@ over its memory limit): Dask runs the task again on another worker (up to its
 ``allowed-failures``), the subscribers are told; futures cancelled under a live job
 (``client.restart()``) are submitted again, up to ``ATTEMPTS`` times.
 
-What runs inside a worker (the preload, the warm-up, ``run_task``) is app/dask_worker.py.
+What runs inside a worker (the preload, the warm-up, ``run_task``) is app/jobs/dask_worker.py.
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ import traceback
 import cloudpickle
 
 from .dask_worker import run_task, warm_up
-from .job_service import HEAVY, SERVICE, Cancelled, LocalRunner
+from .service import HEAVY, SERVICE, Cancelled, LocalRunner
 
 #: ``--scheduler``/``IWE_SCHEDULER`` value that keeps the HEAVY lane on the server's threads
 THREADS = "threads"
@@ -141,7 +141,7 @@ class DaskRunner:
                         memory_limit=self.memory_limit, host="127.0.0.1",
                         dashboard_address=None,
                         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                        silence_logs=logging.ERROR, preload=["app.dask_worker"],
+                        silence_logs=logging.ERROR, preload=["app.jobs.dask_worker"],
                         env={"IWE_EMBEDDED_WORKER": "1"})
                     with self._close_lock:
                         self.cluster = cluster

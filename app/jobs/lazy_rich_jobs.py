@@ -1,6 +1,6 @@
 """The lazy vs rich view's settings and computation (engine.lazy_rich), cached server-wide.
 
-The settings live on the session (``Session.lazy``, in the URL: app/url.py). The key holds
+The settings live on the session (``Session.lazy``, in the URL: app/state/url.py). The key holds
 only hashable settings (design.md §1): the spec with its hidden widths left out, the data key, the server's data
 limits, the alphas, the alpha sweep's width, the widths, seeds, learning rate and steps.
 """

@@ -2,7 +2,7 @@
 
 Keys hold only hashable settings (design.md §1): the repeated [Dense, phi] block of the
 validated spec (``engine.Block``), the views' own settings and fixed grids. Each
-``compute_*(key, report, should_stop)`` runs in the job service (app/background.py) and
+``compute_*(key, report, should_stop)`` runs in the job service (app/jobs/background.py) and
 returns plain arrays and numbers the views only draw.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 
 import engine
 
+from ..state.theory_settings import B_STD_GRID, W_STD_GRID
 from .background import Cancelled
 from .cache import Cache
-from .theory_settings import B_STD_GRID, W_STD_GRID
 
 PHASE_DIAGRAMS = Cache(8)
 PROPAGATION_CURVES = Cache(32)

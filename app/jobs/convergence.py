@@ -15,11 +15,12 @@ import numpy as np
 
 import engine
 
-from . import results, stack
+from ..state import stack
+from . import results
 from .background import Cancelled
 from .cache import Cache
-from .job_service import Pieces
-from .state import SAFE_FRACTION
+from .results import SAFE_FRACTION
+from .service import Pieces
 
 #: training inputs used for the empirical NTKs (the first ones of the current data)
 MAX_POINTS = 64
@@ -54,7 +55,7 @@ def spec_key(spec) -> str:
 
 
 def network(spec):
-    """The built network of ``spec`` (server-wide cache of app/results.py)."""
+    """The built network of ``spec`` (server-wide cache of app/jobs/results.py)."""
     return results.network(stack.canonical(spec), spec)
 
 

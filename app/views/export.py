@@ -1,4 +1,4 @@
-"""Export: the data behind each view as CSV, and "Copy as Python" (app/snippets.py).
+"""Export: the data behind each view as CSV, and "Copy as Python" (app/views/snippets.py).
 
 A view exports by defining ``export_table() -> {column: values}`` (equal-length columns,
 the numbers it plots) and ``export_python() -> str``. The training-dynamics views of the
@@ -11,11 +11,11 @@ import io
 
 import numpy as np
 
+from ..state.settings import T_GRID
 from . import snippets
-from .settings import T_GRID
-from .views.function_space import FunctionSpaceView
-from .views.loss import LossView
-from .views.plotting import is_function_plot, plot_inputs
+from .function_space import FunctionSpaceView
+from .loss import LossView
+from .plotting import is_function_plot, plot_inputs
 
 
 def csv_text(columns: dict) -> str:

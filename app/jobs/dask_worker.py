@@ -1,8 +1,8 @@
 """What runs inside a Dask worker: the preload, the warm-up and ``run_task``, the wrapper
-around every job's computation (app/dask_cluster.py submits it; the server side is there).
+around every job's computation (app/jobs/dask_cluster.py submits it; the server side is there).
 
 Run Dask workers elsewhere with ``dask worker tcp://HOST:8786 --nthreads 1 --preload
-app.dask_worker`` (the preload sets float64 JAX before any task, as app/main.py does).
+app.jobs.dask_worker`` (the preload sets float64 JAX before any task, as app/main.py does).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 
 import cloudpickle
 
-from .job_service import Cancelled
+from .service import Cancelled
 
 #: seconds between two progress messages of a worker (partial results are always sent)
 PROGRESS_INTERVAL = 0.2
@@ -29,7 +29,7 @@ def _enable_x64() -> None:
 
 
 def dask_setup(worker) -> None:
-    """Worker preload (``--preload app.dask_worker``): float64 JAX before any task arrives."""
+    """Worker preload (``--preload app.jobs.dask_worker``): float64 JAX before any task arrives."""
     _enable_x64()
 
 

@@ -1,4 +1,4 @@
-"""The kernels the kernels view draws, from the server-wide caches (app/results.py).
+"""The kernels the kernels view draws, from the server-wide caches (app/jobs/results.py).
 
 Heatmaps: NNGP and NTK of the current training inputs, the same arrays the closed form
 uses (a cache hit, never a recomputation), ordered for reading: 1-D inputs by x, labelled
@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import results, stack
+from ..state import stack
+from . import results
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,7 +2,7 @@
 
 A ``ClosedFormRequest`` is one immutable snapshot of every setting the closed form depends
 on, taken at one moment; the computation, its cache keys and the check that its result is
-still wanted all derive from that snapshot and nothing else (app/state.py).
+still wanted all derive from that snapshot and nothing else (app/state/session.py).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class ClosedFormRequest:
     """The settings of one closed-form computation (hashable: a cache and task key)."""
 
     spec_json: str        # canonical JSON of the spec as set (hidden widths included)
-    data_key: tuple       # app.settings.Data.key
+    data_key: tuple       # app.state.settings.Data.key
     max_train: int
     max_test: int
     mode: str             # ntk | nngp | posterior

@@ -1,6 +1,6 @@
 """The recurrent view's settings and computation (engine.compare_sequence_models), cached.
 
-The settings live on the session (``Session.sequences``, in the URL: app/url.py); the key
+The settings live on the session (``Session.sequences``, in the URL: app/state/url.py); the key
 holds only them (hashable).
 """
 from __future__ import annotations

@@ -68,10 +68,10 @@ def loss(spec, data_key: tuple, mode: str, learning_rate: float, diag_reg: float
 
 
 def images(key: tuple) -> str:
-    """Test accuracy of the three networks of app/image_jobs.py on the digits."""
-    from .analysis_settings import ImageExperiment
-    from .image_jobs import ARCHITECTURES, TIMES
-    from .state import SAFE_FRACTION
+    """Test accuracy of the three networks of app/jobs/image_jobs.py on the digits."""
+    from ..state.analysis_settings import ImageExperiment
+    from ..jobs.image_jobs import ARCHITECTURES, TIMES
+    from ..jobs.results import SAFE_FRACTION
     max_train, n_test, diag_reg, seed = key
     sizes = ImageExperiment(max_train=max_train).train_sizes
     times = ", ".join(number(t) for t in TIMES)
@@ -112,7 +112,7 @@ def train_kernels(spec, data_key: tuple, order_code: str) -> str:
 
 def convergence(spec, key: tuple) -> str:
     """The width sweep: ``spectrum`` (eigenvalues, distance, slope) and ``change``."""
-    from .convergence import MAX_POINTS
+    from ..jobs.convergence import MAX_POINTS
     _, data_key, _, widths, seeds, learning_rate, steps = key
     return (HEADER + dataset(data_key) +
             f"spec = {literal(spec)}\n"
@@ -130,7 +130,7 @@ def convergence(spec, key: tuple) -> str:
 
 def angles(spec, key: tuple, train_code: str) -> str:
     """Jacot et al.'s curves along the unit circle: ``curves`` (engine.AngleKernels)."""
-    from .convergence import MAX_POINTS
+    from ..jobs.convergence import MAX_POINTS
     _, _, _, widths, seeds, learning_rate, steps = key
     return (HEADER + train_code +
             f"spec = {literal(spec)}\n"
@@ -145,7 +145,7 @@ def angles(spec, key: tuple, train_code: str) -> str:
 
 def distribution(spec, key: tuple) -> str:
     """Outputs at initialisation: ``dist.samples`` (width, network, input), ``dist.ks_statistic``."""
-    from .convergence import DISTRIBUTION_POINTS
+    from ..jobs.convergence import DISTRIBUTION_POINTS
     _, data_key, _, widths, samples = key
     return (HEADER + dataset(data_key) +
             f"spec = {literal(spec)}\n"

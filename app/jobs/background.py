@@ -2,7 +2,7 @@
 
 A ``Job`` belongs to one view of one session. ``start`` delivers a cached result at once,
 or submits ``compute(report, should_stop)`` (a pure function of the settings ``key``
-stands for) to the server's job service (app/job_service.py), so identical requests of
+stands for) to the server's job service (app/jobs/service.py), so identical requests of
 other sessions share the work; the result, wherever it was computed (a thread of the
 server, a Dask worker process), is stored in the server's ``cache`` under ``key`` when it
 arrives. Starting again supersedes the previous request; ``cancel()`` (the stop button, a
@@ -28,7 +28,7 @@ from panel.io.document import hold
 from panel.io.state import set_curdoc
 
 from .cache import Cache
-from .job_service import HEAVY, SERVICE, Cancelled, Pieces, Subscriber
+from .service import HEAVY, SERVICE, Cancelled, Pieces, Subscriber
 
 __all__ = ["Cancelled", "Job", "FROM_CACHE"]
 

@@ -17,12 +17,12 @@ import numpy as np
 
 import engine
 
-from .analysis_settings import ImageExperiment
+from ..state.analysis_settings import ImageExperiment
+from ..state.settings import T_GRID
+from ..state.stack import canonical
 from .cache import Cache
-from .job_service import Pieces
-from .settings import T_GRID
-from .stack import canonical
-from .state import SAFE_FRACTION
+from .results import SAFE_FRACTION
+from .service import Pieces
 
 
 def _conv(padding: str) -> list:

@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-PRESET_DIR = Path(__file__).resolve().parents[1] / "assets" / "presets"
+PRESET_DIR = Path(__file__).resolve().parents[2] / "assets" / "presets"
 DEFAULT = "Cookbook Erf net"
 #: what the preset menu names a stack that is no preset's (edited, from a link or a lesson)
 CUSTOM = "Custom stack"

@@ -5,7 +5,7 @@ finite setting does, ``FiniteEnsembles`` asks for the ensemble of those settings
 and the data always come from one snapshot, the closed form shown (its request), with the
 width slider's hidden widths: a new stack with the old data is impossible. A cached one
 arrives at once (returning to a width is instant), otherwise ``engine.train_ensemble``
-runs in the job service (app/background.py) with a progress bar and a stop button, and
+runs in the job service (app/jobs/background.py) with a progress bar and a stop button, and
 the other sessions stay responsive. Training goes in chunks and each finished chunk is
 shown at once (a partial FiniteRun: the red lines reach the step trained so far), so the
 first lines appear about a second after a change and fill in along t; a stopped training
@@ -23,11 +23,11 @@ import param
 
 import engine
 
-from . import stack
+from ..state import stack
+from ..state.settings import T_GRID
 from .background import Cancelled, Job, in_document
 from .cache import Cache
 from .finite_run import FiniteRun
-from .settings import T_GRID
 
 RUNS = Cache(64)
 #: seconds the settings must stay put before a training starts (a slider passes through)

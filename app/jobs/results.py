@@ -1,7 +1,7 @@
 """Engine calls behind caches: datasets, kernels, predictors, loss curves.
 
 Every function takes hashable settings and returns an engine result; the caches are
-shared by all sessions of the server (app/cache.py). Moving the time slider only queries
+shared by all sessions of the server (app/jobs/cache.py). Moving the time slider only queries
 a cached predictor (matrix products), never recomputes kernels or eigendecompositions.
 """
 from __future__ import annotations
@@ -12,10 +12,10 @@ import numpy as np
 
 import engine
 
-from . import stack
+from ..state import stack
+from ..state.settings import T_GRID
 from .cache import Cache
 from .closed_form import ClosedForm, ClosedFormRequest
-from .settings import T_GRID
 
 #: the default learning rate as a fraction of the stable maximum
 SAFE_FRACTION = 0.5

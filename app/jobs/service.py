@@ -10,7 +10,7 @@ of trainings never holds back a closed-form answer.
 
 Where a lane's tasks run is its runner's business. ``LocalRunner`` computes in threads of
 this process. The served app (app/main.py) gives the HEAVY lane a ``DaskRunner``
-(app/dask_cluster.py): the work runs in Dask worker processes, an embedded LocalCluster or
+(app/jobs/dask_cluster.py): the work runs in Dask worker processes, an embedded LocalCluster or
 an existing cluster, the lane's capacity following the cluster's worker threads. The
 INTERACTIVE lane stays on threads of the server: a closed form answers a slider within
 tens of milliseconds once its kernels are cached (a round trip to a worker process and
@@ -30,7 +30,7 @@ runs the parts (a Dask runner as tasks of their own, side by side on every worke
 progress counts finished parts, and parts already in the ``Pieces``' cache are not computed
 again: two sweeps that share a width share that part.
 
-Subscribers are called from the lane's threads; app/background.py moves what they change
+Subscribers are called from the lane's threads; app/jobs/background.py moves what they change
 onto the session's document.
 """
 from __future__ import annotations
@@ -87,7 +87,7 @@ class Pieces:
     ``parts``: ``((key, compute), ...)``, each ``compute(report, should_stop)`` a pure
     function of its hashable ``key`` (for a Dask lane: one that pickles); ``combine(values)``
     gets the parts' values in order and returns the task's result (it runs in the server:
-    keep it cheap); ``cache``: an app.cache.Cache keeping each part's value under its key.
+    keep it cheap); ``cache``: an app.jobs.cache.Cache keeping each part's value under its key.
     """
 
     parts: tuple
@@ -350,7 +350,7 @@ class JobService:
 def _workers() -> dict[str, int]:
     """IWE_WORKERS long tasks at once (default: one per core), two closed-form answers.
 
-    The served app hands the HEAVY lane to Dask (app/dask_cluster.py); these threads run it
+    The served app hands the HEAVY lane to Dask (app/jobs/dask_cluster.py); these threads run it
     where no server started a cluster (tests, scripts, IWE_SCHEDULER=threads)."""
     heavy = int(os.environ.get("IWE_WORKERS", os.cpu_count() or 1))
     return {INTERACTIVE: 2, HEAVY: max(heavy, 1)}

@@ -1,7 +1,7 @@
 """What a user sets: the architecture, the data, the training, the finite ensembles.
 
-These parameters are the whole state of a view (app/url.py puts them in the URL); every
-result is derived from them in app/state.py. Names follow the engine and the literature
+These parameters are the whole state of a view (app/state/url.py puts them in the URL); every
+result is derived from them in app/state/session.py. Names follow the engine and the literature
 (design.md §3): spec, width, learning_rate, diag_reg, t.
 """
 from __future__ import annotations

@@ -2,8 +2,8 @@
 phase diagram sets the stack's W_std and b_std.
 
 The settings live on the session (``Session.signal``, ``Session.matrices``; in the URL:
-app/url.py). A click goes through the editor's own path: new editor items, checked against
-the server's limits (app/spec_input.py), then ``Architecture.edit``; a refused spec
+app/state/url.py). A click goes through the editor's own path: new editor items, checked against
+the server's limits (app/state/spec_input.py), then ``Architecture.edit``; a refused spec
 leaves the stack as it was and returns the reason.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A copied link reproduces the view. Values a link asks for that the server refuses (beyond
 a limit, malformed) are reported in the session's notice; the rest still apply. A link is
 untrusted input: values Panel's query reader cannot read (``n_train=²``, a 4,301-digit
-number) and a spec beyond the server's limits (app/spec_input.py) are dropped from the query
+number) and a spec beyond the server's limits (app/state/spec_input.py) are dropped from the query
 before anything reads it, so such a link still opens the page, with the reason. So are values
 param would take but the views cannot use (``True`` for a number, ``256.0`` for a width,
 a list holding a value twice or more values than there are choices).
@@ -18,7 +18,7 @@ import param
 from panel.util import parse_query
 
 from . import spec_input
-from .state import Session
+from .session import Session
 
 #: settings object -> {parameter: query name}
 SYNCED = {
@@ -29,13 +29,14 @@ SYNCED = {
                  "diag_reg": "diag_reg"},
     "finite": {"ensemble_size": "ensemble_size", "network_seed": "network_seed",
                "show": "finite"},
-    # the analysis views (app/analysis_settings.py)
+    # the analysis views (app/state/analysis_settings.py)
     "selection": {"view": "view"},
     "sweep": {"widths": "sweep_widths", "seeds": "sweep_seeds", "steps": "sweep_steps",
               "samples": "samples"},
     "images": {"max_train": "image_max_train", "n_test": "image_n_test",
                "diag_reg": "image_diag_reg", "seed": "image_seed"},
-    # the theory tabs (app/theory_settings.py, app/lazy_rich_jobs.py, app/recurrent_jobs.py)
+    # the theory tabs (app/state/theory_settings.py, app/jobs/lazy_rich_jobs.py,
+    # app/jobs/recurrent_jobs.py)
     "signal": {"depth": "signal_depth", "input_correlation": "signal_correlation"},
     "matrices": {"width": "rm_width", "ratio": "rm_ratio", "depth": "rm_depth"},
     "lazy": {"alphas": "lazy_alphas", "width": "lazy_width"},

@@ -4,7 +4,7 @@ Types and arguments come from the engine (``engine.SPEC_LAYERS``, every layer a 
 spec may name, and their constructors' signatures), so a new engine layer shows up here
 without app changes; each argument's tooltip is its line under ``Args:`` in the engine's
 docstring. This module only adds what a signature cannot say: which layers the editor
-leaves out and why, and a line of help per layer (app/layer_help.py), starting values for
+leaves out and why, and a line of help per layer (app/state/layer_help.py), starting values for
 required arguments, the choices of string arguments, which arguments a form cannot hold.
 """
 from __future__ import annotations

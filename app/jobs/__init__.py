@@ -1,0 +1,1 @@
+"""The one job service: long computations submitted to Dask, with progress, cancel and caches."""
