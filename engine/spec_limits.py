@@ -11,8 +11,8 @@ ValueError naming the position, the limit and its value, e.g.
     layer 1 (FanOut): FanOut(num=100000): num is beyond the limit max_fan_out = 16
 
 ``engine.build(spec, limits=SpecLimits(...))`` calls it first; a server makes its own limits
-(app/limits.py). Every number in a spec is bounded too (``max_magnitude``): an integer such
-as 10**30 would overflow inside a compiled function instead of giving a message.
+(app/state/limits.py). Every number in a spec is bounded too (``max_magnitude``): an
+integer such as 10**30 would overflow inside a compiled function instead of giving a message.
 """
 from __future__ import annotations
 
