@@ -28,6 +28,7 @@ jax.config.update("jax_enable_x64", True)
 import holoviews as hv  # noqa: E402
 import panel as pn  # noqa: E402
 
+from app.busy_counter import serialize_busy_counter  # noqa: E402
 from app.dashboard import App  # noqa: E402
 from app.jobs import dask_cluster  # noqa: E402
 from app.local_resources import serve_stylesheets_locally  # noqa: E402
@@ -36,6 +37,7 @@ from app.state.session import Session  # noqa: E402
 
 pn.extension(sizing_mode="stretch_width")
 serve_stylesheets_locally()  # no CDN links, also from hidden tabs (app/local_resources.py)
+serialize_busy_counter()  # callbacks on several threads (app/busy_counter.py)
 hv.extension("bokeh")
 # Bokeh's canvas, not HoloViews' default WebGL: a browser without a GPU (a school laptop,
 # headless Chromium) draws WebGL in software and copies every frame back, which cost 40 %
