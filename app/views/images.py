@@ -4,17 +4,14 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 import panel as pn
-import param
 
 from ..jobs import image_jobs
-from ..jobs.background import Job
-from ..state.session import Session
 from ..state.settings import T_GRID
 from . import snippets
 from .checked_input import checked_input
-from .job_bar import JobBar, on_page_load
 from .overlays import overlay
 from .plotting import COLORS, Glyphs, x_dim
+from .session_view import SessionView
 
 CAPTION = """**Images: FC vs CNN vs residual CNN** on the 8×8
 digits: test accuracy of the infinite ensemble's class argmaxₖ μₜ(x)ₖ,
@@ -54,41 +51,31 @@ def _setting(images, name: str):
     return widget_type.from_param(images.param[name], name=label, **spec)
 
 
-class ImagesView(pn.viewable.Viewer):
+class ImagesView(SessionView):
     """Accuracy vs time and vs training-set size; kernels in the background, cached."""
 
-    session = param.ClassSelector(class_=Session)
     slug = "images"
+    label = "Computing the image kernels (tiled)"
+    cache = image_jobs.RESULTS
+    WATCHED = [("images", list(SETTINGS))]
 
     def __init__(self, **params):
-        super().__init__(**params)
-        self.job = Job()
         self._glyphs = Glyphs()
-        self.result: image_jobs.Comparison | None = None
         self._time = hv.streams.Pipe(data=None)
         self._size = hv.streams.Pipe(data=None)
-        self._marker = hv.streams.Pipe(data=self._marker_t())
-        self.session.images.param.watch(self._start, list(SETTINGS))
-        self.session.selection.param.watch(self._start, "view")
+        self._marker = hv.streams.Pipe(data=None)
+        super().__init__(**params)
+        self._marker.update(data=self._marker_t())
         self.session.training.param.watch(self._on_time, "t")
-        on_page_load(self._resend)
-        self._start()
-
-    def _resend(self) -> None:
-        if self.result is not None:
-            self._deliver(self.result)
 
     # ----------------------------------------------------------------- work
 
-    def _start(self, *events):
-        if self.session.selection.view != self.slug:
-            return
-        key = self.session.images.key
-        self.job.start(image_jobs.RESULTS, key, image_jobs.pieces(key),
-                       self._deliver, label="Computing the image kernels (tiled)")
+    def key(self):
+        return self.session.images.key
 
-    def _deliver(self, result) -> None:
-        self.result = result
+    work = staticmethod(image_jobs.pieces)  # one task per network and tile
+
+    def show(self, result) -> None:
         self._time.send(result)
         self._on_time()
 
@@ -181,7 +168,7 @@ class ImagesView(pn.viewable.Viewer):
                           sizing_mode="stretch_width")
         return pn.Column(
             pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}), settings,
-            JobBar(job=self.job, css_class="images-job"),
+            self.job_bar(),
             pn.Row(pn.pane.HoloViews(by_time, sizing_mode="stretch_width", height=390),
                    pn.pane.HoloViews(by_size, sizing_mode="stretch_width", height=390),
                    sizing_mode="stretch_width"),

@@ -10,15 +10,12 @@ from __future__ import annotations
 import holoviews as hv
 import numpy as np
 import panel as pn
-import param
 
 from ..jobs import theory_jobs
-from ..jobs.background import Job
-from ..state.session import Session
-from .job_bar import JobBar, on_page_load
 from .literal import literal
 from .overlays import overlay
 from .plotting import COLORS, named, x_dim, y_dims
+from .session_view import WAIT, SessionView
 
 SLUG = "random-matrices"
 CAPTION = """**Random-matrix laws** at initialisation (Tensor Programs recover them). Left:
@@ -36,46 +33,36 @@ SHORT_TITLES = {"marchenko_pastur": "MP", "semicircle": "Semicircle"}  # narrow 
 LAW_COLORS = {"marchenko_pastur": COLORS["closed"], "semicircle": COLORS["test"]}
 
 
-class RandomMatrixView(pn.viewable.Viewer):
-    session = param.ClassSelector(class_=Session)
-
+class RandomMatrixView(SessionView):
     slug = SLUG
+    label = "Sampling random matrices"
+    cache = theory_jobs.MATRICES
+    WATCHED = [("", ["closed_form"]), ("matrices", ["width", "ratio", "depth"])]
 
     def __init__(self, **params):
-        super().__init__(**params)
-        self.settings = self.session.matrices  # in the URL (app/state/url.py)
-        self.job = Job()
-        self.result = None
         self._pipe = hv.streams.Pipe(data=None)
         self._numbers = pn.pane.Markdown("", css_classes=[f"{SLUG}-numbers"],
                                          styles={"font-size": "0.9em"})
-        self.session.param.watch(self._start, "closed_form")
-        self.session.selection.param.watch(self._start, "view")
-        self.settings.param.watch(self._start, ["width", "ratio", "depth"])
-        on_page_load(self._resend)
-        self._start()
+        super().__init__(**params)
+
+    @property
+    def settings(self):
+        """The view's settings (in the URL: app/state/url.py)."""
+        return self.session.matrices
+
+    def request(self):
+        return WAIT if self.session.closed_form is None else self.key()
 
     def key(self) -> tuple:
         s, m = self.session, self.settings
         block = theory_jobs.block_of(s.closed_form.request.spec)
         return (m.width, round(float(m.ratio), 4), block, m.depth)
 
-    def _start(self, *events) -> None:
-        if self.session.selection.view != SLUG or self.session.closed_form is None:
-            return
-        key = self.key()
-        self.job.start(theory_jobs.MATRICES, key,
-                       lambda report, stop: theory_jobs.compute_matrices(key, report, stop),
-                       self._deliver, label="Sampling random matrices")
+    compute = staticmethod(theory_jobs.compute_matrices)
 
-    def _deliver(self, result) -> None:
-        self.result = result
-        self._resend()
-
-    def _resend(self) -> None:
-        if self.result is not None:
-            self._pipe.send(self.result)
-            self._numbers.object = self._numbers_text(self.result)
+    def show(self, result) -> None:
+        self._pipe.send(result)
+        self._numbers.object = self._numbers_text(result)
 
     # ------------------------------------------------------------- elements
 
@@ -173,7 +160,7 @@ class RandomMatrixView(pn.viewable.Viewer):
                                      sizing_mode="stretch_width", height=350, linked_axes=False)
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}),
                          pn.Row(width, ratio, depth, sizing_mode="stretch_width"),
-                         JobBar(job=self.job, css_class=f"{SLUG}-job"),
+                         self.job_bar(),
                          pn.Row(*laws, distance, sizing_mode="stretch_width"),
                          pn.Row(jacobian, self._numbers, sizing_mode="stretch_width"),
                          sizing_mode="stretch_width")

@@ -1,21 +1,14 @@
-"""What the width-sweep views share: start when shown, restart on a new setting, a job bar.
-
-A subclass names its tab (``slug``), the settings it depends on (``WATCHED``), how to make
-its cache key (``key()``, None when the current settings cannot be swept, with a reason
-in ``self.reason``), the cache, the engine call and what to do with a result.
+"""What the width-sweep views add to a SessionView (app/views/session_view.py): they wait for
+the closed form of the current stack and data, share its network and data in their keys, and
+share the sweep settings (widths, seeds, steps, samples) with their widgets.
 """
 from __future__ import annotations
 
-import functools
 import panel as pn
-import param
 
-from ..jobs.background import Job
 from ..jobs.convergence import spec_key
-from ..state.session import Session
 from .checked_input import checked_input
-from .job_bar import JobBar, on_page_load
-from .literal import literal
+from .session_view import WAIT, SessionView
 
 
 SWEEP_WIDGETS = {
@@ -26,67 +19,33 @@ SWEEP_WIDGETS = {
 }
 
 
-class SweepView(pn.viewable.Viewer):
-    """A view computed by a width sweep in the background.
+class SweepView(SessionView):
+    """A view computed by a width sweep of the shown closed form's network.
 
-    Each subclass defines ``cache`` (an app.jobs.cache.Cache), ``key()`` (the cache key of the
-    current settings, or None with ``self.reason`` set when the view cannot be drawn),
-    ``compute(key, report, should_stop)`` (the engine call: a module-level function as a
-    ``staticmethod``, so that it pickles and runs in a Dask worker) and ``show(result)``.
-    A sweep whose widths are independent parts overrides ``work(key)`` to give its
-    ``Pieces`` (app/jobs/service.py): one task per width, side by side on the workers.
+    Besides what a SessionView names, a sweep waits for the closed form of the current
+    stack and data (its key starts with ``_sweep_key()``) and shows a reason instead when
+    they are invalid. A sweep whose widths are independent parts overrides ``work(key)`` to
+    give its ``Pieces`` (app/jobs/service.py): one task per width, side by side on the workers.
     """
 
-    session = param.ClassSelector(class_=Session)
-
-    slug = ""    # names files and CSS classes
-    tab = ""     # the tab (session.selection.view) in which it shows; default: slug
-    label = "Computing"
     #: (owner, [parameters]) of the session whose change restarts the sweep
     WATCHED: list = [("sweep", ["widths", "seeds", "steps", "samples"])]
 
     def __init__(self, **params):
+        self.WATCHED = [*self.WATCHED, ("", ["closed_form", "stack_error", "data_error"])]
         super().__init__(**params)
-        self.job = Job()
-        self.result = None
-        self.reason = ""
-        self._notice = pn.pane.Alert("", alert_type="info", visible=False,
-                                     css_classes=[f"{self.slug}-notice"])
-        for owner, names in self.WATCHED:
-            getattr(self.session, owner).param.watch(self._start, names)
-        self.session.param.watch(self._start, ["closed_form", "stack_error", "data_error"])
-        self.session.selection.param.watch(self._start, "view")
-        on_page_load(self._resend)
-        self._start()
 
-    def _resend(self) -> None:
-        if self.result is not None:
-            self.show(self.result)
-
-    # ------------------------------------------------------------- work
-
-    def _start(self, *events):
-        if self.session.selection.view != (self.tab or self.slug) or self.session.closed_form is None:
-            return
-        invalid = self.session.stack_error or self.session.data_error
+    def request(self):
+        s = self.session
+        if s.closed_form is None:
+            return WAIT
+        invalid = s.stack_error or s.data_error
         self.reason = "Fix the architecture or the data settings first." if invalid else ""
-        if not invalid and self._pending():
-            return  # a new closed form is on its way; its arrival starts this sweep
-        key = None if invalid else self.key()
-        self._notice.param.update(object=literal(self.reason), visible=key is None)
-        if key is None:
-            self.job.cancel(status="")
-            return
-        self.job.start(self.cache, key, self.work(key), self._deliver, label=self.label)
-
-    def work(self, key):
-        """What the job service runs for ``key``: a module-level function and the key, which
-        pickles to run in a Dask worker."""
-        return functools.partial(self.compute, key)
-
-    def _deliver(self, result) -> None:
-        self.result = result
-        self.show(result)
+        if invalid:
+            return None
+        if self._pending():
+            return WAIT  # a new closed form is on its way; its arrival starts this sweep
+        return self.key()
 
     def _pending(self) -> bool:
         """A new stack or data is on its way to the shown closed form. Keyed on the shown
@@ -101,9 +60,6 @@ class SweepView(pn.viewable.Viewer):
         request = s.closed_form.request  # validated: the live spec may not be checked yet
         return (spec_key(request.spec), request.data_key,
                 (s.limits.max_train, s.limits.max_test))
-
-    def job_bar(self):
-        return JobBar(job=self.job, css_class=f"{self.slug}-job")
 
     def settings(self, *names):
         """Widgets of the shared sweep settings (the same values in every tab); a number
