@@ -9,23 +9,23 @@ diagram sets the stack's hidden W_std and b_std through the editor's checks
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import holoviews as hv
 import numpy as np
 import panel as pn
-import param
 
 from ..jobs import theory_jobs
 from ..jobs.background import Job
 from ..jobs.service import INTERACTIVE
-from ..state.session import Session
 from ..state.theory_settings import set_weights
 from .checked_input import checked_input
-from .job_bar import JobBar, on_page_load
+from .job_bar import JobBar
 from .literal import literal
 from .overlays import nonempty_paths, overlay
 from .plotting import COLORS, named, x_dim, y_dims
+from .session_view import WAIT, SessionView
 
 SLUG = "signal-propagation"
 CAPTION = """**Signal propagation** (Poole et al. 2016; Schoenholz et al. 2017). Left: the
@@ -41,62 +41,73 @@ NO_BLOCK = ("The phase diagram needs a stack that starts with Dense followed by 
             "activation (e.g. the Cookbook Erf or ReLU presets).")
 
 
-class SignalPropagationView(pn.viewable.Viewer):
-    session = param.ClassSelector(class_=Session)
+class SignalPropagationView(SessionView):
+    """The phase diagram is the view's job (``job``, ``result``); the curves for the stack's
+    own weights are a second, quicker one (``curves_job``, ``curves``)."""
 
     slug = SLUG
+    label = "Phase diagram (chi_1 on the grid)"
+    cache = theory_jobs.PHASE_DIAGRAMS
+    WATCHED = [("", ["closed_form"]), ("signal", ["depth", "input_correlation"])]
 
     def __init__(self, **params):
-        super().__init__(**params)
-        self.settings = self.session.signal  # in the URL (app/state/url.py)
-        self.diagram_job, self.curves_job = Job(), Job(lane=INTERACTIVE)
-        self.diagram = self.curves = self.block = None
-        self.reason = ""
-        self._notice = pn.pane.Alert("", alert_type="info", visible=False,
-                                     css_classes=[f"{SLUG}-notice"])
+        self.curves_job = Job(lane=INTERACTIVE)
+        self.curves = self.block = None
         self._click_notice = pn.pane.Alert("", alert_type="warning", visible=False,
                                            css_classes=[f"{SLUG}-click-notice"])
         self._diagram_pipe = hv.streams.Pipe(data=None)
         self._curves_pipe = hv.streams.Pipe(data=None)
-        self.session.param.watch(self._start, "closed_form")
-        self.session.selection.param.watch(self._start, "view")
-        self.settings.param.watch(self._start, ["depth", "input_correlation"])
-        on_page_load(self._resend)
-        self._start()
+        super().__init__(**params)
+
+    @property
+    def settings(self):
+        """The view's settings (in the URL: app/state/url.py)."""
+        return self.session.signal
+
+    @property
+    def diagram_job(self):
+        return self.job
+
+    @property
+    def diagram(self):
+        return self.result
 
     # ------------------------------------------------------------- work
 
-    def _start(self, *events) -> None:
+    def request(self):
         s = self.session
-        if s.selection.view != SLUG or s.closed_form is None:
-            return
+        if s.closed_form is None:
+            return WAIT
         self.block = theory_jobs.block_of(s.closed_form.request.spec)  # the validated spec
         self.reason = "" if self.block is not None else NO_BLOCK
-        self._notice.param.update(object=literal(self.reason), visible=bool(self.reason))
+        return None if self.block is None else self.key()
+
+    def key(self) -> tuple:
+        return (self.block.activation,)
+
+    compute = staticmethod(theory_jobs.compute_phase_diagram)
+
+    def _start(self, *events) -> None:
+        super()._start(*events)  # the diagram
+        if not self.shown() or self.session.closed_form is None:
+            return
         if self.block is None:
-            self.diagram_job.cancel(status="")
             self.curves_job.cancel(status="")
             return
-        key = (self.block.activation,)
-        self.diagram_job.start(theory_jobs.PHASE_DIAGRAMS, key,
-                               lambda report, stop: theory_jobs.compute_phase_diagram(key, report, stop),
-                               self._deliver_diagram, label="Phase diagram (chi_1 on the grid)")
         curves = (self.block, self.settings.depth, float(self.settings.input_correlation))
         self.curves_job.start(theory_jobs.PROPAGATION_CURVES, curves,
-                              lambda report, stop: theory_jobs.compute_curves(curves, report, stop),
+                              functools.partial(theory_jobs.compute_curves, curves),
                               self._deliver_curves, label="Correlations over depth")
 
-    def _deliver_diagram(self, result) -> None:
-        self.diagram = result
-        self._resend()
+    def show(self, result) -> None:
+        self._diagram_pipe.send((result, self.block))
 
     def _deliver_curves(self, result) -> None:
         self.curves = result
-        self._resend()
+        self._curves_pipe.send((result, self.block))
 
     def _resend(self) -> None:
-        if self.diagram is not None:
-            self._diagram_pipe.send((self.diagram, self.block))
+        super()._resend()
         if self.curves is not None:
             self._curves_pipe.send((self.curves, self.block))
 
@@ -187,7 +198,7 @@ class SignalPropagationView(pn.viewable.Viewer):
                           "Correlation of the two inputs", css_classes=[f"{SLUG}-correlation"]),
             sizing_mode="stretch_width")
         return pn.Column(pn.pane.Markdown(CAPTION, styles={"font-size": "0.9em"}), boxes,
-                         JobBar(job=self.diagram_job, css_class=f"{SLUG}-job"),
+                         self.job_bar(),
                          JobBar(job=self.curves_job, css_class=f"{SLUG}-curves-job"),
                          self._notice, self._click_notice, panes[0],
                          pn.Row(*panes[1:], sizing_mode="stretch_width"),
