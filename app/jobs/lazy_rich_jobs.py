@@ -1,14 +1,13 @@
-"""The lazy vs rich view's settings and computation (engine.lazy_rich), cached server-wide.
+"""The lazy vs rich view's computation (engine.lazy_rich), cached server-wide.
 
-The settings live on the session (``Session.lazy``, in the URL: app/state/url.py). The key holds
+Its settings live on the session (``Session.lazy``: app/state/analysis_settings.py
+``LazyRichSettings``, in the URL: app/state/url.py). The key holds
 only hashable settings (design.md §1): the spec with its hidden widths left out, the data key, the server's data
 limits, the alphas, the alpha sweep's width, the widths, seeds, learning rate and steps.
 """
 from __future__ import annotations
 
 import json
-
-import param
 
 import engine
 
@@ -17,25 +16,8 @@ from .background import Cancelled
 from .cache import Cache
 
 LAZY_RICH = Cache(16)
-#: output scales the alpha sweep may include
-ALPHAS = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
-#: widths the alpha sweep may train at
-ALPHA_WIDTHS = [4, 8, 16, 32, 64, 128]
 #: training inputs (the first ones of the data) and test inputs (evenly spaced) used
 MAX_TRAIN, MAX_TEST = 64, 100
-
-
-class LazyRichSettings(param.Parameterized):
-    """The alpha sweep (the width sweep uses the shared sweep settings)."""
-
-    alphas = param.ListSelector(default=[0.25, 1.0, 4.0, 16.0], objects=ALPHAS, doc="""
-        Output scales alpha: f_alpha = alpha (f - f_0), learning rate / alpha^2.""")
-    width = param.Selector(default=16, objects=ALPHA_WIDTHS, doc="""
-        Hidden width of the networks of the alpha sweep (narrow: width alone is not lazy).""")
-
-    @property
-    def sorted_alphas(self) -> tuple:
-        return tuple(sorted(float(a) for a in self.alphas))
 
 
 def inputs(data_key, limits):

@@ -1,32 +1,15 @@
-"""The recurrent view's settings and computation (engine.compare_sequence_models), cached.
+"""The recurrent view's computation (engine.compare_sequence_models), cached.
 
-The settings live on the session (``Session.sequences``, in the URL: app/state/url.py); the key
-holds only them (hashable).
+Its settings live on the session (``Session.sequences``: app/state/analysis_settings.py
+``SequenceSettings``, in the URL: app/state/url.py); the key holds only them (hashable).
 """
 from __future__ import annotations
-
-import param
 
 import engine
 
 from .cache import Cache
 
 SEQUENCE_COMPARISONS = Cache(16)
-
-
-class SequenceSettings(param.Parameterized):
-    """The noisy-sine continuation task and the networks' weight scale."""
-
-    n_train = param.Integer(default=20, bounds=(4, 200), doc="Training sequences.")
-    length = param.Integer(default=8, bounds=(2, 32), doc="Time steps T per sequence.")
-    noise = param.Number(default=0.1, bounds=(0.0, 1.0), step=0.05, doc="""
-        Std of the Gaussian noise on the inputs (targets are noiseless).""")
-    w_std = param.Number(default=1.5, bounds=(0.1, 3.0), step=0.1, doc="""
-        W_std of every weight layer (the RNN's recurrent weights too).""")
-
-    @property
-    def key(self) -> tuple:
-        return (int(self.n_train), int(self.length), float(self.noise), float(self.w_std))
 
 
 #: test sequences, the regularisation and the bias scale of the comparison
@@ -39,7 +22,7 @@ def dataset(key):
 
 
 def compute_sequences(key, report, should_stop):
-    """key: SequenceSettings.key."""
+    """key: app.state.analysis_settings.SequenceSettings.key."""
     data = dataset(key)
     report(0.1)
     return engine.compare_sequence_models(data.x_train, data.y_train, data.x_test, data.y_test,

@@ -1,8 +1,10 @@
-"""Settings of the analysis views: which view is shown, width sweeps, the images experiment.
+"""Settings of the analysis views: which view is shown, width sweeps, the images experiment,
+the lazy vs rich alpha sweep and the recurrent comparison's task.
 
-Like app/state/settings.py these are the whole state of a view (app/state/url.py puts them in the
-URL); results are derived from them in app/jobs/convergence.py and app/jobs/image_jobs.py. Views
-that need long computations start them only once their tab is shown.
+Like app/state/settings.py these are the whole state of a view (app/state/url.py puts them in
+the URL); results are derived from them in app/jobs/ (convergence.py, image_jobs.py,
+lazy_rich_jobs.py, recurrent_jobs.py). Views that need long computations start them only once
+their tab is shown.
 """
 from __future__ import annotations
 
@@ -79,3 +81,37 @@ class ImageExperiment(param.Parameterized):
     @property
     def key(self) -> tuple:
         return (self.max_train, self.n_test, float(self.diag_reg), self.seed)
+
+
+#: output scales the alpha sweep may include
+ALPHAS = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+#: widths the alpha sweep may train at
+ALPHA_WIDTHS = [4, 8, 16, 32, 64, 128]
+
+
+class LazyRichSettings(param.Parameterized):
+    """The alpha sweep (the width sweep uses the shared sweep settings)."""
+
+    alphas = param.ListSelector(default=[0.25, 1.0, 4.0, 16.0], objects=ALPHAS, doc="""
+        Output scales alpha: f_alpha = alpha (f - f_0), learning rate / alpha^2.""")
+    width = param.Selector(default=16, objects=ALPHA_WIDTHS, doc="""
+        Hidden width of the networks of the alpha sweep (narrow: width alone is not lazy).""")
+
+    @property
+    def sorted_alphas(self) -> tuple:
+        return tuple(sorted(float(a) for a in self.alphas))
+
+
+class SequenceSettings(param.Parameterized):
+    """The noisy-sine continuation task and the networks' weight scale."""
+
+    n_train = param.Integer(default=20, bounds=(4, 200), doc="Training sequences.")
+    length = param.Integer(default=8, bounds=(2, 32), doc="Time steps T per sequence.")
+    noise = param.Number(default=0.1, bounds=(0.0, 1.0), step=0.05, doc="""
+        Std of the Gaussian noise on the inputs (targets are noiseless).""")
+    w_std = param.Number(default=1.5, bounds=(0.1, 3.0), step=0.1, doc="""
+        W_std of every weight layer (the RNN's recurrent weights too).""")
+
+    @property
+    def key(self) -> tuple:
+        return (int(self.n_train), int(self.length), float(self.noise), float(self.w_std))

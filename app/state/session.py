@@ -18,12 +18,11 @@ from ..jobs import results
 from ..jobs.background import Job
 from ..jobs.closed_form import ClosedForm, ClosedFormRequest
 from ..jobs.finite_jobs import FiniteEnsembles
-from ..jobs.lazy_rich_jobs import LazyRichSettings
-from ..jobs.recurrent_jobs import SequenceSettings
 from ..jobs.results import SAFE_FRACTION, safe_learning_rate
 from ..jobs.service import INTERACTIVE
 from . import stack
-from .analysis_settings import ImageExperiment, Sweep, ViewSelection  # the analysis views' settings
+from .analysis_settings import (  # the analysis views' settings
+    ImageExperiment, LazyRichSettings, SequenceSettings, Sweep, ViewSelection)
 from .limits import Limits
 from .presets import PRESETS
 from .settings import DEFAULT_WIDTH, Architecture, Data, Finite, Training

@@ -8,7 +8,7 @@ import panel as pn
 import engine
 
 from ..jobs import recurrent_jobs
-from ..jobs.recurrent_jobs import SequenceSettings
+from ..state.analysis_settings import SequenceSettings
 from .checked_input import checked_input
 from .overlays import overlay
 from .plotting import COLORS, Glyphs, x_dim, y_dims
