@@ -4,7 +4,9 @@ Bokeh's ``/liveness`` (``--liveness``) says the server answers; ``/readiness`` s
 the job service can run the long computations: 200 with ``{"workers": N, ...}`` when the
 HEAVY lane has N > 0 workers (Dask worker processes, or the server's threads), 503 with
 the same JSON (and why, when the cluster cannot be reached) while it has none, e.g. while
-the embedded cluster starts or when the scheduler named by ``--scheduler`` is down.
+the embedded cluster starts or when the scheduler named by ``--scheduler`` is down. It also
+reports the server's resident memory and what the result caches hold of their budget
+(``IWE_CACHE_MB``), for an operator watching a class.
 
 Importing this plugin (at server start, before any page) also starts the HEAVY lane's
 cluster (app/jobs/dask_cluster.py), so the workers are up by the time the first student comes.
@@ -15,15 +17,18 @@ from __future__ import annotations
 import json
 import sys
 
+import psutil
 from tornado.web import RequestHandler
 
 from . import warmup
 from .jobs import dask_cluster
+from .jobs.cache import BUDGET
 from .jobs.service import HEAVY, INTERACTIVE, SERVICE
 
 
 def readiness() -> dict:
-    """What /readiness answers: workers and threads of the HEAVY lane, jobs queued/running."""
+    """What /readiness answers: workers and threads of the HEAVY lane, jobs queued/running,
+    the server process's memory and what its result caches hold of their budget (MiB)."""
     runner = SERVICE.runner(HEAVY)
     if isinstance(runner, dask_cluster.DaskRunner):
         workers, threads, where = runner.workers, runner.threads, runner.describe()
@@ -35,6 +40,9 @@ def readiness() -> dict:
               "queued": SERVICE.queued(HEAVY) + SERVICE.queued(INTERACTIVE),
               "running": SERVICE.running(HEAVY) + SERVICE.running(INTERACTIVE),
               "cluster": where,
+              "memory_mb": {"server_rss": round(psutil.Process().memory_info().rss / 2 ** 20),
+                            "caches": round(BUDGET.used / 2 ** 20, 1),
+                            "cache_budget": round(BUDGET.max_bytes / 2 ** 20)},
               "warmup": dict(warmup.PROGRESS) if warmup.enabled() else "off"}
     if error:
         status["error"] = error

@@ -340,6 +340,9 @@ def test_readiness_is_503_without_workers_and_200_with(cluster):
     try:
         status, body = _get(f"http://127.0.0.1:{port}/readiness")
         assert status == 200 and body["workers"] == 2 and body["queued"] == 0
+        memory = body["memory_mb"]
+        assert memory["server_rss"] > 50 and 0 <= memory["caches"] <= memory["cache_budget"]
+        assert memory["cache_budget"] == round(readiness.BUDGET.max_bytes / 2 ** 20)
         service = JobService({HEAVY: 1, INTERACTIVE: 1})
         service.use(HEAVY, _Zero(1))
         real, readiness.SERVICE = readiness.SERVICE, service
