@@ -8,7 +8,7 @@ import pytest
 from app.busy_counter import serialize_busy_counter
 
 
-def _hammer(threads: int = 4, events: int = 2000) -> list[Exception]:
+def _hammer(threads: int = 4, events: int = 200) -> list[Exception]:
     """What Panel's callback threads do around every widget callback, from ``threads`` at once."""
     errors: list[Exception] = []
 
