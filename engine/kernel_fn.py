@@ -12,8 +12,11 @@ into tiles by ``engine.batch``.
 
 The layer chain runs on chunks of x1's rows (``lax.map``) so intermediates stay in the CPU
 cache, which makes an elementwise chain several times faster than whole-matrix passes. Every
-request computes both kernels in one compiled function (nngp and ntk share the work), so
-``kernel_fn(x, x, "ntk")`` is bitwise equal to the ``.ntk`` of a tuple request.
+request with the ntk computes both kernels in one compiled function (nngp and ntk share the
+work), so ``kernel_fn(x, x, "ntk")`` is bitwise equal to the ``.ntk`` of a tuple request; a
+request without it ('nngp', 'cov1', ...) skips the NTK recursion. Its nngp is the same
+computation; XLA may compile it differently once the ntk's consumers are gone (bitwise equal
+for ReLU-family, Tanh, identity; the last bit of some entries with Sin or Erf).
 """
 from __future__ import annotations
 
@@ -120,8 +123,10 @@ class KernelFn:
         out = self.output_shape(x1.shape[1:])
         diagonal = x1.ndim > 2 and out.spatial == 0 and not self.layer.needs_full_covariance
         rows = _chunk_rows(x1.shape[1:-1], diagonal, len(x1 if x2 is None else x2), len(x1))
+        with_ntk = get is None or "ntk" in check_get(get, KERNEL_GETS)
         k = guarded(self.layer, lambda: _call(_kernel_of_inputs, self.layer, x1, x2, diagonal,
-                                              rows, keywords), x1, x2, diagonal, keywords)
+                                              rows, keywords, with_ntk),
+                    x1, x2, diagonal, keywords)
         return _pack(k, get)
 
     def _compose(self, k: Kernel, keywords: dict) -> Kernel:
@@ -182,10 +187,13 @@ def _x1_is_x2(x1, x2):
     return jnp.all(x1 == x2)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 3, 4))
+@functools.partial(jax.jit, static_argnums=(0, 3, 4, 6))
 def _kernel_of_inputs(layer: Layer, x1, x2, diagonal: bool, rows: int,
-                      keywords: dict) -> Kernel:
+                      keywords: dict, with_ntk: bool = True) -> Kernel:
     """The network's Kernel for x1 against x2, computed ``rows`` rows of x1 at a time.
+
+    Without ``with_ntk`` the result's ntk is None: no chunk returns it, so the compiled
+    function does not compute it (the nngp is the same computation).
 
     A layer that needs to know which inputs are the same (Dropout) gets the Kernel's
     ``same`` mask for its chunk; the result carries none. Keywords (pairs for x1 and x2) are
@@ -212,10 +220,10 @@ def _kernel_of_inputs(layer: Layer, x1, x2, diagonal: bool, rows: int,
             same = identical & ((start + jnp.arange(rows))[:, None]
                                 == jnp.arange(len(others))[None, :])
         chunk_keywords = {name: (first[name], pair[1]) for name, pair in keywords.items()}
-        return call_kernel(layer, input_kernel(xc, others, diagonal, same),
-                           chunk_keywords).replace(same=None)
+        k = call_kernel(layer, input_kernel(xc, others, diagonal, same), chunk_keywords)
+        return k.replace(same=None) if with_ntk else k.replace(same=None, ntk=None)
 
     k = jax.lax.map(one, (chunks, starts, firsts))  # arrays with a leading chunk axis
     flat = {name: getattr(k, name).reshape((-1,) + getattr(k, name).shape[2:])[:n1]
-            for name in ("nngp", "ntk", "cov1")}
+            for name in ("nngp", "ntk", "cov1") if getattr(k, name) is not None}
     return k.replace(cov2=flat["cov1"] if x2 is None else k.cov2[0], **flat)

@@ -37,9 +37,10 @@ def guarded(layer, compute, x1, x2, diagonal: bool, keywords=None):
     except OverflowError:
         a, b, cut = _probe(x1, x2, None, keywords)
         raise diagnose(layer, a, b, diagonal, cut) from None
-    if _finite_or_traced(k.nngp, k.ntk):
+    computed = [a for a in (k.nngp, k.ntk) if a is not None]  # ntk None: not asked for
+    if _finite_or_traced(*computed):
         return k
-    a, b, cut = _probe(x1, x2, [np.asarray(k.nngp), np.asarray(k.ntk)], keywords)
+    a, b, cut = _probe(x1, x2, [np.asarray(a) for a in computed], keywords)
     raise diagnose(layer, a, b, diagonal, cut)
 
 
@@ -71,7 +72,7 @@ def _probe(x1, x2, values, keywords):
     c2 = c1 if x2 is None else concrete(x2)
     i, j = 0, 0
     if values is not None:
-        bad = np.argwhere(~np.isfinite(values[0]) | ~np.isfinite(values[1]))
+        bad = np.argwhere(np.logical_or.reduce([~np.isfinite(v) for v in values]))
         i, j = (int(bad[0][0]), int(bad[0][1])) if len(bad) else (0, 0)
     cut = {name: (_row(first, i), _row(second, j)) for name, (first, second) in
            keywords.items()}
