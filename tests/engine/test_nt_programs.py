@@ -40,10 +40,13 @@ def test_kernel_fn_jits_with_static_get_and_returns_jax_arrays():
     np.testing.assert_allclose(both.nngp, kernel_fn(X1, None, "nngp"), rtol=1e-12)
 
 
-def test_single_name_is_bitwise_the_tuple_field():
+def test_single_name_is_the_tuple_field():
+    """The ntk bit for bit (one compiled function computes both); an nngp-only request skips
+    the NTK and XLA may round the Erf layer's nngp differently in the last bit (README)."""
     kernel_fn = mlp()[2]
     np.testing.assert_array_equal(kernel_fn(X1, X1, "ntk"), kernel_fn(X1, X1, ("nngp", "ntk")).ntk)
-    np.testing.assert_array_equal(kernel_fn(X1, X2, "nngp"), kernel_fn(X1, X2).nngp)
+    np.testing.assert_allclose(kernel_fn(X1, X2, "nngp"), kernel_fn(X1, X2).nngp, rtol=1e-14,
+                               atol=0)
 
 
 def test_grad_with_respect_to_inputs_matches_finite_differences():
