@@ -42,7 +42,7 @@ def test_kernel_fn_jits_with_static_get_and_returns_jax_arrays():
 
 def test_single_name_is_the_tuple_field():
     """The ntk bit for bit (one compiled function computes both); an nngp-only request skips
-    the NTK and XLA may round the Erf layer's nngp differently in the last bit (README)."""
+    the NTK and XLA may round the nngp differently in the last bit (README)."""
     kernel_fn = mlp()[2]
     np.testing.assert_array_equal(kernel_fn(X1, X1, "ntk"), kernel_fn(X1, X1, ("nngp", "ntk")).ntk)
     np.testing.assert_allclose(kernel_fn(X1, X2, "nngp"), kernel_fn(X1, X2).nngp, rtol=1e-14,
