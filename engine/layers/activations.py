@@ -20,7 +20,6 @@ import jax.numpy as jnp
 from jax.scipy.special import erf
 
 from ..kernel import variances
-from .angle import arccos
 from .layer import Layer, Shape, check_number, expect_single
 
 
@@ -139,7 +138,7 @@ def _abrelu_dual(a, b):
     """
     def dual(q11, cos_t, q22):
         s = geometric_mean(q11, q22)
-        t = arccos(cos_t)
+        t = jnp.arccos(cos_t)
         sin_t = jnp.sqrt(one_minus_square(cos_t))
         same = (a * a + b * b) * (sin_t + (math.pi - t) * cos_t)
         cross = 2 * a * b * (sin_t - t * cos_t)
