@@ -65,7 +65,14 @@ test: lint chromium
 test-fast: lint
 	$(PY) -m pytest -m "not slow"
 
-bench: $(VENV)/.test chromium
+# neural-tangents 0.6.5 in its own venv (it needs jax 0.5.3), beside which the benchmarks run
+NT_VENV ?= $(HOME)/.cache/nt-peer-venv
+$(NT_VENV)/bin/python:
+	@echo "building neural-tangents' venv in $(NT_VENV) for the side-by-side benchmarks"
+	@bash ../shared/peers/neural_tangents/setup.sh $(NT_VENV)
+
+bench: $(VENV)/.test chromium $(NT_VENV)/bin/python
+	@export NT_VENV=$(NT_VENV); \
 	for b in kernels predict_vs_nt predict finite empirical latency; do \
 		echo "== benchmarks/$$b.py"; $(PY) benchmarks/$$b.py || exit 1; done
 
