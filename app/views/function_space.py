@@ -122,7 +122,24 @@ class FunctionSpaceView(pn.viewable.Viewer):
             # the figure on the event loop at every student's change
             self._finite.update(data=None)
             return
+        if finite is not None and self._glyphs.patch(self._finite_columns(finite, whole=True)):
+            # a delivered part of the training or the whole ensemble: written in place too
+            self._finite.update(data=finite)
+            return
         self._finite.send(finite)
+
+    @staticmethod
+    def _finite_columns(finite: dict, whole: bool = False) -> dict:
+        """The finite glyphs' data-source columns: the values only (the time slider), or
+        ``whole`` with the horizontal ones (a delivered ensemble, maybe of other members)."""
+        x, members, mean, std = finite["x"], finite["members"], finite["mean"], finite["std"]
+        columns = {"fs_members": {"ys": list(members)}, "fs_finite_mean": {"y": mean},
+                   "fs_finite_band": band_patch(mean - 2 * std, mean + 2 * std)}
+        if whole:
+            columns["fs_members"]["xs"] = [x] * len(members)
+            columns["fs_finite_mean"]["x"] = x
+            columns["fs_finite_band"]["x"] = np.append(x, x[::-1])
+        return columns
 
     def _on_time(self, *events):
         self._show_finite_note()
@@ -134,10 +151,7 @@ class FunctionSpaceView(pn.viewable.Viewer):
                    "fs_band": band_patch(closed["mean"] - 2 * closed["std"],
                                          closed["mean"] + 2 * closed["std"])}
         if finite is not None:
-            columns.update({"fs_members": {"ys": list(finite["members"])},
-                            "fs_finite_mean": {"y": finite["mean"]},
-                            "fs_finite_band": band_patch(finite["mean"] - 2 * finite["std"],
-                                                         finite["mean"] + 2 * finite["std"])})
+            columns.update(self._finite_columns(finite))
         if not self._glyphs.patch(columns):  # not rendered yet, or no finite run drawn yet
             send_together((self._closed, closed), (self._finite, finite))
 

@@ -91,20 +91,42 @@ class LossView(pn.viewable.Viewer):
         if run is None and self._glyphs.clear(FINITE_GLYPHS):
             self._finite.update(data=None)  # emptied in place, as in the function-space view
             return
-        self._finite.send(None if run is None else run.losses())
+        losses = None if run is None else run.losses()
+        if losses is not None and self._glyphs.patch(self._finite_columns(losses)):
+            # a delivered part of the training (more steps) or ensemble: written in place
+            self._finite.update(data=losses)
+            return
+        self._finite.send(losses)
 
-    def _finite_elements(self, finite):
-        elements = []
+    @staticmethod
+    def _finite_lines(finite) -> dict:
+        """{curve: (steps, member lines, mean line)} as drawn (on the log axis's floor)."""
+        lines = {}
         for name in CURVES:
             steps, members, mean = (finite or {}).get(name, (np.zeros(0), np.zeros((0, 0)),
                                                            np.zeros(0)))
+            members = [np.maximum(member, LOG_FLOOR) for member in members if len(steps)]
+            lines[name] = steps, members, np.maximum(mean, LOG_FLOOR)
+        return lines
+
+    def _finite_columns(self, finite) -> dict:
+        """Every column of the finite glyphs' data sources (Path: xs, ys; Curve: x, y)."""
+        columns = {}
+        for name, (steps, members, mean) in self._finite_lines(finite).items():
+            columns[f"loss_finite_{name}_members"] = {"xs": [steps] * len(members),
+                                                      "ys": members}
+            columns[f"loss_finite_{name}"] = {"x": steps, "y": mean}
+        return columns
+
+    def _finite_elements(self, finite):
+        elements = []
+        for name, (steps, members, mean) in self._finite_lines(finite).items():
             dash = "solid" if name == "train" else "dashed"
-            paths = [(steps, np.maximum(member, LOG_FLOOR)) for member in members if len(steps)]
-            elements.append(hv.Path(paths, [T_DIM, self._y()[0]]).opts(
+            elements.append(hv.Path([(steps, member) for member in members],
+                                    [T_DIM, self._y()[0]]).opts(
                 color=COLORS["finite"], alpha=0.25, line_width=1, line_dash=dash,
                 hooks=[self._glyphs.hook(f"loss_finite_{name}_members")]))
-            elements.append(hv.Curve((steps, np.maximum(mean, LOG_FLOOR)), T_DIM,
-                                     self._y()).opts(
+            elements.append(hv.Curve((steps, mean), T_DIM, self._y()).opts(
                 color=COLORS["finite"], line_width=2, line_dash=dash,
                 hooks=[self._glyphs.hook(f"loss_finite_{name}")]))
         return hv.Overlay(elements)

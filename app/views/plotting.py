@@ -59,13 +59,18 @@ class Glyphs:
         return hook
 
     def patch(self, columns: dict[str, dict]) -> bool:
-        """Write ``{name: {column: values}}`` into rendered glyphs; False if not all rendered.
+        """Write ``{name: {column: values}}`` into rendered glyphs; False, and nothing
+        written, if one is not rendered or would hold columns of different lengths.
 
-        Columns keep their lengths (the time slider never changes them).
+        The time slider writes columns of the lengths they have; a delivered finite ensemble
+        writes every column of its glyphs, with as many members and steps as it has.
         """
         if not all(name in self._renderers for name in columns):
             return False
         sources = [(self._renderers[name].data_source, values) for name, values in columns.items()]
+        if not all(len({len(column) for column in {**source.data, **values}.values()}) <= 1
+                   for source, values in sources):
+            return False
 
         def write():
             for source, values in sources:

@@ -1,5 +1,6 @@
 """The training-dynamics views without a browser: what the figures hold, and that the
 time slider's direct patches equal what a full HoloViews redraw would draw."""
+import dataclasses
 import importlib
 
 import holoviews as hv
@@ -119,3 +120,48 @@ def test_an_ensemble_that_goes_is_emptied_in_place_and_stays_gone(finite_session
     assert all(len(column) == 0 for n in names for column in _data(doc, n).values())
     finite_session.finite_run = run  # it comes back: drawn again
     assert all(len(next(iter(_data(doc, n).values()))) for n in names)
+
+
+def _part(finite, steps: int, members: int, scale: float = 1.0):
+    """The session's ensemble cut to its first recorded ``steps`` and ``members``, outputs
+    and losses scaled: another delivery of the same training (or another ensemble)."""
+    run = finite.run
+    losses = {k: None if getattr(run, k) is None else getattr(run, k)[:members, :steps] * scale
+              for k in ("train_loss", "test_loss")}
+    cut = dataclasses.replace(run, steps=run.steps[:steps], **losses,
+                              test_outputs=run.test_outputs[:members, :steps] * scale,
+                              train_outputs=run.train_outputs[:members, :steps] * scale)
+    return dataclasses.replace(finite, run=cut, planned_step=int(run.steps[-1]))
+
+
+@pytest.mark.parametrize("view", [FunctionSpaceView, LossView])
+def test_a_delivered_ensemble_is_written_in_place_as_a_redraw_would_draw_it(
+        finite_session, view, monkeypatch):
+    """Each part of a training that arrives (more steps) and a new ensemble (other members)
+    is written into the rendered glyphs, with no HoloViews redraw of the figure (which, on
+    the event loop, held every other student's page for most of a lesson step), and the
+    figure then holds what a fresh render of the same run draws."""
+    whole = finite_session.finite_run
+    names = importlib.import_module(view.__module__).FINITE_GLYPHS
+    try:
+        finite_session.finite_run = _part(whole, steps=4, members=3)
+        shown = _render(view(session=finite_session))
+        triggers = []
+        original = hv.streams.Stream.trigger.__func__
+        monkeypatch.setattr(hv.streams.Stream, "trigger", classmethod(
+            lambda cls, streams: triggers.append(len(streams)) or original(cls, streams)))
+        for delivered in (_part(whole, steps=len(whole.run.steps), members=3, scale=1.5),
+                          _part(whole, steps=7, members=2, scale=0.5)):
+            finite_session.finite_run = delivered
+            assert triggers == []  # no redraw
+            fresh = _render(view(session=finite_session))
+            triggers.clear()  # the fresh render's own
+            for name in names:
+                patched, drawn = _data(shown, name), _data(fresh, name)
+                assert patched.keys() == drawn.keys(), name
+                for key in drawn:
+                    np.testing.assert_allclose(np.asarray(patched[key], float),
+                                               np.asarray(drawn[key], float), rtol=1e-12,
+                                               err_msg=f"{name}.{key}")
+    finally:
+        finite_session.finite_run = whole
