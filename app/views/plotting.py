@@ -6,8 +6,10 @@ columns are always "x" and "y" (and "y2" for a band's upper edge).
 """
 from __future__ import annotations
 
+import bokeh.plotting
 import holoviews as hv
 import numpy as np
+from bokeh.models import ColumnDataSource, Range1d
 
 from ..jobs.background import in_document
 
@@ -33,14 +35,15 @@ def y_dims(label: str, band: bool = False, range=(None, None)) -> list:
 
 
 class Glyphs:
-    """The Bokeh glyphs HoloViews rendered for one view, by name.
+    """The Bokeh glyphs of one view, by name.
 
-    ``hook(name)`` is a HoloViews hook: it names the glyph's renderer ``name`` and its data
-    source ``name + ":source"`` (tests and the latency benchmark find them so), and keeps
-    them. HoloViews renders a view and redraws it when its result changes (new data, new
-    network); the time slider changes only a few columns, and ``patch`` writes those
-    straight into the rendered data sources, a Bokeh patch without another pass through
-    HoloViews (which costs tens of milliseconds per element).
+    ``hook(name)`` is a HoloViews hook, ``add(name, model)`` takes a model a view made
+    itself (plotting.figure): either names the glyph's renderer ``name`` and its data source
+    ``name + ":source"`` (tests and the latency benchmark find them so), and keeps them.
+    ``patch`` writes columns straight into the data sources: for a HoloViews view, the few
+    that the time slider changes (a Bokeh patch without another pass through HoloViews,
+    which costs tens of milliseconds per element); for a view drawn with ``figure``, all
+    its data, so nothing is ever drawn again.
     """
 
     def __init__(self):
@@ -57,6 +60,15 @@ class Glyphs:
                 plot.handles["glyph"].name = name
                 self._renderers[name] = plot.handles["glyph"]
         return hook
+
+    def add(self, name: str, model):
+        """Name a model the view made itself (a glyph renderer: and its data source
+        ``name + ":source"``; an axis, a range, a Span) and keep it, as ``hook`` does."""
+        model.name = name
+        if getattr(model, "data_source", None) is not None:
+            model.data_source.name = f"{name}:source"
+        self._renderers[name] = model
+        return model
 
     def patch(self, columns: dict[str, dict]) -> bool:
         """Write ``{name: {column: values}}`` into rendered glyphs; False, and nothing
@@ -110,14 +122,24 @@ def _on_document(doc, write) -> None:
     in_document(doc, write)
 
 
-def send_together(*pairs) -> None:
-    """Send new data to several ``hv.streams.Pipe`` of one figure, ``(pipe, data)`` each, and
-    redraw it once: a ``send`` per pipe redraws the whole overlay each time. The pipes need
-    names of their own (``Pipe(...).rename(data=...)``: HoloViews prints a warning for a
-    trigger of streams sharing a parameter name)."""
-    for pipe, data in pairs:
-        pipe.update(data=data)
-    hv.streams.Stream.trigger([pipe for pipe, _ in pairs])
+def figure(title: str, x_label: str, y_label: str, y_range: tuple, log: bool = False):
+    """A Bokeh figure as HoloViews draws ours (toolbar above, its tools, 420 px high, the
+    page's width), for a view that writes its glyphs' data itself: building one takes a few
+    milliseconds where a HoloViews overlay took ~0.5 s on the event loop at every page
+    opened, and new data is a write to the data sources, not a redraw of the figure."""
+    axis = "log" if log else "linear"
+    fig = bokeh.plotting.figure(
+        title=title, height=420, sizing_mode="stretch_width", toolbar_location="above",
+        tools="save,pan,wheel_zoom,box_zoom,reset", active_scroll="wheel_zoom",
+        x_axis_type=axis, y_axis_type=axis, x_axis_label=x_label, y_axis_label=y_label,
+        y_range=Range1d(*y_range), min_border_left=60)
+    fig.toolbar.logo = None
+    return fig
+
+
+def source(**columns) -> ColumnDataSource:
+    """An empty data source with these columns (``column=[]``), for ``Glyphs.add``."""
+    return ColumnDataSource(data={name: list(values) for name, values in columns.items()})
 
 
 def named(name: str):
@@ -126,12 +148,9 @@ def named(name: str):
 
 
 def band_patch(lower: np.ndarray, upper: np.ndarray) -> dict:
-    """The data-source columns of a band drawn as ``hv.Area((x, lower, upper), ...)``.
-
-    HoloViews draws an Area as one polygon: x then x reversed, against the second value
-    column then the first reversed (holoviews.plotting.bokeh.chart.AreaPlot);
-    tests/app/test_views_training.py compares the patched band with a full redraw.
-    """
+    """The "y" column of a band drawn as one polygon over x then x reversed: the upper
+    edge, then the lower one reversed (as HoloViews draws ``hv.Area((x, lower, upper))``,
+    holoviews.plotting.bokeh.chart.AreaPlot)."""
     return {"y": np.append(upper, lower[::-1])}
 
 

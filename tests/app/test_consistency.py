@@ -233,16 +233,21 @@ def test_b7_hidden_layers_show_no_width_box_the_readout_does():
     assert [k["out_dim"] for n, k in session.architecture.spec if n == "Dense"] == [512, 512, 1]
 
 
-def test_b8_a_late_marker_redraw_shows_the_current_time():
-    import holoviews.plotting.bokeh  # noqa: F401  (the options need a plotting backend)
+def test_b8_the_marker_shows_the_current_time():
+    """The loss figure's marker (a line and a point per curve) at t after every move; it
+    was once redrawn late from the t of before the move."""
+    import panel as pn
+    from bokeh.document import Document
+
     from app.views.loss import LossView
     session = Session(Limits())
     session.wait()
-    view = LossView(session=session)
-    stale = {**view._marker_data(), "visible": True}  # computed at t = 1000
-    session.training.t = 16
-    drawn = view._marker_elements(stale)  # the redraw lands after the move
-    assert drawn.get(0).data == 16  # the VLine's position
+    doc = Document()
+    doc.add_root(pn.panel(LossView(session=session)).get_root(doc))
+    for t in (16, 1000, 0):
+        session.training.t = t
+        assert doc.select_one({"name": "loss_time"}).location == max(t, 1)
+        assert list(doc.select_one({"name": "loss_marker:source"}).data["x"]) == [max(t, 1)] * 2
 
 
 def test_the_learning_rate_box_is_empty_after_a_reset_to_the_policy():

@@ -1,7 +1,9 @@
 """The finite views draw a partial run (training still going on) up to the step trained and
 say which step they show when it is not t."""
 import numpy as np
+import panel as pn
 import pytest
+from bokeh.document import Document
 
 import engine
 from app.jobs.finite_run import FiniteRun
@@ -54,10 +56,15 @@ def test_function_space_draws_the_last_trained_step_and_says_so(session):
 
 def test_loss_lines_end_at_the_step_trained(session):
     view = LossView(session=session)
+    doc = Document()
+    doc.add_root(pn.panel(view).get_root(doc))
     session.finite_run = partial_run(session)
-    steps, members, mean = view._finite.data["train"]
-    assert list(steps) == [1, 2, 5, 10] and members.shape == (3, 4) and mean.shape == (4,)
+    members = doc.select_one({"name": "loss_finite_train_members:source"}).data
+    mean = doc.select_one({"name": "loss_finite_train:source"}).data
+    assert len(members["ys"]) == 3 and all(list(xs) == [1, 2, 5, 10] for xs in members["xs"])
+    assert list(mean["x"]) == [1, 2, 5, 10] and len(mean["y"]) == 4
     session.finite_run = None
+    assert len(doc.select_one({"name": "loss_finite_train:source"}).data["x"]) == 0
 
 
 def test_classification_says_which_step_its_finite_maps_show():
