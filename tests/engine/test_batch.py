@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import jax
 import numpy as np
@@ -137,6 +138,42 @@ def test_dask_executor_tiles_equal_the_single_process_kernel(data):
     close(k.nngp, whole.nngp)
     close(k.ntk, whole.ntk)
     assert jax.config.jax_enable_x64
+
+
+@pytest.mark.slow
+def test_cancel_during_a_dask_kernel_leaves_no_task_on_the_cluster():
+    """A progress callback that raises stops a kernel running on a Dask cluster: at most two
+    blocks per worker slot were submitted, the queued ones are cancelled, and within a second
+    of the cancel the scheduler has no task to run (the running block finished, ~0.3 s
+    here)."""
+    distributed = pytest.importorskip("distributed")
+    x = np.random.default_rng(2).standard_normal((160, 16, 16, 3))
+    kernel_fn = engine.build(CNN).kernel_fn
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        futures = []
+
+        class Recording(concurrent.futures.Executor):
+            def submit(self, fn, *args, **kwargs):
+                futures.append(client.get_executor().submit(fn, *args, **kwargs))
+                return futures[-1]
+
+        def stop(fraction):
+            raise InterruptedError
+
+        with pytest.raises(InterruptedError):
+            engine.batch(kernel_fn, 40, store_on_device=False, executor=Recording(),
+                         progress=stop)(x, None, ("nngp", "ntk"))
+        assert len(futures) == 4  # of 10 blocks (4 x 4, upper triangle)
+        assert sum(f.cancelled() for f in futures) >= 2
+        tasks = lambda dask_scheduler: sum(  # noqa: E731  (held results are in "memory")
+            t.state in ("queued", "waiting", "processing", "no-worker")
+            for t in dask_scheduler.tasks.values())
+        deadline = time.monotonic() + 1.0
+        while client.run_on_scheduler(tasks) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert client.run_on_scheduler(tasks) == 0
 
 
 def test_an_empirical_ntk_fn_gets_its_params_in_every_block():
