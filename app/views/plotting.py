@@ -122,17 +122,20 @@ def _on_document(doc, write) -> None:
     in_document(doc, write)
 
 
-def figure(title: str, x_label: str, y_label: str, y_range: tuple, log: bool = False):
+def figure(title: str, x_label: str, y_label: str, y_range: tuple, log: bool = False,
+           x_range: tuple | None = None, height: int = 420):
     """A Bokeh figure as HoloViews draws ours (toolbar above, its tools, 420 px high, the
     page's width), for a view that writes its glyphs' data itself: building one takes a few
     milliseconds where a HoloViews overlay took ~0.5 s on the event loop at every page
-    opened, and new data is a write to the data sources, not a redraw of the figure."""
+    opened, and new data is a write to the data sources, not a redraw of the figure.
+    ``x_range``: fixed (else it follows the data)."""
     axis = "log" if log else "linear"
     fig = bokeh.plotting.figure(
-        title=title, height=420, sizing_mode="stretch_width", toolbar_location="above",
+        title=title, height=height, sizing_mode="stretch_width", toolbar_location="above",
         tools="save,pan,wheel_zoom,box_zoom,reset", active_scroll="wheel_zoom",
         x_axis_type=axis, y_axis_type=axis, x_axis_label=x_label, y_axis_label=y_label,
-        y_range=Range1d(*y_range), min_border_left=60)
+        y_range=Range1d(*y_range), min_border_left=60,
+        **({} if x_range is None else {"x_range": Range1d(*x_range)}))
     fig.toolbar.logo = None
     return fig
 

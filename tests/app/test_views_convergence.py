@@ -151,6 +151,35 @@ def test_heatmaps_are_the_closed_form_kernels_sorted():
     np.testing.assert_allclose(got["ntk"], maps.ntk, rtol=1e-10)
 
 
+def test_heatmap_figures_hold_the_kernels_and_take_new_ones_in_place():
+    """The two images are the sorted kernels (rows bottom-up, one unit per training point),
+    the colour bars span them, and a new sample of the data is written into the same
+    figures (no model made again)."""
+    import panel as pn
+    from bokeh.document import Document
+
+    session = _session()
+    view = KernelHeatmapsView(session=session)
+    doc = Document()
+    doc.add_root(pn.panel(view).get_root(doc))
+    models = {m.id for m in doc.models}
+    for _ in range(2):
+        for name in ("nngp", "ntk"):
+            values = getattr(view.maps, name)
+            data = doc.select_one({"name": f"kernel_{name}:source"}).data
+            np.testing.assert_array_equal(np.asarray(data["image"][0]), values)
+            assert (data["x"], data["y"], data["dw"], data["dh"]) == ([-0.5], [-0.5], [10], [10])
+            colors = doc.select_one({"name": f"kernel_{name}_colors"})
+            assert (colors.low, colors.high) == (values.min(), values.max())
+            assert doc.select_one({"name": f"kernel_{name}_x_axis"}).axis_label == \
+                "training point (sorted by x)"
+        before = view.maps.ntk
+        session.data.seed += 1
+        session.wait()
+        assert not np.array_equal(view.maps.ntk, before)
+    assert {m.id for m in doc.models} == models
+
+
 def test_classification_maps_move_with_t_and_export_the_grid():
     session = _session(dataset="circle", n_train=40)
     view = ClassificationView(session=session)
