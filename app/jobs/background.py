@@ -36,8 +36,11 @@ LOG = logging.getLogger(__name__)
 
 #: the status shown when a result comes from the server-wide cache
 FROM_CACHE = "From the server's cache (computed earlier with these settings)."
-#: seconds between two progress updates sent to the browser
-PROGRESS_INTERVAL = 0.1
+#: seconds between two progress updates sent to the browser. Each update is a message to
+#: the page, and each message costs the event loop a pass over the page's ~500 models
+#: (Bokeh's serializer): at 0.1 s, job-bar updates were 10 % of a 30-page classroom's busy
+#: event-loop samples before the messages they cause
+PROGRESS_INTERVAL = 0.5
 #: seconds between two parts of a result shown (the first at once): a part redraws figures
 #: on the server's event loop, and 30 sessions streaming ten parts a second saturated it
 #: (benchmarks/classroom.py: 86 % of the loop's samples were finite-ensemble redraws)
