@@ -28,7 +28,7 @@ from engine import predict_args
 from engine.closed_form.dynamics import flow_mean
 from engine.closed_form.ensemble import (GradientDescent, kernel_arrays, mode_dynamics,
                                          needed_kernels)
-from engine.closed_form.flow import eigensystem, machine_eps, regularizer
+from engine.closed_form.flow import eigensystem, eigensystems, machine_eps, regularizer
 from engine.closed_form.loss_flow import check_trace_axes, gradient_descent  # noqa: F401 (public)
 from engine.closed_form.posterior import cholesky_factor, posterior
 
@@ -63,6 +63,7 @@ def _predict(names, flows, factors, y_train, test, nngp_train_train, test_test, 
     """
     factor = {name: factors(name) if t is None and factors is not None else None
               for name in names}
+    flows.prepare([name for name in names if factor[name] is None])
     dynamics = {name: mode_dynamics(name, flows(name), y_train, test, nngp_train_train,
                                     test_test, mean_only=not compute_cov)
                 for name in names if factor[name] is None}
@@ -104,7 +105,7 @@ def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0
     kernels = functools.partial(_kernels, kernel_fn, kwargs=kernel_fn_kwargs)
     train = kernel_arrays(fn, "kernel_fn(x_train)", kernels(x_train, None), (n, n),
                           ("nngp", "ntk"))
-    flows = _lazy_flows(training, train, y_train.size)
+    flows = _LazyFlows(training, train, y_train.size)
     factors = None if training.discrete else _lazy_factors(training, train)
 
     def predict_fn(t=None, x_test=None, get=None, compute_cov=False):
@@ -144,19 +145,25 @@ def _lazy_factors(training, train: dict):
     return factors
 
 
-def _lazy_flows(training, train: dict, y_size: int):
+class _LazyFlows:
     """``flows(name)``: the flow on train[name]'s eigensystem, eigendecomposed on first use.
 
-    A prediction asks only for the modes it needs (one eigh per kernel, reused after).
+    A prediction asks only for the modes it needs (one eigh per kernel, reused after);
+    ``prepare(names)`` eigendecomposes the missing ones side by side.
     """
-    cache = {}
 
-    def flows(name):
-        if name not in cache:
-            cache[name] = training.flow(eigensystem(train[name]), y_size)
-        return cache[name]
+    def __init__(self, training, train: dict, y_size: int):
+        self._training, self._train, self._y_size = training, train, y_size
+        self._cache = {}
 
-    return flows
+    def prepare(self, names) -> None:
+        missing = [name for name in dict.fromkeys(names) if name not in self._cache]
+        for name, eigen in zip(missing, eigensystems([self._train[n] for n in missing])):
+            self._cache[name] = self._training.flow(eigen, self._y_size)
+
+    def __call__(self, name):
+        self.prepare([name])
+        return self._cache[name]
 
 
 def _rows(fn: str, arg: str, x) -> int:
@@ -229,7 +236,7 @@ def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=F
     n = y_train.shape[0]
     present = [name for name in ("nngp", "ntk") if getattr(k_train_train, name, None) is not None]
     train = kernel_arrays(fn, "k_train_train", k_train_train, (n, n), present or ["nngp"])
-    flows = _lazy_flows(training, train, y_train.size)
+    flows = _LazyFlows(training, train, y_train.size)
     factors = _lazy_factors(training, train)
 
     def predict_fn(get=None, k_test_train=None, k_test_test=None):

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from engine import predict_args
+from engine.closed_form.lapack_threads import side_by_side
 
 
 def time_factor(w: jax.Array, step, t, discrete: bool) -> jax.Array:
@@ -116,6 +117,11 @@ def eigensystem(k_train_train) -> Eigensystem:
     """Symmetrise and eigh a validated (n, n) kernel; float32 input raises the noise floor."""
     w, v = _symmetric_eigh(as_float64(k_train_train))
     return Eigensystem(np.asarray(w), v, machine_eps(k_train_train))
+
+
+def eigensystems(kernels) -> list[Eigensystem]:
+    """``eigensystem`` of each kernel, two or more side by side (engine.closed_form.lapack_threads)."""
+    return side_by_side(eigensystem, kernels)
 
 
 def as_float64(array) -> jax.Array:

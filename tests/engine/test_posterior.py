@@ -3,6 +3,7 @@ replaces."""
 import numpy as np
 import pytest
 
+import engine.closed_form.flow as flow_module
 import engine.predict as predict_module
 from engine.closed_form.ensemble import ensemble_predictor
 from engine.closed_form.posterior import cholesky_factor
@@ -23,9 +24,11 @@ def problem():
 
 
 def _count_eigensystems(monkeypatch):
+    """Count eigendecompositions (one at a time, or side by side through flow.eigensystems)."""
     calls = []
-    real = predict_module.eigensystem
-    monkeypatch.setattr(predict_module, "eigensystem", lambda k: calls.append(1) or real(k))
+    real = flow_module.eigensystem
+    for module in (predict_module, flow_module):
+        monkeypatch.setattr(module, "eigensystem", lambda k: calls.append(1) or real(k))
     return calls
 
 
