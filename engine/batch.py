@@ -95,6 +95,11 @@ def batch(kernel_fn, batch_size=0, device_count=-1, store_on_device=True, progre
         to every block as it is, as neural-tangents' batch does."""
         if isinstance(x1, Kernel):
             return kernel_fn(x1, x2, get, **kwargs)
+        if isinstance(kernel_fn, KernelFn) and kernel_fn.batch_axis(np.ndim(x1)) != 0:
+            raise ValueError(f"batch: the network takes the batch on axis "
+                             f"{kernel_fn.batch_axis(np.ndim(x1))} of its inputs; blocks are cut "
+                             "along axis 0, so move the batch there (batch_axis=0) to batch "
+                             "its kernel")
         size = _block_size(kernel_fn, batch_size, x1)
         n1, n2 = len(x1), len(x1 if x2 is None else x2)
         if size == 0 or (n1 <= size and n2 <= size):
@@ -135,7 +140,7 @@ def _block_size(kernel_fn, batch_size, x1) -> int:
         return int(batch_size)
     if not isinstance(kernel_fn, KernelFn):
         return 0
-    out = kernel_fn.output_shape(np.shape(x1)[1:])
+    out = kernel_fn.output_shape(kernel_fn.canonical_dims(np.shape(x1)))
     pairs = math.prod(out.dims[:-1]) ** 2
     return max(8, int(math.sqrt(TILE_BYTES / 8 / pairs)))
 

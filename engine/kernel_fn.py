@@ -22,9 +22,9 @@ tests).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 import math
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
@@ -33,6 +33,7 @@ import numpy as np
 from .kernel import Kernel, input_kernel
 from .layers.keywords import call_kernel, keywords_of
 from .layers.layer import Layer, Shape
+from .layers.layout import canonical, flow, input_order, to_canonical
 from .layers.randomness import needs_same_inputs
 from .overflow import concrete, guarded
 
@@ -77,7 +78,7 @@ def _pack(k: Kernel, get):
     return collections.namedtuple("Kernels", names)(*(getattr(k, n) for n in names))
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class KernelFn:
     """The kernel function of ``layer``; hashable by the layer (compiled once per spec)."""
 
@@ -86,9 +87,25 @@ class KernelFn:
     def __repr__(self):
         return f"kernel_fn({self.layer.name})"
 
+    def input_shape(self, dims) -> Shape:
+        """The Shape of inputs with canonical ``dims`` (batch excluded), in the layout of the
+        network's first layer that declares one (engine.layers.layout)."""
+        dims = tuple(int(d) for d in dims)
+        order = input_order(self.layer, len(dims) + 1)
+        return Shape(dims, order=None if order == canonical(len(order)) else order)
+
+    def batch_axis(self, ndim: int) -> int:
+        """Where inputs with ``ndim`` axes hold the batch (engine.layers.layout)."""
+        return input_order(self.layer, ndim).index(0)
+
+    def canonical_dims(self, input_shape) -> tuple[int, ...]:
+        """The canonical dims (spatial..., channels) of inputs of this full shape, given in
+        the network's layout (batch included)."""
+        return to_canonical(tuple(input_shape), input_order(self.layer, len(input_shape)))[1:]
+
     def output_shape(self, input_shape) -> Shape:
-        """Static pass: the output for inputs of this shape (batch axis excluded)."""
-        out = self.layer.shape(Shape(tuple(int(d) for d in input_shape)))
+        """Static pass: the output for inputs of these canonical dims (batch axis excluded)."""
+        out = flow(self.layer, self.input_shape(input_shape))
         if isinstance(out, tuple):
             raise ValueError(f"the network ends with {len(out)} open branches; "
                              "join them with FanInSum")
@@ -115,11 +132,17 @@ class KernelFn:
                                  "with a Kernel")
             return _pack(self._compose(x1_or_kernel, keywords), get)
         x1 = check_input("x1", x1_or_kernel)
+        order = input_order(self.layer, x1.ndim)
         if x2 is not None:
             x2 = check_input("x2", x2)
-            if x2.shape[1:] != x1.shape[1:]:
+            b = order.index(0)
+            if x2.ndim != x1.ndim or np.delete(x2.shape, b).tolist() != np.delete(
+                    x1.shape, b).tolist():
                 raise ValueError(f"kernel_fn(x2): x2 has shape {x2.shape} but x1 has "
-                                 f"{x1.shape}; they must agree after the batch axis")
+                                 f"{x1.shape}; they must agree except along the batch axis"
+                                 f"{'' if b == 0 else f' ({b})'}")
+            x2 = to_canonical(x2, order)
+        x1 = to_canonical(x1, order)
         keywords = _check_kwargs(self.layer, kwargs, len(x1), len(x1 if x2 is None else x2))
         out = self.output_shape(x1.shape[1:])
         diagonal = x1.ndim > 2 and out.spatial == 0 and not self.layer.needs_full_covariance
@@ -136,7 +159,8 @@ class KernelFn:
                              "needs covariances between positions, but the kernel holds only "
                              "equal positions; compute it with a network that pools too")
         positions = k.nngp.shape[2:] if k.diagonal else k.nngp.shape[2::2]
-        self.layer.shape(Shape(tuple(positions) + (k.channels,), is_gaussian=k.is_gaussian))
+        flow(self.layer, dataclasses.replace(self.input_shape(tuple(positions) + (k.channels,)),
+                                             is_gaussian=k.is_gaussian))
         return _call(_apply_layer, self.layer, k, keywords)
 
 

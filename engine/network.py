@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .kernel_fn import Kernels, KernelFn
 from .layers.layer import Layer, Shape
+from .layers.layout import from_canonical, order_in
 from .layers.randomness import call_apply
 
 __all__ = ["Network", "Kernels", "as_network"]
@@ -34,10 +35,14 @@ class InitFn:
         input_shape = tuple(input_shape)
         if len(input_shape) not in (2, 3, 4):
             raise ValueError(f"init_fn(input_shape={input_shape}): expected (N, features), "
-                             "(N, W, C) or (N, H, W, C)")
-        out = KernelFn(self.layer).output_shape(input_shape[1:])
-        params = self.layer.init(key, Shape(tuple(input_shape[1:])))
-        return (input_shape[0],) + out.dims, params
+                             "(N, W, C) or (N, H, W, C) (in the layout of the network's "
+                             "batch_axis and channel_axis)")
+        kernel_fn = KernelFn(self.layer)
+        dims = kernel_fn.canonical_dims(input_shape)
+        out = kernel_fn.output_shape(dims)
+        params = self.layer.init(key, kernel_fn.input_shape(dims))
+        n = input_shape[kernel_fn.batch_axis(len(input_shape))]
+        return from_canonical((n,) + out.dims, order_in(out)), params
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,8 @@ class Network(tuple):
         return self[2]
 
     def output_shape(self, input_shape) -> Shape:
-        """Static pass: what the network outputs for inputs of this shape (batch excluded)."""
+        """Static pass: what the network outputs for inputs of these canonical dims
+        (batch excluded; spatial..., channels)."""
         return self.kernel_fn.output_shape(input_shape)
 
 

@@ -12,6 +12,10 @@ arguments are Python objects in ``engine.stax``; in JSON they are:
 - Functions (``GlobalSelfAttention``'s ``pos_emb_decay_fn``, ``Aggregate``'s ``to_dense``)
   cannot come from JSON: only null (the default) is accepted there.
 
+Layout arguments (``batch_axis``, ``channel_axis``, ``batch_axis_out``,
+``dimension_numbers``) keep their defaults in JSON: the specs describe networks for data laid
+out as (batch, spatial..., channels).
+
 ``Aggregate`` reads its graph from ``kernel_fn(x1, x2, pattern=(P1, P2))`` and
 ``apply_fn(params, x, pattern=P)``: a JSON spec builds it, the caller gives the graphs.
 """
@@ -32,6 +36,10 @@ LAYERS = {**stax.LAYERS, **{name: getattr(stax, name) for name in ADDED}}
 #: arguments that take a Python function, which JSON cannot give
 FUNCTION_ARGUMENTS = {"GlobalSelfAttention": ("pos_emb_decay_fn",), "Aggregate": ("to_dense",)}
 INDEX_EXAMPLE = "'..., 1:7, 1:7, :'"
+#: layout arguments and their defaults: a JSON spec describes a network for the dashboard's
+#: data, which are (batch, spatial..., channels); other layouts are for engine.stax in Python
+LAYOUT_DEFAULTS = {"batch_axis": 0, "channel_axis": -1, "batch_axis_out": 0,
+                   "dimension_numbers": None}
 
 
 def json_arguments(name: str, kwargs: dict, where: str, build_entry: Callable) -> dict:
@@ -41,6 +49,12 @@ def json_arguments(name: str, kwargs: dict, where: str, build_entry: Callable) -
     ``build_entry(entry, where)`` builds a nested layer entry (Rnn's activation).
     """
     kwargs = dict(kwargs)
+    for arg, default in LAYOUT_DEFAULTS.items():
+        if arg in kwargs and kwargs[arg] != default:
+            raise ValueError(f"{where} ({name}): {name}({arg}={quote(kwargs[arg])}): a JSON "
+                             f"spec describes inputs laid out as (batch, spatial..., "
+                             f"channels); leave {arg} out (or {default!r}), or build the "
+                             f"network with engine.stax.{name} from Python")
     for arg in FUNCTION_ARGUMENTS.get(name, ()):
         if kwargs.get(arg) is not None:
             raise ValueError(f"{where} ({name}): {name}({arg}={quote(kwargs[arg])}): {arg} "

@@ -25,12 +25,15 @@ CHOICES = {"parameterization": ["ntk", "standard"], "padding": ["VALID", "SAME",
            "pos_emb_type": ["NONE", "SUM", "CONCAT"],
            # the methods whose kernel is known (others work in apply_fn only)
            "method": ["linear", "nearest"]}
-#: engine arguments that are implementation switches, not part of the model
-INTERNAL_ARGS = {"do_stabilize", "batch_axis", "channel_axis", "precision"}
+#: engine arguments that are implementation switches or the data's layout (the dashboard's
+#: data are (batch, spatial..., channels); JSON specs keep the defaults), not the model
+INTERNAL_ARGS = {"do_stabilize", "batch_axis", "channel_axis", "batch_axis_out",
+                 "dimension_numbers", "precision"}
 #: arguments a form cannot hold (Python functions, layer entries, an integer or a list, an
-#: argument that only matters with a function); a spec's value is kept as it is
+#: argument that only matters with a function, the standard parameterization's width
+#: scalings s); a spec's value is kept as it is
 FORM_SKIPS = {"pos_emb_decay_fn", "pos_emb_p_norm", "to_dense", "activation",
-              "aggregate_axis"}
+              "aggregate_axis", "s"}
 #: starting values when a layer is added (required arguments have no default)
 STARTING = {
     "Dense": {"out_dim": 512, "W_std": 1.5, "b_std": 0.05},

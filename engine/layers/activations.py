@@ -21,6 +21,7 @@ from jax.scipy.special import erf
 
 from ..kernel import variances
 from .layer import Layer, Shape, check_number, expect_single
+from .layout import ANY
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,8 @@ def activation_layer(act: Activation) -> Layer:
         return k.replace(nngp=nngp, ntk=sigma_dot * k.ntk, cov1=cov1, cov2=cov2,
                          is_gaussian=False)
 
-    return Layer(key=act.key, shape=shape, kernel=kernel, apply=lambda params, x: act.fn(x))
+    return Layer(key=act.key, shape=shape, kernel=kernel, apply=lambda params, x: act.fn(x),
+                 axes=ANY)
 
 
 #: correlations this close to +-1 are rounding noise of equal inputs (a layer's rounding is

@@ -71,7 +71,8 @@ def Aggregate(aggregate_axis=None, batch_axis=0, channel_axis=-1, to_dense=_iden
     Args:
       aggregate_axis: the axes (of the inputs, batch axis 0 included) whose positions are
         the vertices: an integer, a tuple of them, or None for all spatial axes.
-      batch_axis: must be 0 (the batch axis leads, as everywhere in this engine).
+      batch_axis: must be 0 (this layer takes only the default layout; see
+        engine.layers.layout for the layers that take others).
       channel_axis: must be -1 (channels trail).
       to_dense: DENSE only: a function turning the given ``pattern`` into the dense
         (N, X_1..X_K, X_1..X_K) adjacency, called at every apply/kernel call (on the rows of

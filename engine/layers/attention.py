@@ -75,7 +75,8 @@ def GlobalSelfAttention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scal
         needs exactly that many).
       W_pos_emb_std: the embeddings' standard deviation.
       val_pos_emb: use the embeddings for the values too, not only keys and queries.
-      batch_axis: must be 0 (the batch axis leads, as everywhere in this engine).
+      batch_axis: must be 0 (this layer takes only the default layout; see
+        engine.layers.layout for the layers that take others).
       channel_axis: must be -1 (channels trail).
     """
     attention_mechanism = choice_name(attention_mechanism)

@@ -12,6 +12,7 @@ import jax
 
 from .keywords import call_kernel
 from .layer import Layer, Shape, check_number, expect_single
+from .layout import ANY, flow
 from .randomness import call_apply, split_rng
 
 
@@ -30,7 +31,7 @@ def serial(*layers: Layer) -> Layer:
     def shape(s):
         for i, layer in enumerate(layers):
             try:
-                s = layer.shape(s)
+                s = flow(layer, s)
             except ValueError as err:
                 raise _position_error(i, layer, err) from None
         return s
@@ -41,7 +42,7 @@ def serial(*layers: Layer) -> Layer:
         for layer in layers:
             key, layer_key = jax.random.split(key)
             params.append(layer.init(layer_key, s))
-            s = layer.shape(s)
+            s = flow(layer, s)
         return params
 
     def apply(params, x, rng=None, **keywords):
@@ -53,7 +54,7 @@ def serial(*layers: Layer) -> Layer:
         return functools.reduce(lambda acc, layer: call_kernel(layer, acc, keywords), layers, k)
 
     return Layer(key=("serial",) + tuple(layers), shape=shape, kernel=kernel, apply=apply,
-                 init=init, children=tuple(layers))
+                 init=init, children=tuple(layers), axes=ANY)
 
 
 def parallel(*layers: Layer) -> Layer:
@@ -70,7 +71,7 @@ def parallel(*layers: Layer) -> Layer:
         out = []
         for i, (layer, si) in enumerate(zip(layers, s)):
             try:
-                out.append(layer.shape(si))
+                out.append(flow(layer, si))
             except ValueError as err:
                 raise ValueError(f"branch {i}: {err}") from None
         return tuple(out)
@@ -87,7 +88,7 @@ def parallel(*layers: Layer) -> Layer:
         return tuple(call_kernel(layer, k, keywords) for layer, k in zip(layers, ks))
 
     return Layer(key=("parallel",) + tuple(layers), shape=shape, kernel=kernel, apply=apply,
-                 init=init, children=tuple(layers))
+                 init=init, children=tuple(layers), axes=ANY)
 
 
 def FanOut(num) -> Layer:
@@ -97,7 +98,7 @@ def FanOut(num) -> Layer:
         return (expect_single("FanOut", s),) * num
 
     return Layer(key=("FanOut", num), shape=shape, kernel=lambda k: (k,) * num,
-                 apply=lambda params, x: (x,) * num)
+                 apply=lambda params, x: (x,) * num, axes=ANY)
 
 
 def FanInSum() -> Layer:
@@ -118,12 +119,12 @@ def FanInSum() -> Layer:
         return total.replace(is_gaussian=all(k.is_gaussian for k in ks))
 
     return Layer(key=("FanInSum",), shape=shape, kernel=kernel,
-                 apply=lambda params, xs: sum(xs[1:], xs[0]))
+                 apply=lambda params, xs: sum(xs[1:], xs[0]), axes=ANY)
 
 
 def Identity() -> Layer:
     return Layer(key=("Identity",), shape=lambda s: s, kernel=lambda k: k,
-                 apply=lambda params, x: x)
+                 apply=lambda params, x: x, axes=ANY)
 
 
 def repeat(layer: Layer, n) -> Layer:
@@ -148,7 +149,7 @@ def repeat(layer: Layer, n) -> Layer:
     def shape(s):
         out = s
         for i in range(min(n, 2)):  # the second pass settles Gaussianity; dims cannot change
-            out = layer.shape(out)
+            out = flow(layer, out)
             if isinstance(out, tuple) or out.dims != s.dims:
                 got = f"{len(out)} branches" if isinstance(out, tuple) else ("N",) + out.dims
                 raise ValueError(f"{name}: the layer must keep its input's shape "
@@ -185,4 +186,4 @@ def repeat(layer: Layer, n) -> Layer:
         return jax.lax.scan(lambda c, _: (step(c), None), k, None, n - 1)[0]
 
     return Layer(key=("repeat", layer, n), shape=shape, kernel=kernel, apply=apply, init=init,
-                 children=(layer,))
+                 children=(layer,), axes=ANY)

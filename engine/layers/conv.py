@@ -27,8 +27,9 @@ from .conv_checks import check_filter_layer, check_window_fits
 # pool.py imports these window checks from here (redundant aliases: explicit re-exports)
 from .conv_checks import check_padding as check_padding, check_strides as check_strides
 from .conv_checks import check_window as check_window
-from .dense import affine_kernel
+from .dense import affine_kernel, check_scaling
 from .layer import Layer, Shape, expect_spatial
+from .layout import conv_axes, with_conv_axes
 
 
 # ------------------------------------------------ window geometry (shared with pool.py)
@@ -156,13 +157,24 @@ def _patches(x, filter_shape, strides):
     return jnp.concatenate(columns, axis=-1)
 
 
-def init_filter(key, s, filter_shape, out_chan, W_std, b_std, ntk_param):
+def init_filter(key, s, filter_shape, out_chan, W_std, b_std, ntk_param, weight_order=None,
+                s_in=1):
     """(W, b) of a filter layer as neural-tangents lays them out: W HWIO, b (1, 1, 1, out)
-    or None; the standard parameterization scales W and b here, the NTK one in apply."""
+    or None; the standard parameterization scales W and b here, the NTK one in apply.
+
+    ``weight_order`` (engine.layers.layout.conv_axes): W is drawn in that layout, as
+    neural-tangents draws it for its rhs_spec, and returned in HWIO. ``s_in``: the standard
+    parameterization's input scaling (engine.layers.dense.check_scaling).
+    """
     kw, kb = jax.random.split(key)
-    W = jax.random.normal(kw, filter_shape + (s.channels, out_chan))
+    shape = filter_shape + (s.channels, out_chan)
+    if weight_order is None:
+        W = jax.random.normal(kw, shape)
+    else:
+        W = jnp.transpose(jax.random.normal(kw, tuple(shape[i] for i in weight_order)),
+                          tuple(int(i) for i in np.argsort(weight_order)))
     if not ntk_param:
-        W = W * (W_std / math.sqrt(s.channels * math.prod(filter_shape)))
+        W = W * (W_std / math.sqrt(s.channels * math.prod(filter_shape) / s_in))
     if b_std is None:
         return W, None
     b = jax.random.normal(kb, (1,) * len(s.dims) + (out_chan,))
@@ -170,7 +182,7 @@ def init_filter(key, s, filter_shape, out_chan, W_std, b_std, ntk_param):
 
 
 def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, b_std=None,
-         parameterization="ntk") -> Layer:
+         dimension_numbers=None, parameterization="ntk", s=(1, 1)) -> Layer:
     """Convolution over 1 or 2 spatial axes, weights shared across positions.
 
     Args:
@@ -180,33 +192,50 @@ def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, b_std
       padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around), or a stax.Padding member.
       W_std: weight standard deviation (non-negative).
       b_std: bias standard deviation, or None for no bias.
+      dimension_numbers: (lhs_spec, rhs_spec, out_spec) as in ``lax.conv_general_dilated``,
+        e.g. ('NCHW', 'OIHW', 'NCHW'): the layout of the inputs, of W, and of the outputs
+        (which must be the inputs'); None: ('NHWC', 'HWIO', 'NHWC') or ('NWC', 'WIO', 'NWC').
       parameterization: 'ntk' or 'standard' (as Dense).
+      s: (s_in, s_out) of the standard parameterization, as Dense's (fan-in C_in |filter|).
 
     Kernel: Sigma' = W_std^2 conv(Sigma) + b_std^2 with conv the same-offset window mean of
     the module docstring (Novak et al. 2019; Garriga-Alonso et al. 2019; Arora et al. 2019
     for the NTK); Theta' by the parameterization as for Dense.
     """
+    spatial = len(_conv(out_chan, filter_shape, strides, padding, W_std, b_std,
+                        parameterization, s).key[2])  # checks the arguments first
+    weight_order = conv_axes("Conv", dimension_numbers, spatial)[2]
+    layer = _conv(out_chan, filter_shape, strides, padding, W_std, b_std, parameterization, s,
+                  weight_order)
+    return with_conv_axes(layer, "Conv", dimension_numbers, spatial)
+
+
+def _conv(out_chan, filter_shape, strides, padding, W_std, b_std, parameterization, scaling,
+          weight_order=None) -> Layer:
     args = check_filter_layer("Conv", out_chan, filter_shape, strides, padding, W_std, b_std,
                               parameterization)
     filter_shape, strides, padding = args.filter_shape, args.strides, args.padding
     ntk_param, fan_in = args.ntk_param, args.fan_in
+    s_in, s_out = check_scaling("Conv", scaling, parameterization)
+    width = out_chan * s_out
 
     def shape(s):
         s = expect_spatial("Conv", s)
         check_window_fits("Conv", "filter_shape", filter_shape, s, padding)
         dims = tuple(spatial_out(n, f, st, padding)
                      for n, f, st in zip(s.dims[:-1], filter_shape, strides))
-        return Shape(dims + (out_chan,), is_gaussian=True)
+        return Shape(dims + (width,), is_gaussian=True)
 
     def init(key, s):
-        return init_filter(key, s, filter_shape, out_chan, W_std, b_std, ntk_param)
+        return init_filter(key, s, filter_shape, width, W_std, b_std, ntk_param, weight_order,
+                           s_in)
 
     def apply(params, x):
         W, b = params
         for d, (size, stride) in enumerate(zip(filter_shape, strides)):
             x = pad(x, (1 + d,), padding_widths(x.shape[1 + d], size, stride, padding), padding)
-        z = _patches(x, filter_shape, strides) @ W.reshape(-1, out_chan)
-        z = z * (W_std / math.sqrt(x.shape[-1] * fan_in) if ntk_param else 1.0)
+        z = _patches(x, filter_shape, strides) @ W.reshape(-1, width)
+        z = z * (W_std / math.sqrt(x.shape[-1] * fan_in) if ntk_param else 1 / math.sqrt(s_in))
         if b_std is None:
             return z
         return z + (b_std if ntk_param else 1.0) * b
@@ -214,8 +243,10 @@ def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, b_std
     def kernel(k):
         def conv(x):
             return conv_map(x, k.spatial, k.diagonal, filter_shape, strides, padding)
-        return affine_kernel(k, conv(k.nngp), conv(k.ntk), conv, k.channels * fan_in,
-                             W_std, b_std, parameterization, out_chan)
+        return affine_kernel(k, conv(k.nngp), conv(k.ntk), conv, k.channels * fan_in / s_in,
+                             W_std, b_std, parameterization, width)
 
+    scaled = () if (s_in, s_out) == (1, 1) else (("s", s_in, s_out),)
     return Layer(key=("Conv", out_chan, filter_shape, strides, padding, W_std, b_std,
-                      parameterization), shape=shape, kernel=kernel, apply=apply, init=init)
+                      parameterization) + scaled, shape=shape, kernel=kernel, apply=apply,
+                 init=init)

@@ -26,8 +26,9 @@ import numpy as np
 
 from .conv import init_filter, layout_axes
 from .conv_checks import check_filter_layer, check_window_fits
-from .dense import affine_kernel
+from .dense import affine_kernel, check_scaling
 from .layer import Layer, Shape, expect_spatial
+from .layout import conv_axes, with_conv_axes
 
 
 def transpose_low_padding(size, stride, padding) -> int:
@@ -91,7 +92,8 @@ def transpose_map(x, spatial, diagonal, filter_shape, strides, padding):
 
 
 def ConvTranspose(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0,
-                  b_std=None, parameterization="ntk") -> Layer:
+                  b_std=None, dimension_numbers=None, parameterization="ntk",
+                  s=(1, 1)) -> Layer:
     """Transposed convolution over 1 or 2 spatial axes, as neural-tangents' ConvTranspose.
 
     Args:
@@ -102,16 +104,30 @@ def ConvTranspose(out_chan, filter_shape, strides=None, padding="VALID", W_std=1
         around onto n s positions).
       W_std: weight standard deviation (non-negative).
       b_std: bias standard deviation, or None for no bias.
+      dimension_numbers: (lhs_spec, rhs_spec, out_spec) as Conv's.
       parameterization: 'ntk' or 'standard' (as Dense and Conv).
+      s: (s_in, s_out) of the standard parameterization, as Conv's.
 
     Kernel: Sigma' = W_std^2 convT(Sigma) + b_std^2 with convT the same-tap average of the
     module docstring (Novak et al. 2019); Theta' by the parameterization as for Dense.
     """
+    spatial = len(_conv_transpose(out_chan, filter_shape, strides, padding, W_std, b_std,
+                                  parameterization, s).key[2])  # checks the arguments first
+    weight_order = conv_axes("ConvTranspose", dimension_numbers, spatial)[2]
+    layer = _conv_transpose(out_chan, filter_shape, strides, padding, W_std, b_std,
+                            parameterization, s, weight_order)
+    return with_conv_axes(layer, "ConvTranspose", dimension_numbers, spatial)
+
+
+def _conv_transpose(out_chan, filter_shape, strides, padding, W_std, b_std, parameterization,
+                    scaling, weight_order=None) -> Layer:
     name = "ConvTranspose"
     args = check_filter_layer(name, out_chan, filter_shape, strides, padding, W_std, b_std,
                               parameterization)
     filter_shape, strides, padding = args.filter_shape, args.strides, args.padding
     ntk_param, fan_in = args.ntk_param, args.fan_in
+    s_in, s_out = check_scaling(name, scaling, parameterization)
+    width = out_chan * s_out
 
     def shape(s):
         s = expect_spatial(name, s)
@@ -120,16 +136,17 @@ def ConvTranspose(out_chan, filter_shape, strides=None, padding="VALID", W_std=1
         check_window_fits(name, "filter_shape", filter_shape, s, "SAME")
         dims = tuple(transpose_out(n, f, st, padding)
                      for n, f, st in zip(s.dims[:-1], filter_shape, strides))
-        return Shape(dims + (out_chan,), is_gaussian=True)
+        return Shape(dims + (width,), is_gaussian=True)
 
     def init(key, s):
-        return init_filter(key, s, filter_shape, out_chan, W_std, b_std, ntk_param)
+        return init_filter(key, s, filter_shape, width, W_std, b_std, ntk_param, weight_order,
+                           s_in)
 
     def apply(params, x):
         W, b = params
         taps = _taps(filter_shape, strides, padding, x.shape[1:-1], x.dtype)
         z = _transpose_apply(x, taps, W)
-        z = z * (W_std / math.sqrt(x.shape[-1] * fan_in) if ntk_param else 1.0)
+        z = z * (W_std / math.sqrt(x.shape[-1] * fan_in) if ntk_param else 1 / math.sqrt(s_in))
         if b_std is None:
             return z
         return z + (b_std if ntk_param else 1.0) * b
@@ -137,8 +154,10 @@ def ConvTranspose(out_chan, filter_shape, strides=None, padding="VALID", W_std=1
     def kernel(k):
         def conv(x):
             return transpose_map(x, k.spatial, k.diagonal, filter_shape, strides, padding)
-        return affine_kernel(k, conv(k.nngp), conv(k.ntk), conv, k.channels * fan_in,
-                             W_std, b_std, parameterization, out_chan)
+        return affine_kernel(k, conv(k.nngp), conv(k.ntk), conv, k.channels * fan_in / s_in,
+                             W_std, b_std, parameterization, width)
 
+    scaled = () if (s_in, s_out) == (1, 1) else (("s", s_in, s_out),)
     return Layer(key=(name, out_chan, filter_shape, strides, padding, W_std, b_std,
-                      parameterization), shape=shape, kernel=kernel, apply=apply, init=init)
+                      parameterization) + scaled, shape=shape, kernel=kernel, apply=apply,
+                 init=init)

@@ -2,7 +2,7 @@
 
 Finite network: y = lax.dot_general(x, rhs, dimension_numbers) or lax.dot_general(lhs, x,
 dimension_numbers), whichever constant is given (neither: y = x). Here the batch axis stays
-first and the channel axis last, as everywhere in this engine, so the constant C is a scalar
+first and the channel axis last (DotGeneral takes only that layout), so the constant C is a scalar
 or has every axis contracted with a spatial axis of x (a weighted sum over positions):
   y[n, p, c] = sum_a C[a] x[n, (p, a), c],   p the kept positions, a the contracted ones.
 (A constant with free axes, or dot_general batch dimensions, would move the batch or the
@@ -97,7 +97,8 @@ def DotGeneral(*, lhs=None, rhs=None, dimension_numbers=(((), ()), ((), ())), pr
         rhs_batch_dims))`` as in ``lax.dot_general``. Here the batch dims must be empty, every
         axis of the constant contracted, and only spatial axes of the inputs contracted.
       precision: ``lax.dot_general``'s precision for the finite network (None: default).
-      batch_axis: must be 0 (the batch axis leads, as everywhere in this engine).
+      batch_axis: must be 0 (this layer takes only the default layout; see
+        engine.layers.layout for the layers that take others).
       channel_axis: must be -1 (channels trail).
 
     Kernel: K'[n, m, p, q] = sum_{a, b} C[a] C[b] K[n, m, (p, a), (q, b)] for nngp, ntk,

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 
 from ..kernel import Kernel
 from .layer import Shape, check_number, expect_single
+from .layout import ANY
 from .randomness import RandomLayer
 
 MODES = ("train", "test")
@@ -73,7 +74,7 @@ def Dropout(rate, mode="train") -> RandomLayer:
                          is_gaussian=False)
 
     return RandomLayer(key=("Dropout", rate, mode), shape=shape, kernel=kernel, apply=apply,
-                       same_inputs=train)
+                       same_inputs=train, axes=ANY)
 
 
 def _equal_positions(shape, spatial: int, diagonal: bool, lead: int):

@@ -22,6 +22,7 @@ import functools
 import jax.numpy as jnp
 
 from .layer import Layer, Shape, check_number
+from .layout import ANY
 
 
 def _branches(name, s):
@@ -135,4 +136,4 @@ def FanInProd() -> Layer:
         return ks[0].replace(nngp=nngp, ntk=ntk, cov1=cov1, cov2=cov2,
                              is_gaussian=len(ks) == 1 and ks[0].is_gaussian)
 
-    return Layer(key=("FanInProd",), shape=shape, kernel=kernel, apply=apply)
+    return Layer(key=("FanInProd",), shape=shape, kernel=kernel, apply=apply, axes=ANY)

@@ -75,7 +75,8 @@ def ImageResize(shape, method, antialias=True, precision=lax.Precision.HIGHEST, 
         (and the other methods of jax.image.resize) in apply_fn only.
       antialias: with 'linear' and the like, widen the filter when downsampling.
       precision: the ``jax.lax.Precision`` of the interpolation's products.
-      batch_axis: must be 0 (the batch axis leads, as everywhere in this engine).
+      batch_axis: must be 0 (this layer takes only the default layout; see
+        engine.layers.layout for the layers that take others).
       channel_axis: must be -1 (channels trail).
 
     Kernel: M K M^T along each resized axis (see the module docstring).

@@ -69,7 +69,8 @@ def Index(idx, batch_axis=0, channel_axis=-1) -> Layer:
 
     Args:
       idx: an integer, slice, ... or a tuple of them, over all axes (batch first).
-      batch_axis: must be 0 (the batch axis leads, as everywhere in this engine).
+      batch_axis: must be 0 (this layer takes only the default layout; see
+        engine.layers.layout for the layers that take others).
       channel_axis: must be -1 (channels trail).
 
     Kernel: each spatial entry applied to the kernel's position axes (both of a pair in the

@@ -24,10 +24,15 @@ import jax.numpy as jnp
 
 @dataclass(frozen=True)
 class Shape:
-    """Static description of the value between layers (batch axis excluded)."""
+    """Static description of the value between layers (batch axis excluded).
+
+    ``dims`` are canonical (spatial..., channels); ``order`` is the user's layout of the
+    arrays of the finite network (engine.layers.layout; None: the canonical one).
+    """
 
     dims: tuple[int, ...]
     is_gaussian: bool = False
+    order: tuple[int, ...] | None = None
 
     @property
     def spatial(self) -> int:
@@ -51,6 +56,9 @@ class Layer:
     init: Callable[[Any, Any], Any] = no_params
     pools: bool = False  # needs covariances between different positions
     children: tuple = field(default=())
+    #: the layout it takes (engine.layers.layout): None = canonical only, "any" = passes
+    #: any on, (batch_axis, channel_axis) = declared (channel_axis None: any channel axis)
+    axes: object = None
 
     @property
     def name(self) -> str:

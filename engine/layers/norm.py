@@ -10,10 +10,13 @@ when the input is (a per-input rescaling), so an activation may follow.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import jax.numpy as jnp
 
 from ..kernel import variances
 from .layer import Layer, Shape, check_number, expect_single
+from .layout import check_axes, normalized, with_axes
 
 
 def _check_axis(axis) -> tuple[int, ...]:
@@ -24,10 +27,37 @@ def _check_axis(axis) -> tuple[int, ...]:
     return axes
 
 
-def LayerNorm(axis=-1, eps=1e-12) -> Layer:
+def LayerNorm(axis=-1, eps=1e-12, batch_axis=0, channel_axis=-1) -> Layer:
+    """Normalise each input over its channels: (x - mean_c x) / sqrt(var_c x + eps).
+
+    Args:
+      axis: the axis (or axes) normalised over; only the channel axis is supported (the
+        infinite-width limit over spatial axes is not a closed form here).
+      eps: added to the variance (non-negative).
+      batch_axis, channel_axis: where the inputs hold the batch and the channels
+        (engine.layers.layout).
+
+    Kernel: K'(x, x') = K(x, x') / sqrt((K(x, x) + eps) (K(x', x') + eps)) per position pair.
+    """
     axes = _check_axis(axis)
     check_number("LayerNorm", "eps", eps, nonnegative=True)
+    batch_axis, channel_axis = check_axes("LayerNorm", batch_axis, channel_axis)
+    if (batch_axis, channel_axis) == (0, -1):
+        return _layer_norm(axis, axes, eps)
+    inner = with_axes(_layer_norm(-1, (-1,), eps), "LayerNorm", batch_axis, channel_axis)
 
+    def shape(s):
+        ndim = len(s.dims) + 1
+        c = normalized("LayerNorm", "channel_axis", channel_axis, ndim)
+        if any(not -ndim <= a < ndim or a % ndim != c for a in axes):
+            raise ValueError(f"LayerNorm(axis={axis!r}, channel_axis={channel_axis}): only the "
+                             f"channel axis ({channel_axis}) can be normalised")
+        return inner.shape(s)
+
+    return dataclasses.replace(inner, key=inner.key + (axes,), shape=shape)
+
+
+def _layer_norm(axis, axes, eps) -> Layer:
     def shape(s):
         s = expect_single("LayerNorm", s)
         ndim = len(s.dims) + 1

@@ -24,6 +24,7 @@ import numpy as np
 from .conv import (check_padding, check_strides, check_window, check_window_fits,
                    layout_axes, padding_widths, spatial_out, window_sum)
 from .layer import Layer, Shape, expect_spatial
+from .layout import check_axis, describe, normalized, order_in, with_axes
 
 
 def _map_all(k, fn, **changes):
@@ -92,7 +93,8 @@ def _pool_layer(name, mode, window_shape, strides, padding) -> Layer:
     return Layer(key=key, shape=shape, kernel=kernel, apply=apply, pools=True)
 
 
-def AvgPool(window_shape, strides=None, padding="VALID", normalize_edges=False) -> Layer:
+def AvgPool(window_shape, strides=None, padding="VALID", normalize_edges=False, batch_axis=0,
+            channel_axis=-1) -> Layer:
     """Average over windows: K'[p, q] = sum_{a in w(p), b in w(q)} K[a, b] / (c(p) c(q)).
 
     Args:
@@ -101,6 +103,8 @@ def AvgPool(window_shape, strides=None, padding="VALID", normalize_edges=False) 
       padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around), or a stax.Padding member.
       normalize_edges: with SAME, divide by the number of real inputs in each window
         (c(p) = the window's count of non-padded positions) instead of its size.
+      batch_axis, channel_axis: where the inputs hold the batch and the channels
+        (engine.layers.layout); window_shape runs over the other axes in their order.
     """
     if not isinstance(normalize_edges, bool):
         raise ValueError(f"AvgPool(normalize_edges={normalize_edges!r}): normalize_edges "
@@ -109,28 +113,41 @@ def AvgPool(window_shape, strides=None, padding="VALID", normalize_edges=False) 
     layer = _pool_layer("AvgPool", mode, window_shape, strides, padding)
     if normalize_edges:
         layer = dataclasses.replace(layer, key=layer.key + ("normalize_edges",))
-    return layer
+    return with_axes(layer, "AvgPool", batch_axis, channel_axis)
 
 
-def SumPool(window_shape, strides=None, padding="VALID") -> Layer:
+def SumPool(window_shape, strides=None, padding="VALID", batch_axis=0, channel_axis=-1) -> Layer:
     """Sum over windows: K'[p, q] = sum_{a in w(p), b in w(q)} K[a, b] (SAME pads zeros).
 
     Args:
       window_shape: 1 or 2 window sizes, one per spatial axis.
       strides: steps of the window (default 1 everywhere).
       padding: 'VALID', 'SAME' (zeros) or 'CIRCULAR' (wrap-around), or a stax.Padding member.
+      batch_axis, channel_axis: as AvgPool's.
     """
-    return _pool_layer("SumPool", "sum", window_shape, strides, padding)
+    return with_axes(_pool_layer("SumPool", "sum", window_shape, strides, padding), "SumPool",
+                     batch_axis, channel_axis)
 
 
-def GlobalAvgPool() -> Layer:
-    """K' = the mean of K[p, q] over all pairs of positions; channels stay C."""
-    return _global_pool("GlobalAvgPool", jnp.mean)
+def GlobalAvgPool(batch_axis=0, channel_axis=-1) -> Layer:
+    """K' = the mean of K[p, q] over all pairs of positions; channels stay C.
+
+    Args:
+      batch_axis, channel_axis: where the inputs hold the batch and the channels
+        (engine.layers.layout); the output (batch, channels) keeps their relative order.
+    """
+    return with_axes(_global_pool("GlobalAvgPool", jnp.mean), "GlobalAvgPool", batch_axis,
+                     channel_axis)
 
 
-def GlobalSumPool() -> Layer:
-    """K' = the sum of K[p, q] over all pairs of positions (P^2 times GlobalAvgPool's)."""
-    return _global_pool("GlobalSumPool", jnp.sum)
+def GlobalSumPool(batch_axis=0, channel_axis=-1) -> Layer:
+    """K' = the sum of K[p, q] over all pairs of positions (P^2 times GlobalAvgPool's).
+
+    Args:
+      batch_axis, channel_axis: as GlobalAvgPool's.
+    """
+    return with_axes(_global_pool("GlobalSumPool", jnp.sum), "GlobalSumPool", batch_axis,
+                     channel_axis)
 
 
 def _global_pool(name, reduce) -> Layer:
@@ -151,20 +168,40 @@ def _global_pool(name, reduce) -> Layer:
     return Layer(key=(name,), shape=shape, kernel=kernel, apply=apply, pools=True)
 
 
-def Flatten() -> Layer:
+def Flatten(batch_axis=0, batch_axis_out=0) -> Layer:
+    """Reshape each input to one feature vector; K' = the mean of K[p, p] over positions.
+
+    Args:
+      batch_axis: where the inputs hold the batch; the other axes are flattened in their
+        order (channels wherever the layers before put them).
+      batch_axis_out: 0 for (batch, features) outputs, 1 for (features, batch).
+    """
+    name = f"Flatten(batch_axis={batch_axis!r}, batch_axis_out={batch_axis_out!r})"
+    batch_axis = check_axis("Flatten", "batch_axis", batch_axis)
+    out_axis = normalized("Flatten", "batch_axis_out", batch_axis_out, 2)
+    out_order = None if out_axis == 0 else (1, 0)
+
     def shape(s):
         s = expect_spatial("Flatten", s)
-        return Shape((math.prod(s.dims),), is_gaussian=False)
+        order = order_in(s)
+        b = normalized("Flatten", "batch_axis", batch_axis, len(order))
+        if order[b] != 0:
+            raise ValueError(f"{name}: its inputs are laid out as {describe(order)} (set by "
+                             "the layers before it); give it the batch axis they have")
+        return Shape((math.prod(s.dims),), is_gaussian=False, order=out_order)
 
     def apply(params, x):
-        return x.reshape(x.shape[0], -1)
+        b = batch_axis % x.ndim
+        y = jnp.moveaxis(x, b, 0).reshape(x.shape[b], -1)
+        return y if out_axis == 0 else y.T
 
     def kernel(k):
         positions = k.nngp.shape[2:] if k.diagonal else k.nngp.shape[2::2]
         return _map_all(k, lambda x: _diagonal_mean(x, k.spatial, k.diagonal), spatial=0,
                         channels=k.channels * math.prod(positions), is_gaussian=False)
 
-    return Layer(key=("Flatten",), shape=shape, kernel=kernel, apply=apply)
+    key = ("Flatten",) if (batch_axis, out_axis) == (0, 0) else ("Flatten", batch_axis, out_axis)
+    return Layer(key=key, shape=shape, kernel=kernel, apply=apply, axes=(batch_axis, None))
 
 
 def _diagonal_mean(x, spatial, diagonal):

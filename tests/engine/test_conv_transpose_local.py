@@ -188,7 +188,7 @@ def transpose_2d(n, r):
 def local_1d_standard(n, r):
     return stax.serial(
         stax.ConvLocal(n, (3,), (2,), "CIRCULAR", 1.4, 0.1, "standard"), stax.Relu(),
-        stax.GlobalAvgPool(), stax.Dense(r, 1.4, 0.1, "standard"))
+        stax.GlobalAvgPool(), stax.Dense(r, 1.4, 0.1, parameterization="standard"))
 
 
 #: GlobalAvgPool readouts: the kernels between positions matter (the diagonal layout is

@@ -431,11 +431,11 @@ def test_predictor_errors(data):
 
 def test_mean_only_predictions_eigendecompose_each_asked_kernel_once(data, monkeypatch):
     """A mean needs no NNGP projection and no eigensystem of a kernel it does not use."""
-    import engine.predict as predict_module
+    import engine.closed_form.flow as flow_module
 
-    calls = []
-    real = predict_module.eigensystem
-    monkeypatch.setattr(predict_module, "eigensystem", lambda k: calls.append(1) or real(k))
+    calls = []  # eigendecompositions, made through flow.eigensystems (side by side)
+    real = flow_module.eigensystem
+    monkeypatch.setattr(flow_module, "eigensystem", lambda k: calls.append(1) or real(k))
     x_train, y_train, x_test = data["x_train"], data["y_train"], data["x_test"]
     predict_fn = gradient_descent_mse_ensemble(relu_kernel_fn(), x_train, y_train,
                                                diag_reg=1e-4)
