@@ -29,7 +29,7 @@ from .conv_checks import check_padding as check_padding, check_strides as check_
 from .conv_checks import check_window as check_window
 from .dense import affine_kernel, check_scaling
 from .layer import Layer, Shape, expect_spatial
-from .layout import conv_axes, with_conv_axes
+from .layout import conv_axes, drawn, with_conv_axes
 
 
 # ------------------------------------------------ window geometry (shared with pool.py)
@@ -167,12 +167,7 @@ def init_filter(key, s, filter_shape, out_chan, W_std, b_std, ntk_param, weight_
     parameterization's input scaling (engine.layers.dense.check_scaling).
     """
     kw, kb = jax.random.split(key)
-    shape = filter_shape + (s.channels, out_chan)
-    if weight_order is None:
-        W = jax.random.normal(kw, shape)
-    else:
-        W = jnp.transpose(jax.random.normal(kw, tuple(shape[i] for i in weight_order)),
-                          tuple(int(i) for i in np.argsort(weight_order)))
+    W = drawn(kw, filter_shape + (s.channels, out_chan), weight_order)
     if not ntk_param:
         W = W * (W_std / math.sqrt(s.channels * math.prod(filter_shape) / s_in))
     if b_std is None:

@@ -24,8 +24,9 @@ import jax.numpy as jnp
 
 from .conv import _patches, conv_map, pad, padding_widths, spatial_out
 from .conv_checks import check_filter_layer, check_window_fits
-from .dense import affine_kernel
+from .dense import affine_kernel, check_scaling
 from .layer import Layer, Shape, expect_spatial
+from .layout import conv_axes, drawn, with_conv_axes
 
 
 def position_diagonal(x, spatial):
@@ -48,7 +49,7 @@ def position_embed(x, spatial):
 
 
 def ConvLocal(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, b_std=None,
-              parameterization="ntk") -> Layer:
+              dimension_numbers=None, parameterization="ntk", s=(1, 1)) -> Layer:
     """Locally connected layer over 1 or 2 spatial axes, as neural-tangents' ConvLocal.
 
     Args:
@@ -58,16 +59,31 @@ def ConvLocal(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, 
       padding: 'VALID', 'SAME' or 'CIRCULAR' (as Conv).
       W_std: weight standard deviation (non-negative).
       b_std: bias standard deviation, or None for no bias (one bias per position).
+      dimension_numbers: (lhs_spec, rhs_spec, out_spec) as Conv's; W's spatial axes are the
+        output positions, its I axis the input channels times the filter.
       parameterization: 'ntk' or 'standard' (as Dense and Conv).
+      s: (s_in, s_out) of the standard parameterization, as Conv's.
 
     Kernel: at each position Conv's Sigma' = W_std^2 conv(Sigma) + b_std^2, zero between
     different positions (Novak et al. 2019); Theta' by the parameterization as for Dense.
     """
+    spatial = len(_conv_local(out_chan, filter_shape, strides, padding, W_std, b_std,
+                              parameterization, s).key[2])  # checks the arguments first
+    weight_order = conv_axes("ConvLocal", dimension_numbers, spatial)[2]
+    layer = _conv_local(out_chan, filter_shape, strides, padding, W_std, b_std,
+                        parameterization, s, weight_order)
+    return with_conv_axes(layer, "ConvLocal", dimension_numbers, spatial)
+
+
+def _conv_local(out_chan, filter_shape, strides, padding, W_std, b_std, parameterization,
+                scaling, weight_order=None) -> Layer:
     name = "ConvLocal"
     args = check_filter_layer(name, out_chan, filter_shape, strides, padding, W_std, b_std,
                               parameterization)
     filter_shape, strides, padding = args.filter_shape, args.strides, args.padding
     ntk_param, fan_in = args.ntk_param, args.fan_in
+    s_in, s_out = check_scaling(name, scaling, parameterization)
+    width = out_chan * s_out
 
     def positions(s):
         return tuple(spatial_out(n, f, st, padding)
@@ -76,19 +92,21 @@ def ConvLocal(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, 
     def shape(s):
         s = expect_spatial(name, s)
         check_window_fits(name, "filter_shape", filter_shape, s, padding)
-        return Shape(positions(s) + (out_chan,), is_gaussian=True)
+        return Shape(positions(s) + (width,), is_gaussian=True)
 
     def init(key, s):
         """(W, b) as neural-tangents lays them out: W (*out positions, C_in |filter|, out)
-        with the input channel major in its second last axis, b (1, *out positions, out)."""
+        with the input channel major in its second last axis, b (1, *out positions, out);
+        each drawn in the user's layout (``weight_order``, ``s.order``) as neural-tangents
+        draws it, returned in these canonical ones."""
         kw, kb = jax.random.split(key)
         out = positions(s)
-        W = jax.random.normal(kw, out + (s.channels * fan_in, out_chan))
+        W = drawn(kw, out + (s.channels * fan_in, width), weight_order)
         if not ntk_param:
-            W = W * (W_std / math.sqrt(s.channels * fan_in))
+            W = W * (W_std / math.sqrt(s.channels * fan_in / s_in))
         if b_std is None:
             return W, None
-        b = jax.random.normal(kb, (1,) + out + (out_chan,))
+        b = drawn(kb, (1,) + out + (width,), s.order)
         return W, (b if ntk_param else b * b_std)
 
     def apply(params, x):
@@ -98,10 +116,10 @@ def ConvLocal(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, 
             x = pad(x, (1 + d,), padding_widths(x.shape[1 + d], size, stride, padding), padding)
         # W's (channel, offset) order to the patches' (offset, channel) order
         out = W.shape[:-2]
-        W = W.reshape(out + (channels, fan_in, out_chan))
-        W = jnp.swapaxes(W, -3, -2).reshape(out + (fan_in * channels, out_chan))
+        W = W.reshape(out + (channels, fan_in, width))
+        W = jnp.swapaxes(W, -3, -2).reshape(out + (fan_in * channels, width))
         z = jnp.einsum("n...i,...io->n...o", _patches(x, filter_shape, strides), W)
-        z = z * (W_std / math.sqrt(channels * fan_in) if ntk_param else 1.0)
+        z = z * (W_std / math.sqrt(channels * fan_in) if ntk_param else 1 / math.sqrt(s_in))
         if b_std is None:
             return z
         return z + (b_std if ntk_param else 1.0) * b
@@ -116,8 +134,8 @@ def ConvLocal(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, 
 
         def conv(x):
             return conv_map(x, k.spatial, True, filter_shape, strides, padding)
-        out = affine_kernel(k, conv(k.nngp), conv(k.ntk), conv, k.channels * fan_in,
-                            W_std, b_std, parameterization, out_chan)
+        out = affine_kernel(k, conv(k.nngp), conv(k.ntk), conv, k.channels * fan_in / s_in,
+                            W_std, b_std, parameterization, width)
         if not full:
             return out
         return out.replace(nngp=position_embed(out.nngp, k.spatial),
@@ -125,5 +143,8 @@ def ConvLocal(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, 
                            cov1=position_embed(out.cov1, k.spatial),
                            cov2=position_embed(out.cov2, k.spatial), diagonal=False)
 
+    scaled = () if (s_in, s_out) == (1, 1) else (("s", s_in, s_out),)
     return Layer(key=(name, out_chan, filter_shape, strides, padding, W_std, b_std,
-                      parameterization), shape=shape, kernel=kernel, apply=apply, init=init)
+                      parameterization) + scaled, shape=shape, kernel=kernel, apply=apply,
+                 init=init)
+

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -202,6 +203,15 @@ def conv_axes(name: str, dimension_numbers, spatial: int):
             None if weight_order == canonical(len(rhs)) else weight_order)
 
 
+def drawn(key, shape: tuple, order) -> jax.Array:
+    """Standard normals of the canonical ``shape``, drawn in the layout ``order`` (None: as
+    they are) as neural-tangents draws a parameter of that layout from ``key``."""
+    if order is None:
+        return jax.random.normal(key, shape)
+    return jnp.transpose(jax.random.normal(key, tuple(shape[i] for i in order)),
+                         tuple(int(i) for i in np.argsort(order)))
+
+
 def with_axes(layer: Layer, name: str, batch_axis, channel_axis,
               params_in=None, params_out=None) -> Layer:
     """``layer`` (written for canonical inputs) on inputs with these batch and channel axes.
@@ -226,8 +236,10 @@ def with_axes(layer: Layer, name: str, batch_axis, channel_axis,
         return dataclasses.replace(out, order=None if new == canonical(len(new)) else new)
 
     def init(key, s):
+        """The layer's params for canonical inputs, in the user's layout. ``s`` keeps its
+        order, for a layer that draws a parameter in the user's layout (ConvLocal's bias)."""
         o = check_input(name, s, batch_axis, channel_axis)
-        return params_out(layer.init(key, dataclasses.replace(s, order=None)), o)
+        return params_out(layer.init(key, s), o)
 
     def apply(params, x):
         o = order(x.ndim)

@@ -90,6 +90,23 @@ CASES = {
         ["Erf", {}],
         ["Flatten", {}],
         ["Dense", dict(out_dim=1, W_std=W, b_std=B, parameterization="standard", s=[2, 1])]]),
+    # locally connected: channel-first with OIHW weights and a per-position bias, and scaled
+    "nchw_conv_local": ((2, 4, 3), [
+        ["ConvLocal", dict(out_chan=3, filter_shape=[2, 2], padding="SAME", W_std=W, b_std=B,
+                           dimension_numbers=NCHW)],
+        ["Relu", {}],
+        ["Flatten", {}],
+        ["Dense", dict(out_dim=1, W_std=W, b_std=B)]]),
+    # s_in only: neural-tangents' ConvLocal draws out_chan, not s_out * out_chan, channels
+    # (its kernel then disagrees with its own finite network; see test_nt_keywords.py)
+    "scaled_conv_local": ((5, 2), [
+        ["Dense", dict(out_dim=2, W_std=W, b_std=B, parameterization="standard", s=[1, 2])],
+        ["Relu", {}],
+        ["ConvLocal", dict(out_chan=2, filter_shape=[2], W_std=W, b_std=B,
+                           parameterization="standard", s=[2, 1])],
+        ["Erf", {}],
+        ["Flatten", {}],
+        ["Dense", dict(out_dim=1, W_std=W, b_std=B, parameterization="standard")]]),
 }
 
 

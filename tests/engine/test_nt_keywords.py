@@ -3,10 +3,11 @@ channel_axis, Conv(dimension_numbers=...), Flatten's batch_axis_out; engine.laye
 the width scalings ``s`` of the standard parameterization (engine.layers.dense.check_scaling).
 
 Against neural-tangents 0.6.5: nt_keywords_reference.json (written once by
-make_nt_keywords_reference.py in the peer venv) holds nine networks (channel-first images with
+make_nt_keywords_reference.py in the peer venv) holds eleven networks (channel-first images with
 OIHW and HWIO weights, channel-first signals with LayerNorm and sum pooling, batch-last
 features, a (features, batch) Flatten, scaled Dense and Conv stacks, a channel-first and a
-scaled ConvTranspose): their nngp / ntk, output shape, params from one key and outputs. Ours equal NT's; Monte Carlo rows check a
+scaled ConvTranspose and ConvLocal): their nngp / ntk, output shape, params from one key and
+outputs. Ours equal NT's; Monte Carlo rows check a
 channel-first and a scaled finite network against our kernels; the errors name the layer and
 the layout it received.
 """
@@ -103,26 +104,36 @@ def test_a_channel_first_finite_network_converges_to_its_kernel():
     assert rel_frobenius(estimate, kernel_fn(x, None, "nngp")) < 0.05
 
 
-def test_a_scaled_standard_network_converges_to_its_ntk():
-    """Monte Carlo: the empirical NTK of a standard-parameterization MLP whose hidden layer is
-    s = 2 times wider (512), averaged over 64 initialisations, against kernel_fn's NTK. The
-    scaling weights the NTK's Sigma term by n_in / s_in: the kernel is the 256-wide unscaled
-    network's, not the 512-wide one's."""
-    x = np.random.default_rng(5).standard_normal((4, 3))
-    init_fn, apply_fn, kernel_fn = stax.serial(
-        stax.Dense(256, 1.4, 0.2, parameterization="standard", s=(1, 2)), stax.Erf(),
-        stax.Dense(1, 1.4, 0.2, parameterization="standard", s=(2, 1)))
+def _scaled_mlp(width, s_hidden):
+    return stax.serial(
+        stax.Dense(width, 1.4, 0.2, parameterization="standard", s=(1, s_hidden)), stax.Erf(),
+        stax.Dense(1, 1.4, 0.2, parameterization="standard", s=(s_hidden, 1)))
+
+
+def _scaled_local(width, s_hidden):
+    return stax.serial(
+        stax.ConvLocal(width, (2,), W_std=1.4, b_std=0.2, parameterization="standard",
+                       s=(1, s_hidden)), stax.Erf(), stax.Flatten(),
+        stax.Dense(1, 1.4, 0.2, parameterization="standard", s=(s_hidden, 1)))
+
+
+@pytest.mark.parametrize("make, shape", [(_scaled_mlp, (4, 3)), (_scaled_local, (4, 3, 2))])
+def test_a_scaled_standard_network_converges_to_its_ntk(make, shape):
+    """Monte Carlo: the empirical NTK of a standard-parameterization network whose hidden
+    layer is s = 2 times wider (512), averaged over 64 initialisations, against kernel_fn's
+    NTK. The scaling weights the NTK's Sigma term by n_in / s_in: the kernel is the 256-wide
+    unscaled network's, not the 512-wide one's. (neural-tangents' ConvLocal draws out_chan
+    channels whatever s_out, and its kernel divides by s_in all the same: there its kernel
+    is not its finite network's limit.)"""
+    x = np.random.default_rng(5).standard_normal(shape)
+    init_fn, apply_fn, kernel_fn = make(256, 2)
     ntk_fn = jax.jit(engine.empirical_ntk_fn(apply_fn, trace_axes=(-1,)))
     keys = jax.random.split(jax.random.PRNGKey(2), 64)
     estimate = np.mean([ntk_fn(x, None, init_fn(k, x.shape)[1]) for k in keys], axis=0)
     exact = kernel_fn(x, None, "ntk")
     assert rel_frobenius(estimate, exact) < 0.05
-    def unscaled(width):
-        return stax.serial(stax.Dense(width, 1.4, 0.2, parameterization="standard"), stax.Erf(),
-                           stax.Dense(1, 1.4, 0.2, parameterization="standard"))[2](x, None, "ntk")
-
-    np.testing.assert_allclose(unscaled(256), exact, rtol=1e-12)
-    assert rel_frobenius(unscaled(512), exact) > 0.2
+    np.testing.assert_allclose(make(256, 1)[2](x, None, "ntk"), exact, rtol=1e-12)
+    assert rel_frobenius(make(512, 1)[2](x, None, "ntk"), exact) > 0.2
 
 
 @pytest.mark.parametrize("make, message", [
