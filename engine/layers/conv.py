@@ -29,7 +29,7 @@ from .conv_checks import check_padding as check_padding, check_strides as check_
 from .conv_checks import check_window as check_window
 from .dense import affine_kernel, check_scaling
 from .layer import Layer, Shape, expect_spatial
-from .layout import conv_axes, drawn, with_conv_axes
+from .layout import drawn, filter_layer
 
 
 # ------------------------------------------------ window geometry (shared with pool.py)
@@ -197,12 +197,9 @@ def Conv(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, b_std
     the module docstring (Novak et al. 2019; Garriga-Alonso et al. 2019; Arora et al. 2019
     for the NTK); Theta' by the parameterization as for Dense.
     """
-    spatial = len(_conv(out_chan, filter_shape, strides, padding, W_std, b_std,
-                        parameterization, s).key[2])  # checks the arguments first
-    weight_order = conv_axes("Conv", dimension_numbers, spatial)[2]
-    layer = _conv(out_chan, filter_shape, strides, padding, W_std, b_std, parameterization, s,
-                  weight_order)
-    return with_conv_axes(layer, "Conv", dimension_numbers, spatial)
+    return filter_layer("Conv", lambda order: _conv(
+        out_chan, filter_shape, strides, padding, W_std, b_std, parameterization, s, order),
+        dimension_numbers)
 
 
 def _conv(out_chan, filter_shape, strides, padding, W_std, b_std, parameterization, scaling,

@@ -26,7 +26,7 @@ from .conv import _patches, conv_map, pad, padding_widths, spatial_out
 from .conv_checks import check_filter_layer, check_window_fits
 from .dense import affine_kernel, check_scaling
 from .layer import Layer, Shape, expect_spatial
-from .layout import conv_axes, drawn, with_conv_axes
+from .layout import drawn, filter_layer
 
 
 def position_diagonal(x, spatial):
@@ -67,12 +67,9 @@ def ConvLocal(out_chan, filter_shape, strides=None, padding="VALID", W_std=1.0, 
     Kernel: at each position Conv's Sigma' = W_std^2 conv(Sigma) + b_std^2, zero between
     different positions (Novak et al. 2019); Theta' by the parameterization as for Dense.
     """
-    spatial = len(_conv_local(out_chan, filter_shape, strides, padding, W_std, b_std,
-                              parameterization, s).key[2])  # checks the arguments first
-    weight_order = conv_axes("ConvLocal", dimension_numbers, spatial)[2]
-    layer = _conv_local(out_chan, filter_shape, strides, padding, W_std, b_std,
-                        parameterization, s, weight_order)
-    return with_conv_axes(layer, "ConvLocal", dimension_numbers, spatial)
+    return filter_layer("ConvLocal", lambda order: _conv_local(
+        out_chan, filter_shape, strides, padding, W_std, b_std, parameterization, s, order),
+        dimension_numbers)
 
 
 def _conv_local(out_chan, filter_shape, strides, padding, W_std, b_std, parameterization,

@@ -28,7 +28,7 @@ from .conv import init_filter, layout_axes
 from .conv_checks import check_filter_layer, check_window_fits
 from .dense import affine_kernel, check_scaling
 from .layer import Layer, Shape, expect_spatial
-from .layout import conv_axes, with_conv_axes
+from .layout import filter_layer
 
 
 def transpose_low_padding(size, stride, padding) -> int:
@@ -111,12 +111,9 @@ def ConvTranspose(out_chan, filter_shape, strides=None, padding="VALID", W_std=1
     Kernel: Sigma' = W_std^2 convT(Sigma) + b_std^2 with convT the same-tap average of the
     module docstring (Novak et al. 2019); Theta' by the parameterization as for Dense.
     """
-    spatial = len(_conv_transpose(out_chan, filter_shape, strides, padding, W_std, b_std,
-                                  parameterization, s).key[2])  # checks the arguments first
-    weight_order = conv_axes("ConvTranspose", dimension_numbers, spatial)[2]
-    layer = _conv_transpose(out_chan, filter_shape, strides, padding, W_std, b_std,
-                            parameterization, s, weight_order)
-    return with_conv_axes(layer, "ConvTranspose", dimension_numbers, spatial)
+    return filter_layer("ConvTranspose", lambda order: _conv_transpose(
+        out_chan, filter_shape, strides, padding, W_std, b_std, parameterization, s, order),
+        dimension_numbers)
 
 
 def _conv_transpose(out_chan, filter_shape, strides, padding, W_std, b_std, parameterization,

@@ -251,6 +251,14 @@ def with_axes(layer: Layer, name: str, batch_axis, channel_axis,
                                axes=(batch_axis, channel_axis))
 
 
+def filter_layer(name: str, build, dimension_numbers) -> Layer:
+    """A convolution laid out by ``dimension_numbers``: ``build(weight_order)`` makes the
+    canonical layer (key[2] its filter_shape; W drawn in ``weight_order``, see ``drawn``)."""
+    spatial = len(build(None).key[2])  # the arguments are checked before the layout
+    weight_order = conv_axes(name, dimension_numbers, spatial)[2]
+    return with_conv_axes(build(weight_order), name, dimension_numbers, spatial)
+
+
 def with_conv_axes(layer: Layer, name: str, dimension_numbers, spatial: int) -> Layer:
     """A convolution (params (W, b), W canonical (spatial..., in, out)) on inputs and weights
     laid out by ``dimension_numbers`` (``conv_axes``); unchanged for the canonical ones."""

@@ -187,7 +187,8 @@ def transpose_2d(n, r):
 
 def local_1d_standard(n, r):
     return stax.serial(
-        stax.ConvLocal(n, (3,), (2,), "CIRCULAR", 1.4, 0.1, "standard"), stax.Relu(),
+        stax.ConvLocal(n, (3,), (2,), "CIRCULAR", 1.4, 0.1, parameterization="standard"),
+        stax.Relu(),
         stax.GlobalAvgPool(), stax.Dense(r, 1.4, 0.1, parameterization="standard"))
 
 
