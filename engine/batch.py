@@ -95,9 +95,10 @@ def batch(kernel_fn, batch_size=0, device_count=-1, store_on_device=True, progre
         to every block as it is, as neural-tangents' batch does."""
         if isinstance(x1, Kernel):
             return kernel_fn(x1, x2, get, **kwargs)
-        if isinstance(kernel_fn, KernelFn) and kernel_fn.batch_axis(np.ndim(x1)) != 0:
-            raise ValueError(f"batch: the network takes the batch on axis "
-                             f"{kernel_fn.batch_axis(np.ndim(x1))} of its inputs; blocks are cut "
+        axis = kernel_fn.batch_axis(np.ndim(x1)) if isinstance(kernel_fn, KernelFn) else 0
+        if axis != 0:
+            raise ValueError(f"batch: the network takes the batch on axis {axis} of its "
+                             "inputs; blocks are cut "
                              "along axis 0, so move the batch there (batch_axis=0) to batch "
                              "its kernel")
         size = _block_size(kernel_fn, batch_size, x1)

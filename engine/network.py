@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .kernel_fn import Kernels, KernelFn
 from .layers.layer import Layer, Shape
-from .layers.layout import from_canonical, order_in
+from .layers.layout import from_canonical, input_order, order_in, to_canonical
 from .layers.randomness import call_apply
 
 __all__ = ["Network", "Kernels", "as_network"]
@@ -38,11 +38,10 @@ class InitFn:
                              "(N, W, C) or (N, H, W, C) (in the layout of the network's "
                              "batch_axis and channel_axis)")
         kernel_fn = KernelFn(self.layer)
-        dims = kernel_fn.canonical_dims(input_shape)
-        out = kernel_fn.output_shape(dims)
-        params = self.layer.init(key, kernel_fn.input_shape(dims))
-        n = input_shape[kernel_fn.batch_axis(len(input_shape))]
-        return from_canonical((n,) + out.dims, order_in(out)), params
+        full = to_canonical(input_shape, input_order(self.layer, len(input_shape)))
+        out = kernel_fn.output_shape(full[1:])
+        params = self.layer.init(key, kernel_fn.input_shape(full[1:]))
+        return from_canonical(full[:1] + out.dims, order_in(out)), params
 
 
 @dataclass(frozen=True)

@@ -108,9 +108,7 @@ def output_order(order: tuple[int, ...], ndim: int) -> tuple[int, ...]:
 def flow(layer: Layer, s):
     """``layer.shape(s)`` with the layout checked and passed on (see the module docstring)."""
     orders = {order_in(si) for si in (s if isinstance(s, tuple) else (s,))}
-    if layer.axes == ANY or layer.axes is not None:
-        out = layer.shape(s)
-    else:
+    if layer.axes is None:
         for order in orders:
             if order != canonical(len(order)):
                 raise ValueError(f"{layer.name}: its inputs are laid out as {describe(order)}, "
@@ -118,7 +116,7 @@ def flow(layer: Layer, s):
                                  "give it the inputs' batch_axis and channel_axis where it "
                                  "takes them (Dense, pooling, LayerNorm; Conv: "
                                  "dimension_numbers)")
-        out = layer.shape(s)
+    out = layer.shape(s)
     if layer.axes != ANY or layer.children:  # combinators: their layers carry the layout
         return out
     if len(orders) > 1:
