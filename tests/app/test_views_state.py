@@ -145,19 +145,21 @@ def test_parts_of_a_result_are_shown_at_most_once_per_interval_and_never_after_i
     after the final result."""
     from app.jobs import background
     monkeypatch.setattr(background, "PARTIAL_INTERVAL", 0.5)
-    release = threading.Event()
+    release, first_shown = threading.Event(), threading.Event()
 
     def compute(report, should_stop):
-        for i in range(1, 21):  # twenty parts within ~0.2 s
+        report(1 / 40, partial=1)
+        first_shown.wait(30)
+        for i in range(2, 21):  # nineteen more parts at once: well within the interval
             report(i / 40, partial=i)
-            time.sleep(0.01)
         release.wait(30)
         report(0.9, partial=99)  # waits for its turn when the result comes
         return "final"
 
     shown, job = [], Job()
     job.start(Cache(2), "parts", compute, lambda value: shown.append(("final", value)),
-              deliver_partial=lambda part: shown.append((time.monotonic(), part)))
+              deliver_partial=lambda part: (shown.append((time.monotonic(), part)),
+                                            first_shown.set()))
     deadline = time.monotonic() + 20
     while len(shown) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
