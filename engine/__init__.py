@@ -4,6 +4,7 @@ The public surface; the app imports only from here.
 """
 from . import empirical, predict, stax
 from .batch import batch
+from .checks import Limits
 from .data import DATASETS, Dataset, make_dataset
 from .closed_form.accuracy import AccuracyCurves, accuracy_curves
 from .closed_form.ensemble import EnsemblePredictor, Losses, ensemble_predictor
@@ -19,7 +20,7 @@ from .widths import WIDTH_ARGUMENT, with_width
 
 __all__ = [
     "stax", "predict", "empirical", "batch", "build", "SpecLimits", "check_spec", "MAX_SEED",
-    "Kernel", "Kernels", "Network",
+    "Limits", "Kernel", "Kernels", "Network",
     "DATASETS", "Dataset", "make_dataset",
     "EnsemblePredictor", "ensemble_predictor", "LossCurve", "Losses",
     "Gaussian", "gp_inference", "gradient_descent_mse", "gradient_descent_mse_ensemble",

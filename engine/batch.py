@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import batch_keywords
+from . import batch_keywords, checks
 from .kernel import Kernel
 from .kernel_fn import KernelFn, check_get, check_input
 
@@ -75,15 +75,15 @@ def batch(kernel_fn, batch_size=0, device_count=-1, store_on_device=True, progre
     if batch_size is not None and (isinstance(batch_size, bool) or
                                    not isinstance(batch_size, (int, np.integer)) or
                                    batch_size < 0):
-        raise ValueError(f"batch(batch_size={batch_size!r}): batch_size must be a "
-                         "non-negative integer or None")
+        raise checks.fail("batch", "batch_size", repr(batch_size),
+                          "a non-negative integer or None")
     if isinstance(device_count, bool) or not isinstance(device_count, (int, np.integer)) \
             or device_count < -1:
-        raise ValueError(f"batch(device_count={device_count!r}): device_count must be -1 "
-                         "(all local devices) or a non-negative integer")
+        raise checks.fail("batch", "device_count", repr(device_count),
+                          "-1 (all local devices) or a non-negative integer")
     if executor is not None and not isinstance(executor, concurrent.futures.Executor):
-        raise ValueError(f"batch(executor={executor!r}): executor must be a "
-                         "concurrent.futures.Executor (e.g. a Dask client.get_executor())")
+        raise checks.fail("batch", "executor", repr(executor), "a concurrent.futures.Executor "
+                          "(e.g. a Dask client.get_executor())")
     if out is not None and store_on_device:
         raise ValueError(f"batch(out={out!r}): memmapped results live on the host; pass "
                          "store_on_device=False")
@@ -280,7 +280,8 @@ def _tiled(runner, x1, x2, get, size, report, on_device, out_dir, pairs):
     for array in out.values():
         if isinstance(array, np.memmap):
             array.flush()
-    return _assemble(out, covs, static, get, on_device)
+    x1_is_x2 = same or (np.shape(x1) == np.shape(xb) and bool(np.all(x1 == xb)))
+    return _assemble(out, covs, static, get, on_device, x1_is_x2)
 
 
 def _buffers(blocks: dict, n1, n2, on_device, out_dir) -> dict:
@@ -336,7 +337,7 @@ def _kernels_type(names: tuple) -> type:
     return collections.namedtuple("Kernels", names)
 
 
-def _assemble(out, covs, static, get, on_device):
+def _assemble(out, covs, static, get, on_device, x1_is_x2: bool):
     convert = jnp.asarray if on_device else (lambda a: a)
     if isinstance(get, str):
         return convert(out[get])
@@ -347,7 +348,8 @@ def _assemble(out, covs, static, get, on_device):
         return _kernels_type(names)(*(convert(out[n]) for n in names))
     channels, spatial, diagonal, is_gaussian = static
     return Kernel(**{n: convert(a) for n, a in {**out, **covs}.items()}, channels=channels,
-                  spatial=spatial, diagonal=diagonal, is_gaussian=is_gaussian)
+                  spatial=spatial, diagonal=diagonal, is_gaussian=is_gaussian,
+                  x1_is_x2=convert(np.asarray(x1_is_x2)))
 
 
 def host_kernel_fn(network, progress=None):

@@ -45,7 +45,7 @@ from engine.kernel_fn import GETS, Kernels, check_get, concrete
 from engine.layers.keywords import used_keywords
 from engine.layers.randomness import uses_rng
 from engine.network import ApplyFn, Network
-from engine.predict_args import fail
+from engine.checks import fail
 
 
 class NtkImplementation(enum.IntEnum):

@@ -16,6 +16,11 @@ Gaussian process (true after an affine layer, false on raw inputs and after an
 activation). ``same`` (N1, N2) booleans, true where ``x1[i]`` and ``x2[j]`` are one and the
 same input (x2 omitted or equal to x1, and i == j), is carried only while a layer needs it
 (Dropout in train mode, whose noise is shared by an input with itself only); else None.
+
+neural-tangents' two flags are here under its names: ``x1_is_x2``, a boolean array, true
+when x2 was omitted or equals x1 entry for entry (set on kernel_fn's result, None inside the
+network), and ``is_input``, False (neural-tangents 0.6.5 sets it False on the input kernel
+too, so a program reading it sees what it saw there).
 """
 from __future__ import annotations
 
@@ -38,6 +43,8 @@ class Kernel:
     diagonal: bool = dataclasses.field(metadata=dict(static=True))
     is_gaussian: bool = dataclasses.field(metadata=dict(static=True))
     same: jax.Array | None = None
+    x1_is_x2: jax.Array | None = None
+    is_input: bool = dataclasses.field(default=False, metadata=dict(static=True))
 
     def replace(self, **changes) -> "Kernel":
         return dataclasses.replace(self, **changes)

@@ -227,7 +227,8 @@ def _kernel_of_inputs(layer: Layer, x1, x2, diagonal: bool, rows: int,
     n1 = x1.shape[0]
     others = x1 if x2 is None else x2
     padded = -(-n1 // rows) * rows
-    identical = _x1_is_x2(x1, x2) if needs_same_inputs(layer) else None
+    x1_is_x2 = _x1_is_x2(x1, x2)
+    identical = x1_is_x2 if needs_same_inputs(layer) else None
 
     def chunked(v):  # padded with copies of the first row: valid inputs, results dropped
         if padded > n1:
@@ -245,10 +246,11 @@ def _kernel_of_inputs(layer: Layer, x1, x2, diagonal: bool, rows: int,
             same = identical & ((start + jnp.arange(rows))[:, None]
                                 == jnp.arange(len(others))[None, :])
         chunk_keywords = {name: (first[name], pair[1]) for name, pair in keywords.items()}
-        k = call_kernel(layer, input_kernel(xc, others, diagonal, same), chunk_keywords)
+        k = input_kernel(xc, others, diagonal, same).replace(x1_is_x2=x1_is_x2)
+        k = call_kernel(layer, k, chunk_keywords)
         return k.replace(same=None) if with_ntk else k.replace(same=None, ntk=None)
 
     k = jax.lax.map(one, (chunks, starts, firsts))  # arrays with a leading chunk axis
     flat = {name: getattr(k, name).reshape((-1,) + getattr(k, name).shape[2:])[:n1]
             for name in ("nngp", "ntk", "cov1") if getattr(k, name) is not None}
-    return k.replace(cov2=flat["cov1"] if x2 is None else k.cov2[0], **flat)
+    return k.replace(cov2=flat["cov1"] if x2 is None else k.cov2[0], x1_is_x2=x1_is_x2, **flat)

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from engine import predict_args
+from engine import checks
 from engine.closed_form.dynamics import flow_mean
 from engine.closed_form.ensemble import (GradientDescent, kernel_arrays, mode_dynamics,
                                          needed_kernels)
@@ -100,7 +100,7 @@ def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0
                                          discrete)
     y_train, flat = _columns(y_train)
     check_trace_axes(fn, trace_axes, y_train.ndim)
-    y_train = predict_args.targets(fn, y_train, _rows(fn, "x_train", x_train))
+    y_train = checks.matrix(fn, "y_train", y_train, (_rows(fn, "x_train", x_train), None))
     n = y_train.shape[0]
     kernels = functools.partial(_kernels, kernel_fn, kwargs=kernel_fn_kwargs)
     train = kernel_arrays(fn, "kernel_fn(x_train)", kernels(x_train, None), (n, n),
@@ -110,7 +110,7 @@ def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0
 
     def predict_fn(t=None, x_test=None, get=None, compute_cov=False):
         where = f"{fn}.predict_fn"
-        names, single = predict_args.get_names(where, get)
+        names, single = checks.get_names(where, get)
         _check_times(where, t, training.discrete, flows, names)
         test, test_test = _test_kernels(where, kernels, x_test, x_train, train, compute_cov)
         out = _predict(names, flows, factors, y_train, test, train["nngp"], test_test, t,
@@ -122,7 +122,7 @@ def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0
 
 def _check_times(fn: str, t, discrete: bool, flows, names) -> None:
     """Validate ``t``; t = inf with discrete steps also needs each flow's stability check."""
-    times, _ = predict_args.times(fn, t, discrete)
+    times, _ = checks.times(fn, t, discrete)
     if discrete and np.any(np.isinf(times)):
         for name in names:
             flows(name).times(fn, t)
@@ -169,7 +169,7 @@ class _LazyFlows:
 def _rows(fn: str, arg: str, x) -> int:
     shape = np.shape(x)
     if len(shape) < 2:
-        raise predict_args.fail(fn, arg, f"<array of shape {shape}>",
+        raise checks.fail(fn, arg, f"<array of shape {shape}>",
                                 "an array of shape (n, features...)")
     return shape[0]
 
@@ -231,7 +231,7 @@ def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=F
     training = GradientDescent.validated(fn, 1.0, diag_reg, diag_reg_absolute_scale, False)
     y_train, flat = _columns(y_train)
     check_trace_axes(fn, trace_axes, y_train.ndim)
-    y_train = predict_args.targets(fn, y_train)
+    y_train = checks.matrix(fn, "y_train", y_train, (None, None))
     k_train_train = _kernel_record(k_train_train)
     n = y_train.shape[0]
     present = [name for name in ("nngp", "ntk") if getattr(k_train_train, name, None) is not None]
@@ -241,10 +241,10 @@ def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=F
 
     def predict_fn(get=None, k_test_train=None, k_test_test=None):
         where = f"{fn}.predict_fn"
-        names, single = predict_args.get_names(where, get)
+        names, single = checks.get_names(where, get)
         needed = tuple(sorted({k for name in names for k in needed_kernels(name)}))
         for name in needed:
-            predict_args.kernel_field(where, "k_train_train", k_train_train, name)
+            checks.kernel_field(where, "k_train_train", k_train_train, name)
         test, test_test = _given_test_kernels(where, train, needed, _kernel_record(k_test_train),
                                               _kernel_record(k_test_test))
         out = _predict(names, flows, factors, y_train, test, train["nngp"], test_test, None,
@@ -280,9 +280,9 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate=1.0, diag_reg=0.0
                                          discrete)
     y_train, flat = _columns(y_train)
     check_trace_axes(fn, trace_axes, y_train.ndim)
-    y_train = predict_args.targets(fn, y_train)
+    y_train = checks.matrix(fn, "y_train", y_train, (None, None))
     n = y_train.shape[0]
-    ntk = predict_args.matrix(fn, "k_train_train", k_train_train, (n, n))
+    ntk = checks.matrix(fn, "k_train_train", k_train_train, (n, n))
     flow = training.flow(eigensystem(ntk), y_train.size)
     train_v = flow.project(ntk)
 
@@ -297,7 +297,7 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate=1.0, diag_reg=0.0
         if train_only:
             return fx_train
         if fx_test_0 is None:
-            raise predict_args.fail(where, "fx_test_0", "None", "given when fx_train_0 is None")
+            raise checks.fail(where, "fx_test_0", "None", "given when fx_train_0 is None")
         k_test = _test_ntk(where, k_test_train, n)
         f0_test = _outputs(where, "fx_test_0", _column(fx_test_0, flat),
                            (k_test.shape[0], y_train.shape[1]))
@@ -320,16 +320,16 @@ def _outputs(fn: str, arg: str, value, shape: tuple) -> np.ndarray:
     try:
         array = np.broadcast_to(array, shape)
     except ValueError:
-        raise predict_args.fail(fn, arg, f"<array of shape {array.shape}>",
+        raise checks.fail(fn, arg, f"<array of shape {array.shape}>",
                                 f"a number or an array of shape {shape}") from None
-    return predict_args.matrix(fn, arg, array, shape)
+    return checks.matrix(fn, arg, array, shape)
 
 
 def _test_ntk(fn: str, k_test_train, n: int) -> np.ndarray:
     if k_test_train is None:
-        raise predict_args.fail(fn, "k_test_train", "None", "the (n_test, n_train) NTK when "
+        raise checks.fail(fn, "k_test_train", "None", "the (n_test, n_train) NTK when "
                                 "fx_test_0 is given")
-    return predict_args.matrix(fn, "k_test_train", k_test_train, (None, n))
+    return checks.matrix(fn, "k_test_train", k_test_train, (None, n))
 
 
 @jax.jit
@@ -354,14 +354,14 @@ def max_learning_rate(ntk_train_train, y_train_size=None, momentum=0.0, eps=1e-1
     lam_max, as neural-tangents does.
     """
     fn = "max_learning_rate"
-    ntk = predict_args.matrix(fn, "ntk_train_train", ntk_train_train, (None, None))
+    ntk = checks.matrix(fn, "ntk_train_train", ntk_train_train, (None, None))
     if ntk.shape[0] != ntk.shape[1]:
-        raise predict_args.fail(fn, "ntk_train_train", f"<array of shape {ntk.shape}>",
+        raise checks.fail(fn, "ntk_train_train", f"<array of shape {ntk.shape}>",
                                 "a square (n_train, n_train) array")
     size = ntk.shape[0] if y_train_size is None else y_train_size
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
-        raise predict_args.fail(fn, "y_train_size", repr(y_train_size), "a positive integer")
-    momentum, eps = predict_args.non_negative(fn, "momentum", momentum), \
-        predict_args.non_negative(fn, "eps", eps)
+        raise checks.fail(fn, "y_train_size", repr(y_train_size), "a positive integer")
+    momentum, eps = checks.non_negative(fn, "momentum", momentum), \
+        checks.non_negative(fn, "eps", eps)
     lam_max = float(np.max(np.linalg.eigvalsh(0.5 * (ntk + ntk.T)), initial=0.0))
     return 2.0 * (1.0 + momentum) * size / (lam_max + eps) if lam_max > 0 else float("inf")

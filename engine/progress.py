@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from engine.finite_args import callback
+from engine.checks import callback
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ import inspect
 from . import stax
 from .network import Network
 from .spec_layers import LAYERS, json_arguments
-from .spec_limits import SpecLimits, check_spec, quote
+from .checks import quote
+from .spec_limits import SpecLimits, check_spec
 
 
 def build(spec, limits: SpecLimits = SpecLimits()) -> Network:

@@ -25,7 +25,7 @@ from typing import Callable
 
 from . import stax
 from .layers.recurrent import check_activation
-from .spec_limits import quote
+from .checks import quote
 
 #: stax layers not in ``stax.LAYERS`` that a JSON spec may name
 ADDED = ("SumPool", "GlobalSumPool", "Dropout", "FanInConcat", "FanInProd", "ExpNormalized",

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from .checks import QUOTE, fail, quote
+
 #: the arguments that set the units (channels) of a layer with weights
 WIDTH_ARGUMENTS = {
     "Dense": ("out_dim",), "Conv": ("out_chan",), "ConvTranspose": ("out_chan",),
@@ -34,8 +36,6 @@ OTHER_LIMITS = {("FanOut", "num"): "max_fan_out", ("GlobalSelfAttention", "n_hea
 #: the largest seed accepted anywhere: seed + members stays a 32-bit integer (a larger
 #: Python integer overflows when JAX converts it)
 MAX_SEED = 2 ** 30
-#: characters of a user's value quoted in a message (a whole spec could be megabytes)
-QUOTE = 80
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,7 @@ class SpecLimits:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ValueError(f"SpecLimits({f.name}={value!r}): {f.name} must be a "
-                                 "positive number")
-
-
-def quote(value) -> str:
-    """``repr(value)``, cut to QUOTE characters (messages stay short for any input)."""
-    try:
-        text = repr(value)
-    except ValueError:  # an integer of more digits than Python converts to text
-        return "<a number with more than 4300 digits>"
-    return text if len(text) <= QUOTE else text[:QUOTE - 3] + "..."
+                raise fail("SpecLimits", f.name, repr(value), "a positive number")
 
 
 def check_spec(spec, limits: SpecLimits = SpecLimits()) -> None:

@@ -10,6 +10,8 @@ do not change that. Every other weight layer (``WIDTH_ARGUMENT``) is hidden.
 """
 from __future__ import annotations
 
+from engine import checks
+
 #: the argument that sets the number of output units of each weight layer
 WIDTH_ARGUMENT = {"Dense": "out_dim", "Conv": "out_chan", "ConvTranspose": "out_chan",
                   "ConvLocal": "out_chan"}
@@ -21,16 +23,11 @@ def with_width(spec, width: int, readout: int | None = None) -> list:
     The readout keeps its size unless ``readout`` is given. Raises ValueError for a width
     that is not a positive integer.
     """
-    _check_units("width", width)
+    checks.count("with_width", "width", width, maximum=None)
     if readout is not None:
-        _check_units("readout", readout)
+        checks.count("with_width", "readout", readout, maximum=None)
     items, _ = _walk(spec, width, readout, pending=True)
     return items
-
-
-def _check_units(arg: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"with_width({arg}={value!r}): {arg} must be a positive integer")
 
 
 def _walk(items, width, readout, pending):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine import predict_args
+from engine import checks
 from engine.closed_form.dynamics import (MeanDynamics, NngpDynamics, NtkDynamics,
                                          mean_dynamics, nngp_dynamics, ntk_dynamics)
 from engine.closed_form.flow import Eigensystem, TrainFlow, eigensystem
@@ -54,13 +54,11 @@ class GradientDescent:
 
 
 def _checked(fn: str, learning_rate, diag_reg, diag_reg_absolute_scale, discrete) -> tuple:
-    learning_rate = predict_args.positive(fn, "learning_rate", learning_rate)
-    diag_reg = predict_args.non_negative(fn, "diag_reg", diag_reg)
-    for name, flag in [("diag_reg_absolute_scale", diag_reg_absolute_scale),
-                       ("discrete", discrete)]:
-        if not isinstance(flag, (bool, np.bool_)):
-            raise predict_args.fail(fn, name, repr(flag), "True or False")
-    return learning_rate, diag_reg, bool(diag_reg_absolute_scale), bool(discrete)
+    learning_rate = checks.positive(fn, "learning_rate", learning_rate)
+    diag_reg = checks.non_negative(fn, "diag_reg", diag_reg)
+    return (learning_rate, diag_reg,
+            checks.flag(fn, "diag_reg_absolute_scale", diag_reg_absolute_scale),
+            checks.flag(fn, "discrete", discrete))
 
 
 def needed_kernels(mode: str) -> tuple[str, ...]:
@@ -70,8 +68,8 @@ def needed_kernels(mode: str) -> tuple[str, ...]:
 
 def kernel_arrays(fn: str, arg: str, kernels, shape: tuple, names) -> dict:
     """{name: validated float64 array of ``shape``} for each requested field of ``kernels``."""
-    return {name: predict_args.matrix(fn, f"{arg}.{name}",
-                                      predict_args.kernel_field(fn, arg, kernels, name), shape)
+    return {name: checks.matrix(fn, f"{arg}.{name}",
+                                      checks.kernel_field(fn, arg, kernels, name), shape)
             for name in names}
 
 
@@ -157,12 +155,12 @@ def ensemble_predictor(k_train_train, y_train, k_test_train=None, k_test_test=No
     loss; ``y_test`` (n_test, k) for the test loss. One eigendecomposition in all.
     """
     fn = "ensemble_predictor"
-    names, single = predict_args.get_names(fn, get)
+    names, single = checks.get_names(fn, get)
     if not single:
-        raise predict_args.fail(fn, "get", repr(get), "'nngp' or 'ntk' (one mode)")
+        raise checks.fail(fn, "get", repr(get), "'nngp' or 'ntk' (one mode)")
     training = GradientDescent.validated(fn, learning_rate, diag_reg, diag_reg_absolute_scale,
                                          discrete)
-    y_train = predict_args.targets(fn, y_train)
+    y_train = checks.matrix(fn, "y_train", y_train, (None, None))
     n = y_train.shape[0]
     train = kernel_arrays(fn, "k_train_train", k_train_train, (n, n), needed_kernels(get))
     eigen = eigensystem(train[get])
@@ -184,7 +182,7 @@ def _test_side(fn, mode, flow, y_train, nngp_train_train, k_test_train, k_test_t
         fn, "k_test_test", k_test_test, (m, m), ("nngp",))["nngp"]
     if y_test is not None:
         if test_test is None:
-            raise predict_args.fail(fn, "k_test_test", "None", "given when y_test is (the test "
+            raise checks.fail(fn, "k_test_test", "None", "given when y_test is (the test "
                                     "loss needs the test covariance)")
-        y_test = predict_args.targets(fn, y_test, m, arg="y_test")
+        y_test = checks.matrix(fn, "y_test", y_test, (m, None))
     return mode_dynamics(mode, flow, y_train, test, nngp_train_train, test_test), y_test

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from engine import predict_args
+from engine import checks
 from engine.closed_form.lapack_threads import side_by_side
 
 
@@ -71,10 +71,10 @@ class TrainFlow:
         return _matmul(as_float64(k_test_train), self.eigenvectors)
 
     def times(self, fn: str, t) -> tuple[np.ndarray, bool]:
-        """Validated times (see predict_args.times); refuses t = inf when GD diverges."""
-        t, scalar = predict_args.times(fn, t, self.discrete)
+        """Validated times (see checks.times); refuses t = inf when GD diverges."""
+        t, scalar = checks.times(fn, t, self.discrete)
         if self.discrete and np.any(np.isinf(t)) and self._diverges():
-            raise predict_args.fail(fn, "t", "inf", "finite: with this learning_rate "
+            raise checks.fail(fn, "t", "inf", "finite: with this learning_rate "
                                     "discrete gradient descent diverges (see max_learning_rate)")
         return t, scalar
 

@@ -19,14 +19,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax.experimental import ode
 
-from engine import predict_args
+from engine import checks
 
 
 def check_trace_axes(fn: str, trace_axes, ndim: int):
     """Only (-1,) (or its positive spelling): every output shares one kernel."""
     axes = (trace_axes,) if isinstance(trace_axes, int) else tuple(trace_axes)
     if len(axes) != 1 or not isinstance(axes[0], int) or axes[0] % ndim != ndim - 1:
-        raise predict_args.fail(fn, "trace_axes", repr(trace_axes), "(-1,): every output "
+        raise checks.fail(fn, "trace_axes", repr(trace_axes), "(-1,): every output "
                                 "shares one kernel (block-diagonal output covariances are not "
                                 "supported)")
 
@@ -34,15 +34,15 @@ def check_trace_axes(fn: str, trace_axes, ndim: int):
 def _checked(fn, k_train_train, y_train, learning_rate, momentum, trace_axes):
     y_train = jnp.asarray(y_train)
     if y_train.ndim not in (1, 2):
-        raise predict_args.fail(fn, "y_train", f"<array of shape {y_train.shape}>",
+        raise checks.fail(fn, "y_train", f"<array of shape {y_train.shape}>",
                                 "an array of shape (n_train,) or (n_train, outputs)")
     check_trace_axes(fn, trace_axes, y_train.ndim)
     n = y_train.shape[0]
-    ntk = predict_args.matrix(fn, "k_train_train", k_train_train, (n, n))
-    learning_rate = predict_args.positive(fn, "learning_rate", learning_rate)
-    if momentum is not None and not 0.0 <= predict_args.non_negative(fn, "momentum",
+    ntk = checks.matrix(fn, "k_train_train", k_train_train, (n, n))
+    learning_rate = checks.positive(fn, "learning_rate", learning_rate)
+    if momentum is not None and not 0.0 <= checks.non_negative(fn, "momentum",
                                                                      momentum) < 1.0:
-        raise predict_args.fail(fn, "momentum", repr(momentum), "None or a number in [0, 1)")
+        raise checks.fail(fn, "momentum", repr(momentum), "None or a number in [0, 1)")
     return jnp.asarray(ntk), y_train, learning_rate
 
 
@@ -84,12 +84,12 @@ def gradient_descent(loss, k_train_train, y_train, learning_rate=1.0, momentum=N
         where = f"{fn}.predict_fn"
         times, shape = _times(where, t)
         if fx_test_0 is not None and k_test_train is None:
-            raise predict_args.fail(where, "k_test_train", "None", "the (n_test, n_train) NTK "
+            raise checks.fail(where, "k_test_train", "None", "the (n_test, n_train) NTK "
                                     "when fx_test_0 is given")
         if fx_train_0 is None and fx_test_0 is None:
-            raise predict_args.fail(where, "fx_test_0", "None", "given when fx_train_0 is None")
+            raise checks.fail(where, "fx_test_0", "None", "given when fx_train_0 is None")
         k_test = None if fx_test_0 is None else jnp.asarray(
-            predict_args.matrix(where, "k_test_train", k_test_train, (None, ntk.shape[0])))
+            checks.matrix(where, "k_test_train", k_test_train, (None, ntk.shape[0])))
         f_train = jnp.broadcast_to(0.0 if fx_train_0 is None else fx_train_0, y_train.shape)
         f_test = None if fx_test_0 is None else jnp.broadcast_to(
             fx_test_0, (k_test.shape[0],) + y_train.shape[1:])
@@ -109,13 +109,13 @@ def gradient_descent(loss, k_train_train, y_train, learning_rate=1.0, momentum=N
 def _times(fn, t):
     """Times as a strictly increasing float vector, and the shape to return them in."""
     if t is None:
-        raise predict_args.fail(fn, "t", "None", "finite step counts (the ODE of a general "
+        raise checks.fail(fn, "t", "None", "finite step counts (the ODE of a general "
                                 "loss is integrated numerically; t = inf has no end point)")
     t = np.asarray(t, dtype=np.float64)
     flat = t.reshape(-1)
     if flat.size == 0 or not np.all(np.isfinite(flat)) or np.any(flat < 0) or \
             np.any(np.diff(flat) <= 0):
-        raise predict_args.fail(fn, "t", repr(t.tolist()), "finite step counts >= 0 in "
+        raise checks.fail(fn, "t", repr(t.tolist()), "finite step counts >= 0 in "
                                 "strictly increasing order")
     return flat, t.shape
 

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from engine import predict_args
+from engine import checks
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,9 +58,9 @@ def expected_loss(dynamics, y, t) -> LossCurve:
     """
     fn = "expected_loss"
     times, _ = dynamics.flow.times(fn, t)
-    y = predict_args.matrix(fn, "y", y, (dynamics.nngp_test_v.shape[0], dynamics.y_v.shape[1]))
+    y = checks.matrix(fn, "y", y, (dynamics.nngp_test_v.shape[0], dynamics.y_v.shape[1]))
     if dynamics.nngp_test_test is None:
-        raise predict_args.fail(fn, "dynamics", type(dynamics).__name__,
+        raise checks.fail(fn, "dynamics", type(dynamics).__name__,
                                 "built with nngp_test_test (the full covariance is needed)")
     expected, variance = _loss_moments(dynamics, jnp.asarray(y), jnp.asarray(times))
     return LossCurve(times, np.asarray(expected), np.sqrt(np.asarray(variance)))

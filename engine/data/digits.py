@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checks
+from .. import checks
 from .dataset import Dataset, settings
 
 DIGITS_PATH = Path(__file__).resolve().parents[2] / "assets" / "digits.npz"
@@ -55,7 +55,7 @@ def digits(n_train: int = 500, n_test: int = 500, seed: int = 0, stratified: boo
     n_train = checks.count(fn, "n_train", n_train, maximum=N_DIGITS - 1)
     n_test = checks.count(fn, "n_test", n_test, maximum=N_DIGITS)
     if n_train + n_test > N_DIGITS:
-        raise checks.fail(fn, "n_test", n_test, f"<= {N_DIGITS - n_train} so that n_train + "
+        raise checks.fail(fn, "n_test", checks.quote(n_test), f"<= {N_DIGITS - n_train} so that n_train + "
                           f"n_test <= {N_DIGITS}, the number of images")
     images, labels = load_digits_arrays(path)
     seed = checks.seed(fn, seed)

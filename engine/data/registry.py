@@ -9,7 +9,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Callable
 
-from . import checks
+from .. import checks
 from .classification import classification_2d
 from .dataset import Dataset
 from .digits import DIGITS_PATH, digits
@@ -59,7 +59,7 @@ def _check_limits(params: dict, max_train: int, max_test: int) -> None:
         value = params.get(arg)
         if checks.is_int(value) and value > 0 and value ** power > limit:
             shown = arg if power == 1 else f"{arg}**{power}"
-            raise checks.fail("make_dataset", arg, value,
+            raise checks.fail("make_dataset", arg, checks.quote(value),
                               f"such that {shown} <= {limit_name}={limit}")
 
 
@@ -71,7 +71,7 @@ def make_dataset(name: str, *, max_train: int = MAX_TRAIN, max_test: int = MAX_T
     """
     entry = DATASETS.get(name) if isinstance(name, str) else None
     if entry is None:
-        raise checks.fail("make_dataset", "name", name, f"one of {sorted(DATASETS)}")
+        raise checks.fail("make_dataset", "name", checks.quote(name), f"one of {sorted(DATASETS)}")
     unknown = sorted(set(params) - set(entry.defaults))
     if unknown:
         raise ValueError(f"make_dataset(name={name!r}, {unknown[0]}=...): {unknown[0]} is not a "

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import checks
+from .. import checks
 from .dataset import Dataset, settings
 from .grids import angle_grid, circle_points, line_grid
 

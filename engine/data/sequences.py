@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import checks
+from .. import checks
 from .dataset import Dataset, settings
 
 

@@ -12,7 +12,7 @@ import zipfile
 
 import numpy as np
 
-from . import checks
+from .. import checks
 from .csv_text import parse_csv
 from .dataset import Dataset, settings
 from .grids import line_grid, square_grid
@@ -31,7 +31,7 @@ def _read(source) -> tuple[bytes, str]:
     if isinstance(source, (str, os.PathLike)):
         with open(source, "rb") as f:
             return f.read(), repr(os.fspath(source))
-    raise checks.fail(FN, "source", type(source).__name__, "a path or the bytes of a CSV/NPZ file")
+    raise checks.fail(FN, "source", repr(type(source).__name__), "a path or the bytes of a CSV/NPZ file")
 
 
 def _npz(raw: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -105,7 +105,7 @@ def _test_grid(x: np.ndarray, grid_size: int | None) -> dict:
 def _split(x, y, test_fraction: float, seed: int) -> dict:
     n_test = round(test_fraction * len(x))
     if n_test == 0 or n_test == len(x):
-        raise checks.fail(FN, "test_fraction", test_fraction,
+        raise checks.fail(FN, "test_fraction", checks.quote(test_fraction),
                           f"such that train and test sets are non-empty ({len(x)} points)")
     order = np.random.default_rng(seed).permutation(len(x))
     train, test = order[n_test:], order[:n_test]

@@ -12,6 +12,8 @@ import math
 
 import jax
 
+from .. import checks
+
 
 def _difference(params, params_0):
     return jax.tree_util.tree_map(lambda p, p0: p - p0, params, params_0)
@@ -42,7 +44,7 @@ def taylor_expand(f, params, degree: int):
       degree: the order (0: the constant f(params); 1: ``linearize``).
     """
     if isinstance(degree, bool) or not isinstance(degree, int) or degree < 0:
-        raise ValueError(f"taylor_expand(degree={degree!r}): degree must be a whole number >= 0")
+        raise checks.fail("taylor_expand", "degree", repr(degree), "a whole number >= 0")
 
     def f_tayl(p, *args, **kwargs):
         delta = _difference(p, params)

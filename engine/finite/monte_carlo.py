@@ -18,6 +18,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from .. import checks
 from ..batch import batch
 from ..empirical import NtkImplementation, empirical_kernel_fn
 
@@ -28,8 +29,8 @@ def _counts(n_samples):
     else:
         counts, single = tuple(int(n) for n in n_samples), False
     if not counts or min(counts) < 1:
-        raise ValueError(f"monte_carlo_kernel_fn(n_samples={n_samples!r}): n_samples must be a "
-                         "positive integer or a list of them")
+        raise checks.fail("monte_carlo_kernel_fn", "n_samples", repr(n_samples),
+                          "a positive integer or a list of them")
     return counts, single
 
 

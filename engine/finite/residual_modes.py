@@ -24,7 +24,7 @@ import numpy as np
 
 from engine.batch import host_kernel_fn
 from engine.finite.training import train_ensemble
-from engine.finite_args import Limits
+from engine.checks import Limits
 from engine.spec import build
 from engine.widths import with_width
 

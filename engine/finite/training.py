@@ -27,12 +27,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from engine import finite_args as args
+from engine import checks
 from engine.finite import gradient_descent
-from engine.finite_args import Limits
+from engine.checks import Limits
 from engine.progress import Progress
 from engine.spec import build
-from engine.spec_limits import MAX_SEED, quote
+from engine.spec_limits import MAX_SEED
 from engine.widths import with_width
 
 
@@ -63,7 +63,7 @@ def log_step_grid(max_steps: int, num: int = 20) -> np.ndarray:
     """About ``num`` log-spaced whole step counts from 0 to ``max_steps``, 0 and 1 included."""
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
             or max_steps < 0:
-        raise args.fail("log_step_grid", "max_steps", repr(max_steps), "a whole number >= 0")
+        raise checks.fail("log_step_grid", "max_steps", repr(max_steps), "a whole number >= 0")
     if max_steps == 0:
         return np.zeros(1, np.int64)
     grid = np.round(np.geomspace(1, max_steps, max(int(num) - 1, 1))).astype(np.int64)
@@ -88,7 +88,7 @@ def train_ensemble(spec, x_train, y_train, x_test, y_test=None, *, width: int,
                          learning_rate, steps, seed, float32, limits)
     network, x_train, y_train, x_test, y_test, steps = problem
     progress = Progress.validated(fn, on_progress, should_stop)
-    args.callback(fn, "on_chunk", on_chunk)
+    checks.callback(fn, "on_chunk", on_chunk)
     dtype = jnp.float32 if float32 or not jax.config.jax_enable_x64 else jnp.float64
     seeds = jnp.arange(seed, seed + ensemble_size)
     params = gradient_descent.init_members(network.layer, seeds, x_train.shape[1:], dtype)
@@ -113,25 +113,23 @@ def _loss(outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
 
 def _validated(fn, spec, x_train, y_train, x_test, y_test, width, ensemble_size, learning_rate,
                steps, seed, float32, limits):
-    if not isinstance(limits, Limits):
-        raise args.fail(fn, "limits", repr(limits), "an engine.Limits")
-    width = args.count(fn, "width", width, limits.max_width)
-    args.count(fn, "ensemble_size", ensemble_size, limits.max_members)
-    args.learning_rate(fn, learning_rate)
-    steps = args.steps(fn, steps, limits.max_steps)
+    checks.limits(fn, limits)
+    width = checks.count(fn, "width", width, limits.max_width)
+    checks.count(fn, "ensemble_size", ensemble_size, limits.max_members)
+    checks.positive(fn, "learning_rate", learning_rate)
+    steps = checks.steps(fn, steps, limits.max_steps)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
             or not 0 <= seed <= MAX_SEED:
-        raise args.fail(fn, "seed", quote(seed), f"a whole number from 0 to {MAX_SEED}")
-    if not isinstance(float32, (bool, np.bool_)):
-        raise args.fail(fn, "float32", repr(float32), "True or False")
+        raise checks.fail(fn, "seed", checks.quote(seed), f"a whole number from 0 to {MAX_SEED}")
+    checks.flag(fn, "float32", float32)
     network = build(with_width(spec, width))
-    x_train = args.inputs(fn, "x_train", x_train, limits.max_points)
-    x_test = args.inputs(fn, "x_test", x_test, limits.max_points, features=x_train.shape[1:])
+    x_train = checks.inputs(fn, "x_train", x_train, limits.max_points)
+    x_test = checks.inputs(fn, "x_test", x_test, limits.max_points, features=x_train.shape[1:])
     out = network.output_shape(x_train.shape[1:])
     if out.spatial:
-        raise args.fail(fn, "spec", "<a network with spatial outputs>",
+        raise checks.fail(fn, "spec", "<a network with spatial outputs>",
                         "a network whose outputs are flat (end with Flatten or pooling and Dense)")
-    y_train = args.targets(fn, "y_train", y_train, len(x_train), out.channels)
+    y_train = checks.targets(fn, "y_train", y_train, len(x_train), out.channels)
     if y_test is not None:
-        y_test = args.targets(fn, "y_test", y_test, len(x_test), out.channels)
+        y_test = checks.targets(fn, "y_test", y_test, len(x_test), out.channels)
     return network, x_train, y_train, x_test, y_test, steps

@@ -19,8 +19,9 @@ from typing import Callable
 import jax.numpy as jnp
 from jax.scipy.special import erf
 
+from ..checks import hyperparameter
 from ..kernel import variances
-from .layer import Layer, Shape, check_number, expect_single
+from .layer import Layer, Shape, expect_single
 from .layout import ANY
 
 
@@ -161,8 +162,8 @@ def ABRelu(a, b, do_stabilize=False) -> Layer:
     ``do_stabilize`` is accepted for neural-tangents compatibility and changes nothing:
     this dual depends on the variances only through sqrt(q11 q22), so it needs no rescaling.
     """
-    check_number("ABRelu", "a", a)
-    check_number("ABRelu", "b", b)
+    hyperparameter("ABRelu", "a", a)
+    hyperparameter("ABRelu", "b", b)
     check_flag("ABRelu", "do_stabilize", do_stabilize)
     return _abrelu(("ABRelu", a, b), a, b)
 
@@ -173,7 +174,7 @@ def Relu(do_stabilize=False) -> Layer:
 
 
 def LeakyRelu(alpha, do_stabilize=False) -> Layer:
-    check_number("LeakyRelu", "alpha", alpha)
+    hyperparameter("LeakyRelu", "alpha", alpha)
     check_flag("LeakyRelu", "do_stabilize", do_stabilize)
     return _abrelu(("LeakyRelu", alpha), alpha, 1.0)
 
@@ -208,7 +209,7 @@ def _erf_dual(a, b, c):
 
 def Erf(a=1.0, b=1.0, c=0.0) -> Layer:
     for arg, v in (("a", a), ("b", b), ("c", c)):
-        check_number("Erf", arg, v)
+        hyperparameter("Erf", arg, v)
     fn = lambda x: a * erf(b * x) + c  # noqa: E731
     return activation_layer(Activation(("Erf", a, b, c), fn, _erf_dual(a, b, c)))
 

@@ -32,9 +32,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..checks import hyperparameter
 from ..kernel import Kernel
 from .keywords import KeywordLayer
-from .layer import check_number, expect_spatial
+from .layer import expect_spatial
+from .layout import check_axes, describe, order_of, with_axes
 
 
 class AggregateImplementation(enum.Enum):
@@ -52,7 +54,7 @@ def _check_axes(aggregate_axis):
     axes = (aggregate_axis,) if not isinstance(aggregate_axis, (tuple, list)) \
         else tuple(aggregate_axis)
     for a in axes:
-        check_number("Aggregate", "aggregate_axis", a, integer=True)
+        hyperparameter("Aggregate", "aggregate_axis", a, integer=True)
     return axes
 
 
@@ -69,11 +71,12 @@ def Aggregate(aggregate_axis=None, batch_axis=0, channel_axis=-1, to_dense=_iden
     """Sum over each vertex's predecessors: y[n, j] = sum_i P[n][i, j] x[n, i].
 
     Args:
-      aggregate_axis: the axes (of the inputs, batch axis 0 included) whose positions are
-        the vertices: an integer, a tuple of them, or None for all spatial axes.
-      batch_axis: must be 0 (this layer takes only the default layout; see
-        engine.layers.layout for the layers that take others).
-      channel_axis: must be -1 (channels trail).
+      aggregate_axis: the axes (of the inputs in their layout, batch axis included) whose
+        positions are the vertices: an integer, a tuple of them, or None for all spatial
+        axes. The pattern's vertex axes are in this order.
+      batch_axis: the inputs' batch axis (engine.layers.layout); the pattern's is always
+        its first.
+      channel_axis: the inputs' channel axis.
       to_dense: DENSE only: a function turning the given ``pattern`` into the dense
         (N, X_1..X_K, X_1..X_K) adjacency, called at every apply/kernel call (on the rows of
         a chunk in kernel_fn). Identity by default.
@@ -84,25 +87,24 @@ def Aggregate(aggregate_axis=None, batch_axis=0, channel_axis=-1, to_dense=_iden
     neural-tangents' ``stax.Aggregate`` documents the same rule).
     """
     axes = _check_axes(aggregate_axis)
-    if batch_axis != 0 or channel_axis != -1:
-        raise ValueError(f"Aggregate(batch_axis={batch_axis!r}, channel_axis={channel_axis!r}):"
-                         " only batch_axis=0 and channel_axis=-1 are supported")
+    batch_axis, channel_axis = check_axes("Aggregate", batch_axis, channel_axis)
     to_dense = _identity if to_dense is None else to_dense
     if not callable(to_dense):
         raise ValueError(f"Aggregate(to_dense={to_dense!r}): to_dense must be a function")
     sparse = _implementation(implementation) is AggregateImplementation.SPARSE
 
     def spatial_axes(ndim):
-        """The aggregated spatial axes (0 = the first after the batch axis)."""
+        """The aggregated spatial axes of the canonical layout (0 = the first after the
+        batch axis); ``aggregate_axis`` names axes of the user's layout."""
         if axes is None:
             return tuple(range(ndim - 2))
+        order = order_of("Aggregate", batch_axis, channel_axis, ndim)
         out = []
         for a in axes:
-            if not -ndim <= a < ndim or a % ndim in (0, ndim - 1):
+            if not -ndim <= a < ndim or order[a % ndim] in (0, ndim - 1):
                 raise ValueError(f"Aggregate(aggregate_axis={aggregate_axis!r}): axis {a} is "
-                                 f"not a spatial axis of inputs with {ndim} axes (batch first, "
-                                 "channels last)")
-            out.append(a % ndim - 1)
+                                 f"not a spatial axis of inputs laid out as {describe(order)}")
+            out.append(order[a % ndim] - 1)
         if len(set(out)) != len(out):
             raise ValueError(f"Aggregate(aggregate_axis={aggregate_axis!r}): repeated axis")
         return tuple(out)
@@ -151,8 +153,9 @@ def Aggregate(aggregate_axis=None, batch_axis=0, channel_axis=-1, to_dense=_iden
                          cov2=own(k.cov2, g2))
 
     key = ("Aggregate", axes, to_dense, "SPARSE" if sparse else "DENSE")
-    return KeywordLayer(key=key, shape=shape, kernel=kernel, apply=apply, pools=True,
-                        keywords=("pattern",))
+    layer = KeywordLayer(key=key, shape=shape, kernel=kernel, apply=apply, pools=True,
+                         keywords=("pattern",))
+    return with_axes(layer, "Aggregate", batch_axis, channel_axis)
 
 
 def _vertex_axes(shape, lead, d, paired):

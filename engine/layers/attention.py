@@ -32,8 +32,10 @@ import math
 import jax
 import jax.numpy as jnp
 
+from ..checks import hyperparameter
 from .choices import choice_name
-from .layer import Layer, Shape, check_number, expect_single
+from .layer import Layer, Shape, expect_single
+from .layout import from_canonical, to_canonical, with_axes
 from .positional import positional_embedding
 
 NAME = "GlobalSelfAttention"
@@ -75,28 +77,25 @@ def GlobalSelfAttention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scal
         needs exactly that many).
       W_pos_emb_std: the embeddings' standard deviation.
       val_pos_emb: use the embeddings for the values too, not only keys and queries.
-      batch_axis: must be 0 (this layer takes only the default layout; see
-        engine.layers.layout for the layers that take others).
-      channel_axis: must be -1 (channels trail).
+      batch_axis: the inputs' batch axis (engine.layers.layout).
+      channel_axis: the inputs' channel axis; the bias and the positional embedding have
+        the inputs' number of axes and are laid out like them.
     """
     attention_mechanism = choice_name(attention_mechanism)
     pos_emb_type = choice_name(pos_emb_type)
     for arg, value in (("n_chan_out", n_chan_out), ("n_chan_key", n_chan_key),
                        ("n_chan_val", n_chan_val), ("n_heads", n_heads)):
-        check_number(NAME, arg, value, positive=True, integer=True)
+        hyperparameter(NAME, arg, value, positive=True, integer=True)
     for arg, value in (("W_key_std", W_key_std), ("W_value_std", W_value_std),
                        ("W_query_std", W_query_std), ("W_out_std", W_out_std)):
-        check_number(NAME, arg, value, nonnegative=True)
-    check_number(NAME, "b_std", b_std, nonnegative=True, allow_none=True)
+        hyperparameter(NAME, arg, value, nonnegative=True)
+    hyperparameter(NAME, "b_std", b_std, nonnegative=True, allow_none=True)
     if not isinstance(linear_scaling, bool):
         raise ValueError(f"{NAME}(linear_scaling={linear_scaling!r}): linear_scaling must be "
                          "True or False")
     if attention_mechanism not in MECHANISMS:
         raise ValueError(f"{NAME}(attention_mechanism={attention_mechanism!r}): expected one "
                          f"of {list(MECHANISMS)}")
-    if batch_axis != 0 or channel_axis != -1:
-        raise ValueError(f"{NAME}(batch_axis={batch_axis!r}, channel_axis={channel_axis!r}): "
-                         "only batch_axis=0 and channel_axis=-1 are supported")
     emb = positional_embedding(NAME, pos_emb_type, pos_emb_p_norm, pos_emb_decay_fn,
                                n_chan_pos_emb, W_pos_emb_std, val_pos_emb)
     qk, ov = W_query_std * W_key_std, W_out_std * W_value_std
@@ -123,7 +122,7 @@ def GlobalSelfAttention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scal
         w_o = jax.random.normal(k_o, (n_chan_val * n_heads, n_chan_out))
         b = None if b_std is None else jax.random.normal(k_b, (1,) * len(s.dims) + (n_chan_out,))
         w_q = None if linear_scaling else jax.random.normal(k_q, (n_heads, c_k, n_chan_key))
-        return w_q, w_k, w_v, w_o, b, emb.init(k_e, s.dims)
+        return w_q, w_k, w_v, w_o, b, emb.init(k_e, s.dims, s.order)
 
     def apply(params, x):
         w_q, w_k, w_v, w_o, b, e = params
@@ -177,7 +176,23 @@ def GlobalSelfAttention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scal
 
     key = (NAME, n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scaling, W_key_std,
            W_value_std, W_query_std, W_out_std, b_std, attention_mechanism, emb)
-    return Layer(key=key, shape=shape, kernel=kernel, apply=apply, init=init, pools=True)
+    layer = Layer(key=key, shape=shape, kernel=kernel, apply=apply, init=init, pools=True)
+    if (batch_axis, channel_axis) == (0, -1):
+        return layer
+    return with_axes(layer, NAME, batch_axis, channel_axis, _params_in, _params_out)
+
+
+def _params_in(params, order):
+    """The bias and the embedding (the inputs' number of axes) from the user's layout."""
+    *weights, b, e = params
+    move = lambda a: None if a is None else to_canonical(a, order)  # noqa: E731
+    return (*weights, move(b), move(e))
+
+
+def _params_out(params, order):
+    *weights, b, e = params
+    move = lambda a: None if a is None else from_canonical(a, order)  # noqa: E731
+    return (*weights, move(b), move(e))
 
 
 def _sandwich(a, m, b):

@@ -10,8 +10,9 @@ import functools
 
 import jax
 
+from ..checks import hyperparameter
 from .keywords import call_kernel
-from .layer import Layer, Shape, check_number, expect_single
+from .layer import Layer, Shape, expect_single
 from .layout import ANY, flow
 from .randomness import call_apply, split_rng
 
@@ -92,7 +93,7 @@ def parallel(*layers: Layer) -> Layer:
 
 
 def FanOut(num) -> Layer:
-    check_number("FanOut", "num", num, positive=True, integer=True)
+    hyperparameter("FanOut", "num", num, positive=True, integer=True)
 
     def shape(s):
         return (expect_single("FanOut", s),) * num
@@ -143,7 +144,7 @@ def repeat(layer: Layer, n) -> Layer:
     """
     if not isinstance(layer, Layer):
         raise ValueError(f"repeat: layer must be a layer; got {layer!r}")
-    check_number("repeat", "n", n, nonnegative=True, integer=True)
+    hyperparameter("repeat", "n", n, nonnegative=True, integer=True)
     name = f"repeat({layer.name}, n={n})"
 
     def shape(s):

@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..checks import hyperparameter
 from .choices import choice_name
 from .dense import check_affine
-from .layer import check_number
 
 PADDINGS = ("VALID", "SAME", "CIRCULAR")
 
@@ -100,7 +100,7 @@ def check_filter_layer(name, out_chan, filter_shape, strides, padding, W_std, b_
       W_std, b_std: non-negative numbers (b_std None: no bias).
       parameterization: 'ntk' or 'standard'.
     """
-    check_number(name, "out_chan", out_chan, positive=True, integer=True)
+    hyperparameter(name, "out_chan", out_chan, positive=True, integer=True)
     filter_shape = check_window(name, "filter_shape", filter_shape)
     strides = check_strides(name, strides, filter_shape, "filter_shape")
     padding = check_padding(name, padding)

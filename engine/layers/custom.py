@@ -23,7 +23,8 @@ the user's, with neural-tangents' conventions:
 - ``kernel_fn(k) -> k``: ``k`` is this engine's Kernel (nngp, ntk, cov1, cov2 in the layout
   neural-tangents uses with ``diagonal_batch=True``) seen with neural-tangents' names too:
   ``diagonal_spatial``, ``diagonal_batch`` (True), ``shape1``, ``shape2``, ``batch_axis``
-  (0), ``channel_axis``, ``is_reversed`` (False), ``mask1``/``mask2`` (None). It returns
+  (0), ``channel_axis``, ``is_reversed`` (False), ``mask1``/``mask2`` (None), ``x1_is_x2``
+  (a boolean array: x2 omitted or equal to x1) and ``is_input`` (False). It returns
   ``k.replace(...)``; ``is_gaussian`` is the user's to set, as in neural-tangents.
 
 The output shape comes from ``apply_fn`` (traced abstractly, no computation; from
@@ -145,7 +146,8 @@ def _abstract_kernel(s: Shape) -> Kernel:
     array = lambda *shape: jax.ShapeDtypeStruct(shape, dtype)  # noqa: E731
     return Kernel(nngp=array(2, 3, *pairs), ntk=array(2, 3, *pairs), cov1=array(2, *pairs),
                   cov2=array(3, *pairs), channels=s.channels, spatial=s.spatial,
-                  diagonal=False, is_gaussian=s.is_gaussian)
+                  diagonal=False, is_gaussian=s.is_gaussian,
+                  x1_is_x2=jax.ShapeDtypeStruct((), jnp.bool_))
 
 
 def _init_output(init_fn, input_shape) -> jax.ShapeDtypeStruct:

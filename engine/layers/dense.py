@@ -12,15 +12,16 @@ import math
 
 import jax
 
-from .layer import Layer, Shape, check_number, expect_single
+from ..checks import hyperparameter
+from .layer import Layer, Shape, expect_single
 from .layout import with_axes
 
 PARAMETERIZATIONS = ("ntk", "standard")
 
 
 def check_affine(name, W_std, b_std, parameterization):
-    check_number(name, "W_std", W_std, nonnegative=True)
-    check_number(name, "b_std", b_std, nonnegative=True, allow_none=True)
+    hyperparameter(name, "W_std", W_std, nonnegative=True)
+    hyperparameter(name, "b_std", b_std, nonnegative=True, allow_none=True)
     if parameterization not in PARAMETERIZATIONS:
         raise ValueError(f"{name}(parameterization={parameterization!r}): expected one of "
                          f"{list(PARAMETERIZATIONS)}")
@@ -83,7 +84,7 @@ def Dense(out_dim, W_std=1.0, b_std=None, batch_axis=0, channel_axis=-1,
 
 def _dense(out_dim, W_std, b_std, parameterization, s) -> Layer:
     name = f"Dense(out_dim={out_dim!r})"
-    check_number("Dense", "out_dim", out_dim, positive=True, integer=True)
+    hyperparameter("Dense", "out_dim", out_dim, positive=True, integer=True)
     check_affine("Dense", W_std, b_std, parameterization)
     s_in, s_out = check_scaling("Dense", s, parameterization)
     ntk_param = parameterization == "ntk"

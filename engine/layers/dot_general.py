@@ -1,9 +1,10 @@
 """DotGeneral: a constant (untrained) linear map of the inputs by ``lax.dot_general``.
 
 Finite network: y = lax.dot_general(x, rhs, dimension_numbers) or lax.dot_general(lhs, x,
-dimension_numbers), whichever constant is given (neither: y = x). Here the batch axis stays
-first and the channel axis last (DotGeneral takes only that layout), so the constant C is a scalar
-or has every axis contracted with a spatial axis of x (a weighted sum over positions):
+dimension_numbers), whichever constant is given (neither: y = x). Here the batch and channel
+axes keep their places (batch first and channels last, or where batch_axis / channel_axis
+say), so the constant C is a scalar or has every axis contracted with a spatial axis of x (a
+weighted sum over positions), written for the canonical layout:
   y[n, p, c] = sum_a C[a] x[n, (p, a), c],   p the kept positions, a the contracted ones.
 (A constant with free axes, or dot_general batch dimensions, would move the batch or the
 channel axis; neural-tangents lets such a kernel exist but refuses it at the next layer.)
@@ -18,6 +19,7 @@ positions.
 """
 from __future__ import annotations
 
+import dataclasses
 import string
 
 import jax.numpy as jnp
@@ -25,6 +27,7 @@ import numpy as np
 from jax import lax
 
 from .layer import Layer, Shape, expect_single
+from .layout import canonical, check_axes, check_input, describe, order_of
 
 NAME = "DotGeneral"
 
@@ -39,7 +42,7 @@ def _axes(value) -> tuple[int, ...] | None:
     return tuple(int(v) for v in value)
 
 
-def _check_dimension_numbers(dimension_numbers, const, is_lhs):
+def _check_dimension_numbers(dimension_numbers, const, is_lhs, batch_axis):
     """(input's contracted axes, constant's contracted axes), in pairs' order."""
     try:
         (c_lhs, c_rhs), (b_lhs, b_rhs) = dimension_numbers
@@ -63,9 +66,9 @@ def _check_dimension_numbers(dimension_numbers, const, is_lhs):
                          f"{dimension_numbers!r}): every axis of {side} must be contracted "
                          f"exactly once; a free axis would come {'before' if is_lhs else 'after'}"
                          f" the inputs' {'batch' if is_lhs else 'channel'} axis")
-    if 0 in x_axes:
+    if batch_axis is not None and batch_axis in x_axes:  # (a negative one: in the static pass)
         raise ValueError(f"{NAME}(dimension_numbers={dimension_numbers!r}): the inputs' batch "
-                         "axis 0 cannot be contracted")
+                         f"axis {batch_axis} cannot be contracted")
     return x_axes, c_axes
 
 
@@ -97,24 +100,71 @@ def DotGeneral(*, lhs=None, rhs=None, dimension_numbers=(((), ()), ((), ())), pr
         rhs_batch_dims))`` as in ``lax.dot_general``. Here the batch dims must be empty, every
         axis of the constant contracted, and only spatial axes of the inputs contracted.
       precision: ``lax.dot_general``'s precision for the finite network (None: default).
-      batch_axis: must be 0 (this layer takes only the default layout; see
-        engine.layers.layout for the layers that take others).
-      channel_axis: must be -1 (channels trail).
+      batch_axis: the inputs' batch axis (engine.layers.layout); it cannot be contracted.
+      channel_axis: the inputs' channel axis; it cannot be contracted. Axes in
+        dimension_numbers are axes of the inputs in this layout; the output keeps the
+        inputs' remaining axes in their order.
 
     Kernel: K'[n, m, p, q] = sum_{a, b} C[a] C[b] K[n, m, (p, a), (q, b)] for nngp, ntk,
     cov1 and cov2, C the constant (Lee et al. 2018; see the module docstring).
     """
-    if batch_axis != 0 or channel_axis != -1:
-        raise ValueError(f"{NAME}(batch_axis={batch_axis!r}, channel_axis={channel_axis!r}): "
-                         "only batch_axis=0 and channel_axis=-1 are supported")
+    batch_axis, channel_axis = check_axes(NAME, batch_axis, channel_axis)
     const, is_lhs = _constant(lhs, rhs)
     if const is None:
         x_axes, c_axes = (), ()
     else:
-        x_axes, c_axes = _check_dimension_numbers(dimension_numbers, const, is_lhs)
+        x_axes, c_axes = _check_dimension_numbers(dimension_numbers, const, is_lhs,
+                                                  batch_axis if batch_axis >= 0 else None)
     dn = ((tuple(c_axes), tuple(x_axes)) if is_lhs else (tuple(x_axes), tuple(c_axes)),
           ((), ()))
+    if (batch_axis, channel_axis) == (0, -1):
+        return _dot_general(const, is_lhs, x_axes, c_axes, dn, precision, dimension_numbers)
+    return _laid_out(const, is_lhs, x_axes, c_axes, dn, precision, dimension_numbers,
+                     batch_axis, channel_axis)
 
+
+def _laid_out(const, is_lhs, x_axes, c_axes, dn, precision, dimension_numbers, batch_axis,
+              channel_axis) -> Layer:
+    """DotGeneral of inputs in another layout: lax.dot_general as given in apply_fn (the
+    output keeps the inputs' other axes in order); the static pass and the kernel see the
+    contracted axes moved to the canonical layout."""
+    def canonical_layer(ndim):
+        order = order_of(NAME, batch_axis, channel_axis, ndim)
+        bad = [a for a in x_axes if a >= ndim or order[a] in (0, ndim - 1)]
+        if bad:
+            raise ValueError(f"{NAME}(dimension_numbers={dimension_numbers!r}): can contract "
+                             f"only spatial axes of inputs laid out as {describe(order)}; got "
+                             f"axis {bad[0]}")
+        axes = tuple(order[a] for a in x_axes)
+        return order, axes, _dot_general(const, is_lhs, axes, c_axes, dn, precision,
+                                         dimension_numbers)
+
+    def shape(s):
+        s = expect_single(NAME, s)
+        order, dropped, inner = canonical_layer(len(s.dims) + 1)
+        check_input(NAME, s, batch_axis, channel_axis)
+        out = inner.shape(dataclasses.replace(s, order=None))
+        new = tuple(a - sum(d < a for d in dropped) for a in order if a not in dropped)
+        return dataclasses.replace(out, order=None if new == canonical(len(new)) else new)
+
+    def kernel(k):
+        return canonical_layer(k.spatial + 2)[2].kernel(k)
+
+    def apply(params, x):
+        if const is None:
+            return x
+        c = jnp.asarray(const, x.dtype)
+        return lax.dot_general(*((c, x) if is_lhs else (x, c)), dn, precision=precision)
+
+    key = (NAME, is_lhs, None if const is None else (const.shape, tuple(const.ravel())), dn,
+           precision, ("axes", batch_axis, channel_axis))
+    return Layer(key=key, shape=shape, kernel=kernel, apply=apply, pools=bool(x_axes),
+                 axes=(batch_axis, channel_axis))
+
+
+def _dot_general(const, is_lhs, x_axes, c_axes, dn, precision, dimension_numbers) -> Layer:
+    """DotGeneral of canonical inputs, contracting ``x_axes`` of the inputs with ``c_axes``
+    of the constant (``dn`` for apply_fn; ``dimension_numbers`` the user's, for messages)."""
     def shape(s):
         s = expect_single(NAME, s)
         ndim = len(s.dims) + 1

@@ -19,8 +19,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..checks import hyperparameter
 from ..kernel import Kernel
-from .layer import Shape, check_number, expect_single
+from .layer import Shape, expect_single
 from .layout import ANY
 from .randomness import RandomLayer
 
@@ -38,7 +39,7 @@ def Dropout(rate, mode="train") -> RandomLayer:
     Kernel in train mode: nngp and ntk of an input with itself, at equal positions, times
     1 / rate; everything else unchanged (see the module docstring).
     """
-    check_number("Dropout", "rate", rate)
+    hyperparameter("Dropout", "rate", rate)
     if not 0 < rate <= 1:
         raise ValueError(f"Dropout(rate={rate!r}): rate is the keep probability and must be "
                          "in (0, 1]")
@@ -62,13 +63,17 @@ def Dropout(rate, mode="train") -> RandomLayer:
     def kernel(k: Kernel) -> Kernel:
         if not train:
             return k
-        if k.same is None:
+        same = k.same
+        if same is None and k.x1_is_x2 is not None:  # kernel_fn(kernel): as neural-tangents
+            n1, n2 = k.nngp.shape[:2]
+            same = k.x1_is_x2 & (jnp.arange(n1)[:, None] == jnp.arange(n2)[None, :])
+        if same is None:
             raise ValueError("Dropout(mode='train'): the kernel does not say which inputs of "
-                             "x1 and x2 are the same; call kernel_fn(x1, x2) on a network "
-                             "that contains the Dropout layer (not kernel_fn(kernel))")
+                             "x1 and x2 are the same (its x1_is_x2 is None); pass a Kernel "
+                             "made by a kernel_fn, or call kernel_fn(x1, x2)")
         factor = 1.0 / rate
-        return k.replace(nngp=scale_same(k.nngp, k.same, factor, k.spatial, k.diagonal),
-                         ntk=scale_same(k.ntk, k.same, factor, k.spatial, k.diagonal),
+        return k.replace(nngp=scale_same(k.nngp, same, factor, k.spatial, k.diagonal),
+                         ntk=scale_same(k.ntk, same, factor, k.spatial, k.diagonal),
                          cov1=scale_positions(k.cov1, factor, k.spatial, k.diagonal),
                          cov2=scale_positions(k.cov2, factor, k.spatial, k.diagonal),
                          is_gaussian=False)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from ..checks import hyperparameter
 from .activations import Activation, activation_layer
-from .layer import Layer, check_number
+from .layer import Layer
 from .quadrature import closed_form_dual, expectation_dual, expectation_variance
 
 
@@ -88,7 +89,7 @@ def ElementwiseNumerical(fn, deg, df=None) -> Layer:
     ``deg`` counted 2-D Gauss-Hermite nodes; here a larger ``deg`` is cheap (linear cost per
     kernel entry) and 100-500 suits saturating functions at unit-scale variances."""
     _check_callable("ElementwiseNumerical", "fn", fn, allow_none=False)
-    check_number("ElementwiseNumerical", "deg", deg, positive=True, integer=True)
+    hyperparameter("ElementwiseNumerical", "deg", deg, positive=True, integer=True)
     _check_callable("ElementwiseNumerical", "df", df)
     dual = expectation_dual(fn, df, deg + 1)
     variance = expectation_variance(fn, deg + 1)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from ..checks import hyperparameter
 from ..kernel import variances
-from .layer import Layer, Shape, check_number, expect_single
+from .layer import Layer, Shape, expect_single
 
 
 #: variances below this are taken as this in ExpNormalized's sqrt (a zero input stays finite)
@@ -33,8 +34,8 @@ def ExpNormalized(gamma=1.0, shift=-1.0, do_clip=False) -> Layer:
     Source: Shankar et al. 2020, "Neural kernels without tangents", p. 6; neural-tangents'
     stax.ExpNormalized.
     """
-    check_number("ExpNormalized", "gamma", gamma)
-    check_number("ExpNormalized", "shift", shift)
+    hyperparameter("ExpNormalized", "gamma", gamma)
+    hyperparameter("ExpNormalized", "shift", shift)
     if not isinstance(do_clip, bool):
         raise ValueError(f"ExpNormalized(do_clip={do_clip!r}): do_clip must be True or False")
 

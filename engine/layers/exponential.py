@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from ..checks import hyperparameter
 from .activations import Activation, activation_layer, geometric_mean, one_minus_square
-from .layer import Layer, check_number
+from .layer import Layer
 
 
 def _exp_dual(a, b):
@@ -36,8 +37,8 @@ def _exp_dual(a, b):
 
 def Exp(a=1.0, b=1.0) -> Layer:
     """phi(x) = a exp(b x)."""
-    check_number("Exp", "a", a)
-    check_number("Exp", "b", b)
+    hyperparameter("Exp", "a", a)
+    hyperparameter("Exp", "b", b)
     fn = lambda x: a * jnp.exp(b * x)  # noqa: E731
     return activation_layer(Activation(("Exp", a, b), fn, _exp_dual(a, b)))
 
@@ -56,7 +57,7 @@ def _gaussian_dual(a, b):
 
 def Gaussian(a=1.0, b=-1.0) -> Layer:
     """phi(x) = a exp(b x^2)."""
-    check_number("Gaussian", "a", a)
-    check_number("Gaussian", "b", b)
+    hyperparameter("Gaussian", "a", a)
+    hyperparameter("Gaussian", "b", b)
     fn = lambda x: a * jnp.exp(b * x ** 2)  # noqa: E731
     return activation_layer(Activation(("Gaussian", a, b), fn, _gaussian_dual(a, b)))

@@ -21,7 +21,8 @@ import functools
 
 import jax.numpy as jnp
 
-from .layer import Layer, Shape, check_number
+from ..checks import hyperparameter
+from .layer import Layer, Shape
 from .layout import ANY
 
 
@@ -43,7 +44,7 @@ def FanInConcat(axis=-1) -> Layer:
     Kernel: the channel-count-weighted mean of the branches' kernels for the channel axis;
     block-diagonal along a spatial axis (see the module docstring).
     """
-    check_number("FanInConcat", "axis", axis, integer=True)
+    hyperparameter("FanInConcat", "axis", axis, integer=True)
 
     def shape(s):
         s = _branches("FanInConcat", s)

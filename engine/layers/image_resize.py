@@ -24,6 +24,7 @@ from jax import lax
 
 from ..kernel import Kernel
 from .layer import Layer, Shape, expect_single
+from .layout import order_of, to_canonical, with_axes
 
 #: the methods whose kernel is computed (neural-tangents' list)
 KERNEL_METHODS = (jax.image.ResizeMethod.LINEAR, jax.image.ResizeMethod.NEAREST)
@@ -35,9 +36,6 @@ def _check_shape(shape) -> tuple[int, ...]:
                           for s in entries):
         raise ValueError(f"ImageResize(shape={shape!r}): shape must be a sequence of positive "
                          "integers or -1 (keep the axis), one per axis of the inputs")
-    if entries[0] != -1:
-        raise ValueError(f"ImageResize(shape={shape!r}): shape[0] (the batch axis) must be -1; "
-                         "resizing the batch axis is not supported")
     return entries
 
 
@@ -67,17 +65,16 @@ def ImageResize(shape, method, antialias=True, precision=lax.Precision.HIGHEST, 
     """Resize the spatial axes: y = jax.image.resize(x, shape, method); kernel M K M^T.
 
     Args:
-      shape: the output shape, one entry per axis of the inputs (batch first, channels last),
-        -1 to keep an axis; shape[0] must be -1. Resizing the channel axis works in apply_fn
-        only.
+      shape: the output shape, one entry per axis of the inputs (in their layout), -1 to
+        keep an axis; the batch axis's entry must be -1. Resizing the channel axis works in
+        apply_fn only.
       method: a ``jax.image.ResizeMethod`` or its name: 'linear' (also 'bilinear',
         'trilinear', 'triangle') or 'nearest' everywhere; 'cubic', 'lanczos3', 'lanczos5'
         (and the other methods of jax.image.resize) in apply_fn only.
       antialias: with 'linear' and the like, widen the filter when downsampling.
       precision: the ``jax.lax.Precision`` of the interpolation's products.
-      batch_axis: must be 0 (this layer takes only the default layout; see
-        engine.layers.layout for the layers that take others).
-      channel_axis: must be -1 (channels trail).
+      batch_axis: the inputs' batch axis (engine.layers.layout).
+      channel_axis: the inputs' channel axis.
 
     Kernel: M K M^T along each resized axis (see the module docstring).
     """
@@ -87,10 +84,18 @@ def ImageResize(shape, method, antialias=True, precision=lax.Precision.HIGHEST, 
         raise ValueError(f"ImageResize(antialias={antialias!r}): antialias must be True or "
                          "False")
     precision = _check_precision(precision)
-    if batch_axis != 0 or channel_axis != -1:
-        raise ValueError(f"ImageResize(batch_axis={batch_axis!r}, "
-                         f"channel_axis={channel_axis!r}): only batch_axis=0 and "
-                         "channel_axis=-1 are supported")
+    order = order_of("ImageResize", batch_axis, channel_axis, len(entries))
+    if entries[order.index(0)] != -1:
+        raise ValueError(f"ImageResize(shape={shape!r}): the batch axis's entry "
+                         f"(shape[{order.index(0)}]) must be -1; resizing the batch axis is not "
+                         "supported")
+    layer = _resize(shape, to_canonical(entries, order), method, antialias, precision)
+    return with_axes(layer, "ImageResize", batch_axis, channel_axis)
+
+
+def _resize(shape, entries, method, antialias, precision) -> Layer:
+    """ImageResize on canonical inputs, ``entries`` the canonical output shape (``shape`` the
+    user's, for messages)."""
     resizes_positions = any(s != -1 for s in entries[1:-1])
 
     def resize(x, sizes):
@@ -113,7 +118,7 @@ def ImageResize(shape, method, antialias=True, precision=lax.Precision.HIGHEST, 
     def kernel(k: Kernel) -> Kernel:
         if entries[-1] != -1:
             raise ValueError(f"ImageResize(shape={shape!r}): kernel_fn cannot resize the "
-                             "channel axis (infinite in the limit); set shape[-1] = -1")
+                             "channel axis (infinite in the limit); keep its entry -1")
         if method not in KERNEL_METHODS:
             raise ValueError(f"ImageResize(method={method.name.lower()!r}): kernel_fn supports "
                              "'linear' and 'nearest' only (as neural-tangents); other methods "

@@ -12,9 +12,12 @@ addition allows slicing the batch axis there). New axes (None) are not supported
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .layer import Layer, Shape
+from .layout import canonical, check_axes, check_input, order_of, to_canonical
 
 
 class _Slice:
@@ -68,19 +71,50 @@ def Index(idx, batch_axis=0, channel_axis=-1) -> Layer:
     """x[idx] on the outputs, idx built with ``stax.Slice[...]``.
 
     Args:
-      idx: an integer, slice, ... or a tuple of them, over all axes (batch first).
-      batch_axis: must be 0 (this layer takes only the default layout; see
-        engine.layers.layout for the layers that take others).
-      channel_axis: must be -1 (channels trail).
+      idx: an integer, slice, ... or a tuple of them, over all axes of the inputs in their
+        layout.
+      batch_axis: the inputs' batch axis (engine.layers.layout).
+      channel_axis: the inputs' channel axis.
 
     Kernel: each spatial entry applied to the kernel's position axes (both of a pair in the
     full layout); batch and channel entries must be ':' there.
     """
     entries = _check_entries(idx)
-    if batch_axis != 0 or channel_axis not in (-1,):
-        raise ValueError(f"Index(batch_axis={batch_axis!r}, channel_axis={channel_axis!r}): "
-                         "only batch_axis=0 and channel_axis=-1 are supported")
+    batch_axis, channel_axis = check_axes("Index", batch_axis, channel_axis)
+    if (batch_axis, channel_axis) == (0, -1):
+        return _index(idx, entries)
+    return _laid_out(idx, entries, batch_axis, channel_axis)
 
+
+def _laid_out(idx, entries, batch_axis: int, channel_axis: int) -> Layer:
+    """Index of inputs in another layout: x[idx] as given in apply_fn; the static pass and
+    the kernel use the index's entries moved to the canonical axes."""
+    def canonical_index(ndim):
+        order = order_of("Index", batch_axis, channel_axis, ndim)
+        return order, _index(idx, to_canonical(_expand(entries, ndim), order))
+
+    def shape(s):
+        if isinstance(s, tuple):
+            raise ValueError(f"Index: receives {len(s)} parallel branches; join them first")
+        order = check_input("Index", s, batch_axis, channel_axis)
+        _, inner = canonical_index(len(order))
+        out = inner.shape(dataclasses.replace(s, order=None))
+        dropped = [a for a, e in enumerate(to_canonical(_expand(entries, len(order)), order))
+                   if isinstance(e, (int, np.integer))]
+        new = tuple(a - sum(d < a for d in dropped) for a in order if a not in dropped)
+        return dataclasses.replace(out, order=None if new == canonical(len(new)) else new)
+
+    def kernel(k):
+        return canonical_index(k.spatial + 2)[1].kernel(k)
+
+    return Layer(key=("Index", tuple(_frozen(e) for e in entries), ("axes", batch_axis,
+                                                                     channel_axis)),
+                 shape=shape, kernel=kernel, apply=lambda params, x: x[idx],
+                 axes=(batch_axis, channel_axis))
+
+
+def _index(idx, entries) -> Layer:
+    """Index of canonical inputs (``idx`` as the user gave it, for messages)."""
     def shape(s):
         if isinstance(s, tuple):
             raise ValueError(f"Index: receives {len(s)} parallel branches; join them first")

@@ -18,8 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import jax
-import jax.numpy as jnp
 
 
 @dataclass(frozen=True)
@@ -89,30 +87,3 @@ def expect_spatial(name: str, s, max_spatial: int = 2) -> Shape:
         raise ValueError(f"{name}: needs inputs with 1 or 2 spatial axes (NWC or NHWC); "
                          f"got inputs of shape {('N',) + s.dims}")
     return s
-
-
-def check_number(name: str, arg: str, value, *, positive=False, nonnegative=False,
-                 integer=False, allow_none=False):
-    """Validate one hyperparameter at construction, with a message naming it."""
-    if value is None and allow_none:
-        return None
-    if not integer and isinstance(value, jax.Array) and value.ndim == 0 \
-            and jnp.issubdtype(value.dtype, jnp.floating):
-        # a JAX scalar (e.g. W_std traced by jax.grad): checked when its value is known
-        try:
-            check_number(name, arg, float(value), positive=positive, nonnegative=nonnegative)
-        except jax.errors.ConcretizationTypeError:
-            pass
-        return value
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type:
-        kind = "an integer" if integer else "a number"
-        raise ValueError(f"{name}({arg}={value!r}): {arg} must be {kind}")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"{name}({arg}={value!r}): {arg} must be finite")
-    if positive and value <= 0:
-        what = "a positive integer" if integer else "positive"
-        raise ValueError(f"{name}({arg}={value!r}): {arg} must be {what}")
-    if nonnegative and value < 0:
-        raise ValueError(f"{name}({arg}={value!r}): {arg} must be non-negative")
-    return value

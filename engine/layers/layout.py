@@ -239,9 +239,9 @@ def with_axes(layer: Layer, name: str, batch_axis, channel_axis,
         o = check_input(name, s, batch_axis, channel_axis)
         return params_out(layer.init(key, s), o)
 
-    def apply(params, x):
+    def apply(params, x, **keywords):  # keywords: for a layer that reads some (Aggregate)
         o = order(x.ndim)
-        y = layer.apply(params_in(params, o), to_canonical(x, o))
+        y = layer.apply(params_in(params, o), to_canonical(x, o), **keywords)
         return from_canonical(y, output_order(o, y.ndim))
 
     return dataclasses.replace(layer, key=layer.key + (("axes", batch_axis, channel_axis),),

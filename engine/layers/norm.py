@@ -14,8 +14,9 @@ import dataclasses
 
 import jax.numpy as jnp
 
+from ..checks import hyperparameter
 from ..kernel import variances
-from .layer import Layer, Shape, check_number, expect_single
+from .layer import Layer, Shape, expect_single
 from .layout import check_axes, normalized, with_axes
 
 
@@ -40,7 +41,7 @@ def LayerNorm(axis=-1, eps=1e-12, batch_axis=0, channel_axis=-1) -> Layer:
     Kernel: K'(x, x') = K(x, x') / sqrt((K(x, x) + eps) (K(x', x') + eps)) per position pair.
     """
     axes = _check_axis(axis)
-    check_number("LayerNorm", "eps", eps, nonnegative=True)
+    hyperparameter("LayerNorm", "eps", eps, nonnegative=True)
     batch_axis, channel_axis = check_axes("LayerNorm", batch_axis, channel_axis)
     if (batch_axis, channel_axis) == (0, -1):
         return _layer_norm(axis, axes, eps)

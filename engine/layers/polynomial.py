@@ -25,8 +25,9 @@ import math
 
 import numpy as np
 
+from ..checks import hyperparameter
 from .activations import Activation, activation_layer, covariance
-from .layer import Layer, check_number
+from .layer import Layer
 from .quadrature import mehler_series
 
 #: the largest degree accepted (the dual's coefficients stay within float64 range)
@@ -97,7 +98,7 @@ def Polynomial(coef) -> Layer:
         raise ValueError(f"Polynomial(coef=<{len(coef)} numbers>): at most {MAX_DEGREE + 1} "
                          f"coefficients (degree {MAX_DEGREE})")
     for k, c in enumerate(coef):
-        check_number("Polynomial", f"coef[{k}]", c)
+        hyperparameter("Polynomial", f"coef[{k}]", c)
     return _polynomial_layer(("Polynomial", tuple(coef)), coef)
 
 

@@ -26,8 +26,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..checks import hyperparameter
 from .choices import choice_name
-from .layer import check_number
+from .layout import drawn
 
 KINDS = ("NONE", "SUM", "CONCAT")
 
@@ -64,11 +65,12 @@ class PositionalEmbedding:
         c_e = self.channels(c_in)
         return c_in / (c_in + c_e), self.W_std ** 2 * c_e / (c_in + c_e)
 
-    def init(self, key, dims: tuple[int, ...]):
-        """The embedding parameter, (1, *positions, C_e); None when there is none."""
+    def init(self, key, dims: tuple[int, ...], order=None):
+        """The embedding parameter, (1, *positions, C_e); None when there is none. Drawn in
+        the inputs' layout ``order`` (None: canonical), as neural-tangents draws it."""
         if not self.used:
             return None
-        return jax.random.normal(key, (1,) + dims[:-1] + (self.channels(dims[-1]),))
+        return drawn(key, (1,) + dims[:-1] + (self.channels(dims[-1]),), order)
 
     def inputs(self, emb, h, dims: tuple[int, ...]):
         """(keys/queries input, values input) from h (N, P, C), P the positions ``dims``."""
@@ -104,13 +106,13 @@ def positional_embedding(name, pos_emb_type, pos_emb_p_norm, pos_emb_decay_fn, n
     pos_emb_type = choice_name(pos_emb_type)
     if pos_emb_type not in KINDS:
         raise ValueError(f"{name}(pos_emb_type={pos_emb_type!r}): expected one of {list(KINDS)}")
-    check_number(name, "pos_emb_p_norm", pos_emb_p_norm, positive=True)
+    hyperparameter(name, "pos_emb_p_norm", pos_emb_p_norm, positive=True)
     if pos_emb_decay_fn is not None and not callable(pos_emb_decay_fn):
         raise ValueError(f"{name}(pos_emb_decay_fn={pos_emb_decay_fn!r}): pos_emb_decay_fn "
                          "must be a function of the distance, or None")
-    check_number(name, "n_chan_pos_emb", n_chan_pos_emb, positive=True, integer=True,
+    hyperparameter(name, "n_chan_pos_emb", n_chan_pos_emb, positive=True, integer=True,
                  allow_none=True)
-    check_number(name, "W_pos_emb_std", W_pos_emb_std, nonnegative=True)
+    hyperparameter(name, "W_pos_emb_std", W_pos_emb_std, nonnegative=True)
     if not isinstance(val_pos_emb, bool):
         raise ValueError(f"{name}(val_pos_emb={val_pos_emb!r}): val_pos_emb must be True or "
                          "False")

@@ -30,9 +30,10 @@ import math
 import jax
 import jax.numpy as jnp
 
+from ..checks import hyperparameter
 from ..kernel import Kernel
 from .activations import Relu
-from .layer import Layer, Shape, check_number, expect_single, no_params
+from .layer import Layer, Shape, expect_single, no_params
 
 READOUTS = ("last", "mean")
 
@@ -61,9 +62,9 @@ def _shift(x):
 
 
 def Rnn(out_dim, W_std=1.0, U_std=1.0, b_std=0.0, activation=None, readout="last") -> Layer:
-    check_number("Rnn", "out_dim", out_dim, positive=True, integer=True)
+    hyperparameter("Rnn", "out_dim", out_dim, positive=True, integer=True)
     for arg, value in (("W_std", W_std), ("U_std", U_std), ("b_std", b_std)):
-        check_number("Rnn", arg, value, nonnegative=True)
+        hyperparameter("Rnn", arg, value, nonnegative=True)
     act = check_activation(Relu() if activation is None else activation)
     if readout not in READOUTS:
         raise ValueError(f"Rnn(readout={readout!r}): expected one of {list(READOUTS)}")
@@ -116,7 +117,7 @@ def Rnn(out_dim, W_std=1.0, U_std=1.0, b_std=0.0, activation=None, readout="last
             (lambda z: jnp.mean(z, axis=(-2, -1)))
         return Kernel(nngp=pick(out.nngp), ntk=pick(out.ntk), cov1=pick(out.cov1),
                       cov2=pick(out.cov2), channels=out_dim, spatial=0, diagonal=False,
-                      is_gaussian=False)
+                      is_gaussian=False, x1_is_x2=k.x1_is_x2)
 
     return Layer(key=("Rnn", out_dim, W_std, U_std, b_std, act.key, readout), shape=shape,
                  kernel=kernel, apply=apply, init=init, pools=True)

@@ -21,8 +21,9 @@ import math
 
 import jax.numpy as jnp
 
+from ..checks import hyperparameter
 from .activations import Activation, activation_layer, geometric_mean
-from .layer import Layer, check_number
+from .layer import Layer
 
 
 def _sinusoid_dual(a, b, cos_2c):
@@ -45,7 +46,7 @@ def _sinusoid_dual(a, b, cos_2c):
 
 def _check_abc(name, a, b, c):
     for arg, v in (("a", a), ("b", b), ("c", c)):
-        check_number(name, arg, v)
+        hyperparameter(name, arg, v)
 
 
 def Sin(a=1.0, b=1.0, c=0.0) -> Layer:
@@ -66,7 +67,7 @@ def Cos(a=1.0, b=1.0, c=0.0) -> Layer:
 
 def Rbf(gamma=1.0) -> Layer:
     """phi(x) = sqrt(2) sin(sqrt(2 gamma) x + pi / 4); gamma = 1 / (2 lengthscale^2)."""
-    check_number("Rbf", "gamma", gamma, nonnegative=True)
+    hyperparameter("Rbf", "gamma", gamma, nonnegative=True)
     b = math.sqrt(2 * gamma)
     fn = lambda x: math.sqrt(2) * jnp.sin(b * x + math.pi / 4)  # noqa: E731
     return activation_layer(Activation(("Rbf", gamma), fn, _sinusoid_dual(math.sqrt(2), b, 0.0)))

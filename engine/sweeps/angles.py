@@ -18,10 +18,10 @@ from typing import Callable
 
 import numpy as np
 
-from engine import finite_args as args
+from engine import checks
 from engine.batch import host_kernel_fn
 from engine.empirical import empirical_ntk_fn, readout_nngp_fn
-from engine.finite_args import Limits
+from engine.checks import Limits
 from engine.finite.gradient_descent import member, train_seeds
 from engine.progress import Progress
 from engine.spec import build
@@ -64,10 +64,10 @@ def angle_kernels(spec, angles, *, widths=(), seeds=(0,), x_train=None, y_train=
     fn = "angle_kernels"
     angles = _angles(fn, angles, limits)
     empty = hasattr(widths, "__len__") and len(widths) == 0
-    widths = () if empty else args.counts(fn, "widths", widths, limits.max_width)
+    widths = () if empty else checks.counts(fn, "widths", widths, limits.max_width)
     seeds = seed_list(fn, seeds, limits.max_members)
-    args.learning_rate(fn, learning_rate)
-    steps = int(args.steps(fn, [steps], limits.max_steps)[0])
+    checks.positive(fn, "learning_rate", learning_rate)
+    steps = int(checks.steps(fn, [steps], limits.max_steps)[0])
     progress = Progress.validated(fn, on_progress, should_stop)
     x0, xs = circle([0.0]), circle(angles)
     analytic = host_kernel_fn(build(spec))(x0, xs, get=("nngp", "ntk"))
@@ -90,7 +90,7 @@ def _angles(fn, angles, limits) -> np.ndarray:
     array = np.asarray(angles)
     if array.ndim != 1 or array.size == 0 or array.dtype.kind not in "iuf" \
             or not np.all(np.isfinite(array)) or array.size > limits.max_points:
-        raise args.fail(fn, "angles", f"<array of shape {array.shape}>",
+        raise checks.fail(fn, "angles", f"<array of shape {array.shape}>",
                         f"a 1-D array of 1 to {limits.max_points} finite angles (radians)")
     return array.astype(np.float64)
 
@@ -99,10 +99,10 @@ def _training_data(fn, spec, x_train, y_train, steps, limits):
     if steps == 0:
         return None
     if x_train is None or y_train is None:
-        raise args.fail(fn, "x_train", "None", "given (with y_train) when steps > 0")
-    x_train = args.inputs(fn, "x_train", x_train, limits.max_points, features=(2,))
+        raise checks.fail(fn, "x_train", "None", "given (with y_train) when steps > 0")
+    x_train = checks.inputs(fn, "x_train", x_train, limits.max_points, features=(2,))
     outputs = build(spec).output_shape((2,)).channels
-    return x_train, args.targets(fn, "y_train", y_train, len(x_train), outputs)
+    return x_train, checks.targets(fn, "y_train", y_train, len(x_train), outputs)
 
 
 def _empirical(network, x0, xs, seeds, train, learning_rate, steps):

@@ -18,9 +18,9 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
-from engine import finite_args as args
+from engine import checks
 from engine.batch import host_kernel_fn
-from engine.finite_args import Limits
+from engine.checks import Limits
 from engine.layers.layer import Shape
 from engine.progress import Progress
 from engine.spec import build
@@ -52,11 +52,11 @@ def output_distribution(spec, x, widths, *, samples: int = 1000, seed: int = 0,
                         limits: Limits = Limits()) -> OutputDistribution:
     """Samples of f(x) at initialisation for each width and their distance to the NNGP Gaussian."""
     fn = "output_distribution"
-    widths = args.counts(fn, "widths", widths, limits.max_width)
-    samples = args.count(fn, "samples", samples, limits.max_members)
+    widths = checks.counts(fn, "widths", widths, limits.max_width)
+    samples = checks.count(fn, "samples", samples, limits.max_members)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise args.fail(fn, "seed", repr(seed), "a whole number >= 0")
-    x = args.inputs(fn, "x", x, limits.max_points)
+        raise checks.fail(fn, "seed", repr(seed), "a whole number >= 0")
+    x = checks.inputs(fn, "x", x, limits.max_points)
     progress = Progress.validated(fn, on_progress, should_stop)
     seeds = jnp.arange(seed, seed + samples)
     rows = []

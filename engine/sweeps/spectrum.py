@@ -22,11 +22,11 @@ from typing import Callable
 import jax
 import numpy as np
 
-from engine import finite_args as args
+from engine import checks
 from engine.finite import gradient_descent
 from engine.batch import host_kernel_fn
 from engine.empirical import empirical_ntk_fn
-from engine.finite_args import Limits
+from engine.checks import Limits
 from engine.finite.gradient_descent import member
 from engine.progress import Progress
 from engine.spec import build
@@ -121,15 +121,15 @@ def ntk_change(spec, x_train, y_train, widths, seeds, *, learning_rate: float, s
     """
     fn = "ntk_change"
     widths, seeds, x_train = _sweep_args(fn, widths, seeds, x_train, limits)
-    args.learning_rate(fn, learning_rate)
-    step_grid = args.steps(fn, [steps], limits.max_steps)
+    checks.positive(fn, "learning_rate", learning_rate)
+    step_grid = checks.steps(fn, [steps], limits.max_steps)
     progress = Progress.validated(fn, on_progress, should_stop)
     changes = []
     for i, width in enumerate(widths):
         if progress.stop_requested():
             break
         network = build(with_width(spec, width))
-        y = args.targets(fn, "y_train", y_train, len(x_train),
+        y = checks.targets(fn, "y_train", y_train, len(x_train),
                          network.output_shape(x_train.shape[1:]).channels)
         changes.append(_ntk_changes(network, x_train, y, seeds, float(learning_rate),
                                     int(step_grid[-1])))
@@ -149,11 +149,10 @@ def _ntk_changes(network, x, y, seeds, learning_rate, steps: int) -> list[float]
 
 
 def _sweep_args(fn, widths, seeds, x, limits):
-    if not isinstance(limits, Limits):
-        raise args.fail(fn, "limits", repr(limits), "an engine.Limits")
-    widths = args.counts(fn, "widths", widths, limits.max_width)
+    checks.limits(fn, limits)
+    widths = checks.counts(fn, "widths", widths, limits.max_width)
     seeds = seed_list(fn, seeds, limits.max_members)
-    x = args.inputs(fn, "x" if fn == "ntk_spectrum" else "x_train", x, limits.max_points)
+    x = checks.inputs(fn, "x" if fn == "ntk_spectrum" else "x_train", x, limits.max_points)
     return widths, seeds, x
 
 
@@ -162,8 +161,8 @@ def seed_list(fn: str, seeds, max_members: int) -> tuple[int, ...]:
     seeds = list(seeds) if hasattr(seeds, "__iter__") else seeds
     if not isinstance(seeds, list) or not seeds or len(seeds) > max_members or any(
             isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
-        raise args.fail(fn, "seeds", repr(seeds),
+        raise checks.fail(fn, "seeds", repr(seeds),
                         f"a non-empty list of at most {max_members} whole numbers >= 0")
     if len(set(seeds)) < len(seeds):
-        raise args.fail(fn, "seeds", repr(seeds), "a list of distinct seeds")
+        raise checks.fail(fn, "seeds", repr(seeds), "a list of distinct seeds")
     return tuple(int(s) for s in seeds)

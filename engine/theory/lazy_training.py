@@ -30,12 +30,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from engine import finite_args as args
+from engine import checks
 from engine.batch import host_kernel_fn
 from engine.empirical import empirical_ntk_fn
-from engine.finite_args import Limits
+from engine.checks import Limits
 from engine.predict import gradient_descent_mse
-from engine.predict_args import positive
+from engine.checks import positive
 from engine.progress import Progress
 from engine.spec import build
 from engine.sweeps.spectrum import seed_list
@@ -109,7 +109,7 @@ def positive_list(fn: str, arg: str, values) -> tuple[float, ...]:
         isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
         and math.isfinite(v) and v > 0 for v in values)
     if not ok or len(set(float(v) for v in values)) < len(values):
-        raise args.fail(fn, arg, repr(values), "a non-empty list of distinct positive numbers")
+        raise checks.fail(fn, arg, repr(values), "a non-empty list of distinct positive numbers")
     return tuple(sorted(float(v) for v in values))
 
 
@@ -122,18 +122,18 @@ def lazy_rich(spec, x_train, y_train, x_test, y_test, *, alphas, widths, width: 
     width (at ``alpha``), every network trained ``steps`` steps as f_alpha."""
     fn = "lazy_rich"
     alphas = positive_list(fn, "alphas", alphas)
-    widths = args.counts(fn, "widths", widths, limits.max_width)
-    width = args.count(fn, "width", width, limits.max_width)
+    widths = checks.counts(fn, "widths", widths, limits.max_width)
+    width = checks.count(fn, "width", width, limits.max_width)
     alpha = positive(fn, "alpha", alpha)
     seeds = seed_list(fn, seeds, limits.max_members)
-    x_train = args.inputs(fn, "x_train", x_train, limits.max_points)
-    x_test = args.inputs(fn, "x_test", x_test, limits.max_points, x_train.shape[1:])
-    learning_rate = args.learning_rate(fn, learning_rate)
-    steps = args.count(fn, "steps", steps, limits.max_steps)
+    x_train = checks.inputs(fn, "x_train", x_train, limits.max_points)
+    x_test = checks.inputs(fn, "x_test", x_test, limits.max_points, x_train.shape[1:])
+    learning_rate = checks.positive(fn, "learning_rate", learning_rate)
+    steps = checks.count(fn, "steps", steps, limits.max_steps)
     progress = Progress.validated(fn, on_progress, should_stop)
     outputs = build(with_width(spec, width)).output_shape(x_train.shape[1:]).channels
-    y_train = args.targets(fn, "y_train", y_train, len(x_train), outputs)
-    y_test = args.targets(fn, "y_test", y_test, len(x_test), outputs)
+    y_train = checks.targets(fn, "y_train", y_train, len(x_train), outputs)
+    y_test = checks.targets(fn, "y_test", y_test, len(x_test), outputs)
     runs = [(width, a) for a in alphas] + [(w, alpha) for w in widths]
     results = []
     for i, (w, a) in enumerate(runs):

@@ -22,9 +22,8 @@ import numpy as np
 
 from .. import stax
 from ..batch import host_kernel_fn
-from ..finite_args import inputs, targets
+from ..checks import fail, inputs, positive, targets
 from ..predict import gradient_descent_mse_ensemble
-from ..predict_args import positive
 
 MODELS = ("RNN", "FC", "CNN")
 #: hidden width of the finite copies (the kernels do not depend on it)
@@ -42,7 +41,7 @@ def sequence_network(model: str, w_std: float, b_std: float):
     if model == "CNN":
         return stax.serial(stax.Conv(WIDTH, (3,), padding="SAME", W_std=w_std, b_std=b_std),
                            stax.Erf(), stax.Flatten(), stax.Dense(1, w_std, b_std))
-    raise ValueError(f"sequence_network(model={model!r}): model must be one of {list(MODELS)}")
+    raise fail("sequence_network", "model", repr(model), f"one of {list(MODELS)}")
 
 
 @dataclass(frozen=True)

@@ -107,13 +107,65 @@ CASES = {
         ["Erf", {}],
         ["Flatten", {}],
         ["Dense", dict(out_dim=1, W_std=W, b_std=B, parameterization="standard")]]),
+    # channel-first sequences: attention with summed positional embeddings (NCW)
+    "ncw_attention_sum": ((3, 5), [
+        ["Conv", dict(out_chan=4, filter_shape=[2], padding="SAME", W_std=W, b_std=B,
+                      dimension_numbers=["NCW", "OIW", "NCW"])],
+        ["Relu", {}],
+        ["GlobalSelfAttention", dict(n_chan_out=3, n_chan_key=2, n_chan_val=2, n_heads=2,
+                                     W_key_std=1.1, W_value_std=1.2, W_query_std=0.9,
+                                     W_out_std=1.3, b_std=B, pos_emb_type="SUM",
+                                     channel_axis=1)],
+        ["GlobalAvgPool", dict(channel_axis=1)],
+        ["Dense", dict(out_dim=1, W_std=W, b_std=B)]]),
+    # channel-first images: attention with concatenated embeddings, also in the values
+    "nchw_attention_concat": ((2, 3, 2), [
+        ["Dense", dict(out_dim=3, W_std=W, b_std=B, channel_axis=1)],
+        ["Erf", {}],
+        ["GlobalSelfAttention", dict(n_chan_out=2, n_chan_key=2, n_chan_val=3, n_heads=1,
+                                     attention_mechanism="RELU", pos_emb_type="CONCAT",
+                                     n_chan_pos_emb=2, val_pos_emb=True, channel_axis=1)],
+        ["Flatten", {}],
+        ["Dense", dict(out_dim=1, W_std=W, b_std=B)]]),
+    # channel-first images resized (Dense first: neural-tangents' Conv reverses its kernel's
+    # spatial axes, which its ImageResize does not undo; README)
+    "nchw_resize": ((2, 3, 4), [
+        ["Dense", dict(out_dim=3, W_std=W, b_std=B, channel_axis=1)],
+        ["Relu", {}],
+        ["ImageResize", dict(shape=[-1, -1, 5, 6], method="linear", channel_axis=1)],
+        ["GlobalAvgPool", dict(channel_axis=1)],
+        ["Dense", dict(out_dim=1, W_std=W, b_std=B)]]),
+    # channel-first images cropped, then a row taken (NCHW -> NCW)
+    "nchw_index": ((2, 4, 5), [
+        ["Dense", dict(out_dim=3, W_std=W, b_std=B, channel_axis=1)],
+        ["Relu", {}],
+        ["Index", dict(idx=[[None, None], [None, None], [1, 4], [None, None, 2]], channel_axis=1)],
+        ["Index", dict(idx=["...", 1, [None, None]], channel_axis=1)],
+        ["GlobalAvgPool", dict(channel_axis=1)],
+        ["Dense", dict(out_dim=1, W_std=W, b_std=B)]]),
+    # channel-first images: a constant weighting of the columns (rhs), then of the rows (lhs)
+    "nchw_dot_general": ((2, 3, 4), [
+        ["Dense", dict(out_dim=3, W_std=W, b_std=B, channel_axis=1)],
+        ["Relu", {}],
+        ["DotGeneral", dict(rhs=[0.5, -1.0, 2.0, 0.3], dimension_numbers=[[[3], [0]], [[], []]],
+                            channel_axis=1)],
+        ["DotGeneral", dict(lhs=[0.7, 1.1, -0.4], dimension_numbers=[[[0], [2]], [[], []]],
+                            channel_axis=1)],
+        ["Dense", dict(out_dim=1, W_std=W, b_std=B)]]),
 }
+
+
+def index(entries):
+    """An Index's idx from JSON: a list is a slice's arguments, "..." an Ellipsis."""
+    return tuple(slice(*e) if isinstance(e, list) else Ellipsis if e == "..." else e
+                 for e in entries)
 
 
 def network(layers):
     built = []
     for name, kwargs in layers:
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+        kwargs = {k: index(v) if k == "idx" else tuple(v) if isinstance(v, list) else v
+                  for k, v in kwargs.items()}
         built.append(getattr(stax, name)(**kwargs))
     return stax.serial(*built)
 

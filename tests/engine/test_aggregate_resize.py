@@ -205,8 +205,8 @@ def _aggregate_kernel(pattern, **options):
 CONSTRUCTION_ERRORS = [
     (lambda: stax.Aggregate(aggregate_axis=1.5),
      r"^Aggregate\(aggregate_axis=1.5\): aggregate_axis must be an integer$"),
-    (lambda: stax.Aggregate(batch_axis=1),
-     r"^Aggregate\(batch_axis=1, channel_axis=-1\): only batch_axis=0 and channel_axis=-1 "),
+    (lambda: stax.Aggregate(batch_axis=-1),
+     r"^Aggregate\(batch_axis=-1, channel_axis=-1\): the batch and channel axes must differ"),
     (lambda: stax.Aggregate(implementation="dense"),
      r"^Aggregate\(implementation='dense'\): expected 'DENSE' or 'SPARSE'$"),
     (lambda: stax.Aggregate(to_dense=3), r"^Aggregate\(to_dense=3\): to_dense must be a "),
@@ -214,22 +214,29 @@ CONSTRUCTION_ERRORS = [
      r"^ImageResize\(shape=5\): shape must be a sequence of positive integers or -1 "),
     (lambda: stax.ImageResize((-1, 0, 3, -1), "linear"), r"^ImageResize\(shape=\(-1, 0, 3, "),
     (lambda: stax.ImageResize((4, 3, 3, -1), "linear"),
-     r"^ImageResize\(shape=\(4, 3, 3, -1\)\): shape\[0\] \(the batch axis\) must be -1; "),
+     r"^ImageResize\(shape=\(4, 3, 3, -1\)\): the batch axis's entry \(shape\[0\]\) must be "
+     r"-1; resizing the batch axis is not supported$"),
+    (lambda: stax.ImageResize((-1, 3, 3, 4), "linear", batch_axis=3, channel_axis=0),
+     r"^ImageResize\(shape=\(-1, 3, 3, 4\)\): the batch axis's entry \(shape\[3\]\) must be "),
     (lambda: stax.ImageResize((-1, 3, 3, -1), "bilinar"),
      r"^ImageResize\(method='bilinar'\): expected one of \[.*'linear'"),
     (lambda: stax.ImageResize((-1, 3, 3, -1), "linear", antialias=1),
      r"^ImageResize\(antialias=1\): antialias must be True or False$"),
     (lambda: stax.ImageResize((-1, 3, 3, -1), "linear", precision="best"),
      r"^ImageResize\(precision='best'\): expected None, a jax.lax.Precision or its name$"),
-    (lambda: stax.ImageResize((-1, 3, 3, -1), "linear", channel_axis=1),
-     r"^ImageResize\(batch_axis=0, channel_axis=1\): only batch_axis=0 and channel_axis=-1 "),
+    (lambda: stax.ImageResize((-1, 3, 3, -1), "linear", channel_axis=2.0),
+     r"^ImageResize\(channel_axis=2.0\): expected an integer axis$"),
 ]
 
 CALL_ERRORS = [
     (lambda: stax.serial(stax.Dense(4), stax.Aggregate(aggregate_axis=0))[0](
         jax.random.PRNGKey(0), X_NODES.shape),
      r"^layer 1 \(Aggregate\): Aggregate\(aggregate_axis=0\): axis 0 is not a spatial axis "
-     r"of inputs with 3 axes \(batch first, channels last\)$"),
+     r"of inputs laid out as \(batch, spatial, channels\)$"),
+    (lambda: stax.Aggregate(aggregate_axis=1, channel_axis=1)[0](jax.random.PRNGKey(0),
+                                                                (2, 3, 4)),
+     r"^Aggregate\(aggregate_axis=1\): axis 1 is not a spatial axis of inputs laid out as "
+     r"\(batch, channels, spatial\)$"),
     (lambda: stax.Aggregate(aggregate_axis=(1, -3))[0](jax.random.PRNGKey(0), (2, 3, 2, 3)),
      r"^Aggregate\(aggregate_axis=\(1, -3\)\): repeated axis$"),
     (lambda: stax.Aggregate()[2](np.zeros((3, 5)), None, "nngp"),

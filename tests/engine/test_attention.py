@@ -134,8 +134,8 @@ def test_three_spatial_axes_are_refused():
     (dict(W_key_std=-1.0), r"GlobalSelfAttention\(W_key_std=-1.0\): W_key_std must be "
      r"non-negative"),
     (dict(b_std=-0.1), r"GlobalSelfAttention\(b_std=-0.1\): b_std must be non-negative"),
-    (dict(batch_axis=1), r"GlobalSelfAttention\(batch_axis=1, channel_axis=-1\): only "
-     r"batch_axis=0 and channel_axis=-1 are supported"),
+    (dict(batch_axis=1, channel_axis=1), r"GlobalSelfAttention\(batch_axis=1, "
+     r"channel_axis=1\): the batch and channel axes must differ"),
     (dict(pos_emb_p_norm=0), r"GlobalSelfAttention\(pos_emb_p_norm=0\): pos_emb_p_norm must "
      r"be positive"),
     (dict(pos_emb_decay_fn=2.0), r"GlobalSelfAttention\(pos_emb_decay_fn=2.0\): "

@@ -105,8 +105,11 @@ REFUSALS = [
      r"inputs' batch axis"),
     (dict(rhs=np.ones(3), dimension_numbers=(((0,), (0,)), ((), ()))),
      r"the inputs' batch axis 0 cannot be contracted"),
-    (dict(rhs=2.0, batch_axis=1), r"DotGeneral\(batch_axis=1, channel_axis=-1\): only "
-                                  r"batch_axis=0 and channel_axis=-1 are supported"),
+    (dict(rhs=2.0, batch_axis=1, channel_axis=1), r"DotGeneral\(batch_axis=1, "
+                                                  r"channel_axis=1\): the batch and channel "
+                                                  r"axes must differ"),
+    (dict(rhs=np.ones(3), dimension_numbers=(((2,), (0,)), ((), ())), batch_axis=2,
+          channel_axis=0), r"the inputs' batch axis 2 cannot be contracted"),
 ]
 
 
@@ -128,6 +131,17 @@ def test_refusals_for_the_inputs_shape():
                                          r" has size 5, but the constant's axis 0 it is "
                                          r"contracted with has size 4"):
         wrong_size[0](jax.random.PRNGKey(0), x.shape)
+    channel_first = stax.DotGeneral(rhs=np.ones(5), dimension_numbers=(((1,), (0,)), ((), ())),
+                                    channel_axis=1)
+    with pytest.raises(ValueError, match=r"DotGeneral\(dimension_numbers=.*\): can contract "
+                                         r"only spatial axes of inputs laid out as \(batch, "
+                                         r"channels, spatial\); got axis 1"):
+        channel_first[2](np.ones((2, 5, 3)))
+    batch_last = stax.DotGeneral(rhs=np.ones(2), dimension_numbers=(((2,), (0,)), ((), ())),
+                                 batch_axis=-1, channel_axis=0)
+    with pytest.raises(ValueError, match=r"can contract only spatial axes of inputs laid out "
+                                         r"as \(channels, spatial, batch\); got axis 2"):
+        batch_last[0](jax.random.PRNGKey(0), (3, 5, 2))
 
 
 MONTE_CARLO = {

@@ -9,7 +9,7 @@ import pytest
 import engine
 from engine.finite import gradient_descent
 from engine.finite.training import EnsembleRun, log_step_grid, train_ensemble
-from engine.finite_args import Limits
+from engine.checks import Limits
 from engine.sweeps.init_outputs import output_distribution
 from engine.predict import gradient_descent_mse_ensemble, max_learning_rate
 from engine.widths import with_width

@@ -94,6 +94,16 @@ def test_dropout_scales_only_an_input_with_itself():
     np.testing.assert_array_equal(with_dropout(X1, X1.copy(), "nngp"), with_dropout(X1, None, "nngp"))
 
 
+def test_dropout_on_a_kernel_reads_its_x1_is_x2():
+    """kernel_fn(kernel) of a network with Dropout: neural-tangents' composition."""
+    _, _, first = stax.serial(D(16), stax.Relu())
+    _, _, second = stax.serial(stax.Dropout(0.5), D(1))
+    _, _, whole = stax.serial(D(16), stax.Relu(), stax.Dropout(0.5), D(1))
+    for other in (None, X1.copy(), X2):
+        np.testing.assert_allclose(second(first(X1, other), get="ntk"),
+                                   whole(X1, other, "ntk"), rtol=1e-13)
+
+
 def test_dropout_kernel_under_batch_and_jit():
     """engine.batch's tiles and a jitted kernel_fn find the same inputs by value too."""
     kernel_fn = stax.serial(D(8), stax.Relu(), stax.Dropout(0.5), D(1))[2]
@@ -139,9 +149,10 @@ def test_dropout_messages():
     with pytest.raises(ValueError, match=r"Dropout\(mode='train'\): apply_fn needs a random "
                                          r"key, apply_fn\(params, x, rng=key\)"):
         apply_fn(params, X1)
-    k = stax.Dense(4)[2](X1)
+    k = stax.Dense(4)[2](X1).replace(x1_is_x2=None)  # a Kernel made by hand
     with pytest.raises(ValueError, match=r"the kernel does not say which inputs of x1 and x2 "
-                                         r"are the same"):
+                                         r"are the same \(its x1_is_x2 is None\); pass a "
+                                         r"Kernel made by a kernel_fn"):
         kernel_fn(k)
 
 

@@ -3,13 +3,15 @@ channel_axis, Conv(dimension_numbers=...), Flatten's batch_axis_out; engine.laye
 the width scalings ``s`` of the standard parameterization (engine.layers.dense.check_scaling).
 
 Against neural-tangents 0.6.5: nt_keywords_reference.json (written once by
-make_nt_keywords_reference.py in the peer venv) holds eleven networks (channel-first images with
+make_nt_keywords_reference.py in the peer venv) holds sixteen networks (channel-first images with
 OIHW and HWIO weights, channel-first signals with LayerNorm and sum pooling, batch-last
 features, a (features, batch) Flatten, scaled Dense and Conv stacks, a channel-first and a
-scaled ConvTranspose and ConvLocal): their nngp / ntk, output shape, params from one key and
-outputs. Ours equal NT's; Monte Carlo rows check a
-channel-first and a scaled finite network against our kernels; the errors name the layer and
-the layout it received.
+scaled ConvTranspose and ConvLocal, channel-first attention with summed and concatenated
+positional embeddings, ImageResize, Index and DotGeneral): their nngp / ntk, output shape,
+params from one key and outputs. Ours equal NT's; a channel-first graph network (Aggregate,
+whose pattern the reference maker does not pass) equals the channel-last one on transposed
+inputs; Monte Carlo rows check a channel-first and a scaled finite network against our
+kernels; the errors name the layer and the layout it received.
 """
 import json
 import os
@@ -27,10 +29,17 @@ REFERENCE = json.load(open(os.path.join(os.path.dirname(__file__), "nt_keywords_
 NCHW = ("NCHW", "OIHW", "NCHW")
 
 
+def index(entries):
+    """An Index's idx from JSON: a list is a slice's arguments, "..." an Ellipsis."""
+    return tuple(slice(*e) if isinstance(e, list) else Ellipsis if e == "..." else e
+                 for e in entries)
+
+
 def network(layers):
     built = []
     for name, kwargs in layers:
-        kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+        kwargs = {k: index(v) if k == "idx" else tuple(v) if isinstance(v, list) else v
+                  for k, v in kwargs.items()}
         built.append(getattr(stax, name)(**kwargs))
     return stax.serial(*built)
 
@@ -80,6 +89,39 @@ def test_a_channel_first_network_is_the_channel_last_one_on_transposed_inputs():
     np.testing.assert_array_equal(a.ntk, b.ntk)
     jitted = jax.jit(first[2], static_argnames="get")(np.transpose(x1, t), None, get="ntk")
     np.testing.assert_allclose(jitted, last[2](x1, None, "ntk"), rtol=1e-12)
+
+
+@pytest.mark.parametrize("implementation", ["DENSE", "SPARSE"])
+def test_a_channel_first_graph_network_is_the_channel_last_one(implementation):
+    """Aggregate with channel_axis=1 (neural-tangents' own docstring example: NCH inputs,
+    aggregate_axis=2): kernels and outputs equal those of the channel-last network on
+    transposed inputs; the pattern keeps its (batch, vertices, vertices) layout."""
+    rng = np.random.default_rng(5)
+    x1, x2 = rng.standard_normal((3, 6, 2)), rng.standard_normal((2, 6, 2))  # NHC
+
+    def pattern(n):
+        if implementation == "SPARSE":
+            return rng.integers(0, 6, (n, 7, 1, 2))
+        return rng.binomial(1, 0.4, (n, 6, 6)).astype(float)
+    p1, p2 = pattern(3), pattern(2)
+
+    def net(axis, channel_axis):
+        agg = stax.Aggregate(aggregate_axis=axis, channel_axis=channel_axis,
+                             implementation=implementation)
+        return stax.serial(stax.Dense(4, 1.3, 0.1, channel_axis=channel_axis), stax.Relu(),
+                           agg, stax.Dense(3, 1.2, 0.2, channel_axis=channel_axis), stax.Erf(),
+                           agg, stax.GlobalAvgPool(channel_axis=channel_axis),
+                           stax.Dense(1, 1.3, 0.1))
+    last, first = net(1, -1), net(2, 1)
+    t = (0, 2, 1)
+    a = last[2](x1, x2, ("nngp", "ntk"), pattern=(p1, p2))
+    b = first[2](np.transpose(x1, t), np.transpose(x2, t), ("nngp", "ntk"), pattern=(p1, p2))
+    np.testing.assert_allclose(b.nngp, a.nngp, rtol=1e-13)
+    np.testing.assert_allclose(b.ntk, a.ntk, rtol=1e-13)
+    _, params_last = last[0](jax.random.PRNGKey(0), x1.shape)
+    _, params_first = first[0](jax.random.PRNGKey(0), np.transpose(x1, t).shape)
+    np.testing.assert_allclose(first[1](params_first, np.transpose(x1, t), pattern=p1),
+                               last[1](params_last, x1, pattern=p1), rtol=1e-12)
 
 
 def test_a_channel_first_finite_network_converges_to_its_kernel():

@@ -166,6 +166,34 @@ def test_kernel_fn_of_a_kernel_composes():
     np.testing.assert_allclose(jax.jit(second)(kernel).ntk, composed.ntk, rtol=1e-12)
 
 
+def test_kernel_flags_under_neural_tangents_names():
+    """x1_is_x2: x2 omitted or equal to x1 by value (also through engine.batch, under jit and
+    after composition); is_input: False, as neural-tangents 0.6.5 sets it."""
+    kernel_fn = mlp()[2]
+    batched = nt.batch(kernel_fn, batch_size=3)
+    for other, expected in ((None, True), (X1.copy(), True), (X1 + 1e-9, False), (X2, False)):
+        for fn in (kernel_fn, jax.jit(kernel_fn), batched):
+            k = fn(X1, other)
+            assert isinstance(k.x1_is_x2, jax.Array) and bool(k.x1_is_x2) is expected
+            assert k.is_input is False
+    kernel = stax.Dense(8)[2](X1, X2)
+    assert bool(stax.serial(stax.Relu(), stax.Dense(1))[2](kernel).x1_is_x2) is False
+    inputs = []
+
+    @stax.layer
+    def Flip():  # a custom layer reading the flags as neural-tangents' do (traced)
+        def kernel_fn(k, **kwargs):
+            inputs.append(k.is_input)
+            return k.replace(nngp=jnp.where(k.x1_is_x2, k.nngp, -k.nngp))
+        return (lambda key, s: (s, ()), lambda params, x, **kwargs: x, kernel_fn)
+
+    dense = stax.Dense(4)[2]
+    flipped = stax.serial(stax.Dense(4), Flip())[2]
+    np.testing.assert_allclose(flipped(X1, None, "nngp"), dense(X1, None, "nngp"), rtol=1e-14)
+    np.testing.assert_allclose(flipped(X1, X2, "nngp"), -dense(X1, X2, "nngp"), rtol=1e-14)
+    assert inputs and not any(inputs)
+
+
 def test_composition_checks_what_the_layers_accept():
     kernel = stax.Dense(3)[2](X1)
     with pytest.raises(ValueError, match="spatial"):

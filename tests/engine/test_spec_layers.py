@@ -146,8 +146,8 @@ def test_index_text():
                                "attention_mechanism": "softmax"}]],
      r"attention_mechanism='softmax'\): expected one of \['SOFTMAX', 'IDENTITY', 'ABS', 'RELU'\]"),
     ([["ImageResize", {"shape": [2, 4, 4, -1], "method": "linear"}]],
-     r"^layer 0 \(ImageResize\): ImageResize\(shape=\(2, 4, 4, -1\)\): shape\[0\] \(the batch "
-     r"axis\) must be -1"),
+     r"^layer 0 \(ImageResize\): ImageResize\(shape=\(2, 4, 4, -1\)\): the batch axis's entry "
+     r"\(shape\[0\]\) must be -1"),
     ([["ImageResize", {"shape": [-1, 4, -1], "method": "bilinear", "precision": "HIGHEST"}]],
      r"ImageResize\(precision='HIGHEST'\): expected None, a jax\.lax\.Precision or its name"),
     ([["ImageResize", {"shape": [-1, 4, -1]}]], r"^layer 0 \(ImageResize\): missing argument "

@@ -8,7 +8,7 @@ import pytest
 
 import engine
 from engine.sweeps.angles import angle_kernels, circle
-from engine.finite_args import Limits
+from engine.checks import Limits
 from engine.finite.residual_modes import residual_modes
 from engine.sweeps.spectrum import eigenvalues, loglog_slope, ntk_change, ntk_spectrum
 
