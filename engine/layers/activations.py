@@ -21,6 +21,7 @@ from jax.scipy.special import erf
 
 from ..checks import hyperparameter
 from ..kernel import variances
+from .angle import arccos
 from .layer import Layer, Shape, expect_single
 from .layout import ANY
 
@@ -141,7 +142,7 @@ def _abrelu_dual(a, b):
     """
     def dual(q11, cos_t, q22):
         s = geometric_mean(q11, q22)
-        t = jnp.arccos(cos_t)
+        t = arccos(cos_t)
         sin_t = jnp.sqrt(one_minus_square(cos_t))
         same = (a * a + b * b) * (sin_t + (math.pi - t) * cos_t)
         cross = 2 * a * b * (sin_t - t * cos_t)

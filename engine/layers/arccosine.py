@@ -26,6 +26,7 @@ from fractions import Fraction
 import jax.numpy as jnp
 
 from .activations import Activation, activation_layer, geometric_mean, one_minus_square
+from .angle import arccos
 from .layer import Layer
 from .polynomial import check_degree, horner
 
@@ -72,7 +73,7 @@ def _rectified_dual(n):
 
     def dual(q11, rho, q22):
         s = geometric_mean(q11, q22)
-        theta = jnp.arccos(rho)
+        theta = arccos(rho)
         sin_t = jnp.sqrt(one_minus_square(rho))
         nngp = s ** n * j(n, rho, theta, sin_t) / (2 * math.pi)
         if n == 0:
