@@ -3,6 +3,7 @@ its layout keywords (inputs not laid out as (batch, spatial..., channels): batch
 channel_axis, dimension_numbers, batch_axis_out) and its width scalings ``s`` of the standard
 parameterization, read by test_nt_keywords.py.
 
+``network`` is imported by test_nt_keywords.py, which builds the same networks with engine.stax.
 Run by hand in the peer venv (see /work/shared/peers/neural_tangents/README.md), not by pytest:
 
     /root/.cache/nt-peer-venv/bin/python tests/engine/make_nt_keywords_reference.py
@@ -16,10 +17,6 @@ import os
 
 import jax
 import numpy as np
-
-jax.config.update("jax_enable_x64", True)
-
-from neural_tangents import stax  # noqa: E402
 
 W, B = 1.3, 0.2
 NCHW = ["NCHW", "OIHW", "NCHW"]
@@ -161,7 +158,9 @@ def index(entries):
                  for e in entries)
 
 
-def network(layers):
+def network(stax, layers):
+    """The serial network of ``layers`` ([name, kwargs] from JSON) built with ``stax``
+    (neural-tangents' here, engine.stax in test_nt_keywords.py)."""
     built = []
     for name, kwargs in layers:
         kwargs = {k: index(v) if k == "idx" else tuple(v) if isinstance(v, list) else v
@@ -189,10 +188,13 @@ def tolist(tree):
 
 
 def main():
+    jax.config.update("jax_enable_x64", True)
+    from neural_tangents import stax
+
     rng = np.random.default_rng(0)
     out = {}
     for case, (features, layers) in CASES.items():
-        init_fn, apply_fn, kernel_fn = network(layers)
+        init_fn, apply_fn, kernel_fn = network(stax, layers)
         x1 = rng.standard_normal(user_shape(case, features, 3))
         x2 = rng.standard_normal(user_shape(case, features, 2))
         k = kernel_fn(x1, x2, ("nngp", "ntk"))

@@ -23,25 +23,11 @@ import pytest
 
 import engine
 from engine import stax
+from tests.engine.make_nt_keywords_reference import network
 from tests.engine.monte_carlo import rel_frobenius
 
 REFERENCE = json.load(open(os.path.join(os.path.dirname(__file__), "nt_keywords_reference.json")))
 NCHW = ("NCHW", "OIHW", "NCHW")
-
-
-def index(entries):
-    """An Index's idx from JSON: a list is a slice's arguments, "..." an Ellipsis."""
-    return tuple(slice(*e) if isinstance(e, list) else Ellipsis if e == "..." else e
-                 for e in entries)
-
-
-def network(layers):
-    built = []
-    for name, kwargs in layers:
-        kwargs = {k: index(v) if k == "idx" else tuple(v) if isinstance(v, list) else v
-                  for k, v in kwargs.items()}
-        built.append(getattr(stax, name)(**kwargs))
-    return stax.serial(*built)
 
 
 def like(ours, theirs):
@@ -58,7 +44,7 @@ def like(ours, theirs):
 @pytest.mark.parametrize("case", sorted(REFERENCE))
 def test_kernels_params_and_outputs_equal_neural_tangents(case):
     ref = REFERENCE[case]
-    init_fn, apply_fn, kernel_fn = network(ref["layers"])
+    init_fn, apply_fn, kernel_fn = network(stax, ref["layers"])
     x1, x2 = np.asarray(ref["x1"]), np.asarray(ref["x2"])
     k = kernel_fn(x1, x2, ("nngp", "ntk"))
     np.testing.assert_allclose(k.nngp, ref["nngp"], rtol=1e-10, atol=1e-13)
