@@ -136,6 +136,16 @@ def callback(fn: str, arg: str, value) -> None:
         raise fail(fn, arg, quote(value), "None or a callable")
 
 
+def no_masking(fn: str, mask_constant) -> None:
+    """neural-tangents' ``mask_constant``: None (its default) passes; a value is refused, as
+    ignoring it would give unmasked results where neural-tangents masks."""
+    if mask_constant is not None:
+        raise ValueError(f"{fn}(mask_constant={quote(mask_constant)}): masking inputs is not "
+                         "supported by this engine (neural-tangents treats inputs equal to "
+                         "mask_constant as absent); leave mask_constant out, or drop those "
+                         "entries from x yourself")
+
+
 def hyperparameter(name: str, arg: str, value, *, positive=False, nonnegative=False,
                    integer=False, allow_none=False):
     """A layer's hyperparameter, checked when the layer is built.

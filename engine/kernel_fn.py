@@ -30,6 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import checks
 from .kernel import Kernel, input_kernel
 from .layers.keywords import call_kernel, keywords_of
 from .layers.layer import Layer, Shape
@@ -125,6 +126,7 @@ class KernelFn:
             pair (for x1, for x2) of None or arrays whose leading axis runs over the inputs.
         """
         check_get(get, KERNEL_GETS)
+        checks.no_masking("kernel_fn", kwargs.pop("mask_constant", None))
         if isinstance(x1_or_kernel, Kernel):
             keywords = _check_kwargs(self.layer, kwargs, *x1_or_kernel.nngp.shape[:2])
             if x2 is not None:

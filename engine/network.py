@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import checks
 from .kernel_fn import Kernels, KernelFn
 from .layers.layer import Layer, Shape
 from .layers.layout import from_canonical, input_order, order_in, to_canonical
@@ -61,12 +62,7 @@ class ApplyFn:
         return f"apply_fn({self.layer.name})"
 
     def __call__(self, params, x, rng=None, **kwargs):
-        if kwargs.get("mask_constant") is not None:
-            raise ValueError(
-                f"apply_fn(mask_constant={kwargs['mask_constant']!r}): masking inputs is not "
-                f"supported by this engine (neural-tangents treats inputs equal to "
-                f"mask_constant as absent); leave mask_constant out, or drop those entries "
-                f"from x yourself")
+        checks.no_masking("apply_fn", kwargs.pop("mask_constant", None))
         return call_apply(self.layer, params, x, rng, **kwargs)
 
 

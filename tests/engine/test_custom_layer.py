@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import engine as nt
 from engine import stax
 from tests.engine.make_nt_custom_layer_reference import (OUT, diagonals, network, pair,
                                                          user_layers)
@@ -301,5 +302,11 @@ def test_masking_by_mask_constant_is_refused_not_ignored():
     with pytest.raises(ValueError, match=r"apply_fn\(mask_constant=0\.0\): masking inputs is "
                                          r"not supported by this engine"):
         apply_fn(params, x, mask_constant=0.0)
-    with pytest.raises(ValueError, match="mask_constant"):
+    with pytest.raises(ValueError, match=r"kernel_fn\(mask_constant=0\.0\): masking inputs is "
+                                         r"not supported by this engine"):
         kernel_fn(x, None, "nngp", mask_constant=0.0)
+    # None, neural-tangents' default, passes (programs and predict.* pass it on explicitly)
+    np.testing.assert_array_equal(kernel_fn(x, None, "nngp", mask_constant=None),
+                                  kernel_fn(x, None, "nngp"))
+    np.testing.assert_array_equal(nt.batch(kernel_fn, 1)(x, None, "nngp", mask_constant=None),
+                                  kernel_fn(x, None, "nngp"))
