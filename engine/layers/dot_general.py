@@ -27,7 +27,7 @@ import numpy as np
 from jax import lax
 
 from .layer import Layer, Shape, expect_single
-from .layout import canonical, check_axes, check_input, describe, order_of
+from .layout import check_axes, check_input, describe, order_of, without_axes
 
 NAME = "DotGeneral"
 
@@ -144,8 +144,7 @@ def _laid_out(const, is_lhs, x_axes, c_axes, dn, precision, dimension_numbers, b
         order, dropped, inner = canonical_layer(len(s.dims) + 1)
         check_input(NAME, s, batch_axis, channel_axis)
         out = inner.shape(dataclasses.replace(s, order=None))
-        new = tuple(a - sum(d < a for d in dropped) for a in order if a not in dropped)
-        return dataclasses.replace(out, order=None if new == canonical(len(new)) else new)
+        return dataclasses.replace(out, order=without_axes(order, dropped))
 
     def kernel(k):
         return canonical_layer(k.spatial + 2)[2].kernel(k)

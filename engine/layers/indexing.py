@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 
 from .layer import Layer, Shape
-from .layout import canonical, check_axes, check_input, order_of, to_canonical
+from .layout import check_axes, check_input, order_of, to_canonical, without_axes
 
 
 class _Slice:
@@ -89,23 +89,21 @@ def Index(idx, batch_axis=0, channel_axis=-1) -> Layer:
 def _laid_out(idx, entries, batch_axis: int, channel_axis: int) -> Layer:
     """Index of inputs in another layout: x[idx] as given in apply_fn; the static pass and
     the kernel use the index's entries moved to the canonical axes."""
-    def canonical_index(ndim):
-        order = order_of("Index", batch_axis, channel_axis, ndim)
-        return order, _index(idx, to_canonical(_expand(entries, ndim), order))
+    def canonical_entries(ndim):
+        return to_canonical(_expand(entries, ndim), order_of("Index", batch_axis, channel_axis,
+                                                             ndim))
 
     def shape(s):
         if isinstance(s, tuple):
             raise ValueError(f"Index: receives {len(s)} parallel branches; join them first")
         order = check_input("Index", s, batch_axis, channel_axis)
-        _, inner = canonical_index(len(order))
-        out = inner.shape(dataclasses.replace(s, order=None))
-        dropped = [a for a, e in enumerate(to_canonical(_expand(entries, len(order)), order))
-                   if isinstance(e, (int, np.integer))]
-        new = tuple(a - sum(d < a for d in dropped) for a in order if a not in dropped)
-        return dataclasses.replace(out, order=None if new == canonical(len(new)) else new)
+        moved = canonical_entries(len(order))
+        out = _index(idx, moved).shape(dataclasses.replace(s, order=None))
+        dropped = [a for a, e in enumerate(moved) if isinstance(e, (int, np.integer))]
+        return dataclasses.replace(out, order=without_axes(order, dropped))
 
     def kernel(k):
-        return canonical_index(k.spatial + 2)[1].kernel(k)
+        return _index(idx, canonical_entries(k.spatial + 2)).kernel(k)
 
     return Layer(key=("Index", tuple(_frozen(e) for e in entries), ("axes", batch_axis,
                                                                      channel_axis)),

@@ -105,6 +105,13 @@ def output_order(order: tuple[int, ...], ndim: int) -> tuple[int, ...]:
     return (0, 1) if batch_first else (1, 0)
 
 
+def without_axes(order: tuple[int, ...], dropped) -> tuple[int, ...] | None:
+    """The layout ``order`` after the canonical axes ``dropped`` are removed (an integer
+    index, a contraction), as a Shape holds it (None: canonical)."""
+    new = tuple(a - sum(d < a for d in dropped) for a in order if a not in dropped)
+    return None if new == canonical(len(new)) else new
+
+
 def flow(layer: Layer, s):
     """``layer.shape(s)`` with the layout checked and passed on (see the module docstring)."""
     orders = {order_in(si) for si in (s if isinstance(s, tuple) else (s,))}
