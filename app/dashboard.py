@@ -7,6 +7,7 @@ lesson step, ← previous, space play/pause (app/views/controls.py Shortcuts).
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import panel as pn
@@ -65,6 +66,7 @@ class App(pn.viewable.Viewer):
         self._time = TimeControls(session=self.session)
         self._root = None
         self._highlighted: list = []
+        self._highlighting = threading.Lock()
         location, refused = url.page_location(self.session)  # a link's query is untrusted
         if location is not None:
             url.sync(self.session, location, refused, teaching=self.teaching)
@@ -85,20 +87,27 @@ class App(pn.viewable.Viewer):
             self._time.playing = not self._time.playing
 
     def _highlight(self, *events) -> None:
-        """Outline the controls the lesson step names (their CSS classes), and only those."""
-        for obj in self._highlighted:
-            obj.css_classes = [c for c in obj.css_classes if c != HIGHLIGHT]
-        step = self.teaching.current
-        if self._root is None or step is None:
-            self._highlighted = []
-            return
-        names = set(step.highlight)
-        found = self._root.select(lambda obj: bool(names & set(getattr(obj, "css_classes", None) or [])))
-        for obj in found:
-            if HIGHLIGHT_CSS not in obj.stylesheets:
-                obj.stylesheets = [*obj.stylesheets, HIGHLIGHT_CSS]
-            obj.css_classes = [*obj.css_classes, HIGHLIGHT]
-        self._highlighted = found
+        """Outline the controls the lesson step names (their CSS classes), and only those.
+
+        Runs on the thread of a step change or of a tab's first showing; one at a time, and
+        a control outlined before and after keeps its classes untouched (no remove-then-add
+        pair of updates in flight to the browser)."""
+        with self._highlighting:
+            step = self.teaching.current
+            found = []
+            if self._root is not None and step is not None:
+                names = set(step.highlight)
+                found = self._root.select(
+                    lambda obj: bool(names & set(getattr(obj, "css_classes", None) or [])))
+            for obj in self._highlighted:
+                if not any(obj is other for other in found):
+                    obj.css_classes = [c for c in obj.css_classes if c != HIGHLIGHT]
+            for obj in found:
+                if HIGHLIGHT_CSS not in obj.stylesheets:
+                    obj.stylesheets = [*obj.stylesheets, HIGHLIGHT_CSS]
+                if HIGHLIGHT not in obj.css_classes:
+                    obj.css_classes = [*obj.css_classes, HIGHLIGHT]
+            self._highlighted = found
 
     # ------------------------------------------------------------- parts
 

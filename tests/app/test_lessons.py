@@ -37,8 +37,11 @@ def _session():
 
 def test_every_step_sets_its_state_and_outlines_its_controls():
     app = App(session=_session())
-    app.__panel__()
+    root = app.__panel__()
     teaching, session = app.teaching, app.session
+    sent = []  # every outline change (each is an update sent to the browser)
+    for obj in root.select(lambda obj: bool(getattr(obj, "css_classes", None))):
+        obj.param.watch(lambda event: sent.append((event.obj, event.new)), "css_classes")
     for name, lesson in LESSONS.items():
         for number, step in enumerate(lesson.steps, 1):
             teaching.param.update(lesson=name, step=number)
@@ -51,6 +54,16 @@ def test_every_step_sets_its_state_and_outlines_its_controls():
             outlined = {c for obj in app._highlighted for c in obj.css_classes}
             assert set(step.highlight) <= outlined, (name, number)
             assert all(HIGHLIGHT in obj.css_classes for obj in app._highlighted)
+            everywhere = root.select(lambda obj: HIGHLIGHT in (getattr(obj, "css_classes", None) or []))
+            assert {id(obj) for obj in everywhere} == {id(obj) for obj in app._highlighted}
+    # eigen step 3 -> 4 keeps the time slider outlined: no remove-then-add pair is sent for it
+    teaching.param.update(lesson="eigen", step=3)
+    slider = next(obj for obj in app._highlighted if "t-slider" in obj.css_classes)
+    sent.clear()
+    teaching.step = 4
+    assert HIGHLIGHT in slider.css_classes
+    assert [new for obj, new in sent if obj is slider] == []
+    assert [obj for obj, new in sent] != []  # the Play button lost its outline
     session.wait()  # nothing left running at exit (a killed compile aborts)
     session.close()
 

@@ -60,8 +60,8 @@ def wait_for_step(page, name: str, number: int, before=None):
     page.locator(".lesson-heading").get_by_text(f"Step {number} of {len(steps)}").wait_for(
         timeout=240_000)  # a step that opens a tab renders its figures first
     assert page.locator(".bk-tab.bk-active").inner_text().strip() == TITLES[step.view]
-    page.wait_for_function("(q) => window.location.search.includes(q)",
-                           arg=f"lesson={name}&step={number}")
+    page.wait_for_function("(q) => window.location.search.includes(q)",  # the step's URL
+                           arg=f"lesson={name}&step={number}", timeout=120_000)
     glyph, key, job = figure(name, number, step)
     previous = steps[number - 2] if number > 1 else None
     if previous is not None and previous.view == step.view and state(previous) != state(step):
