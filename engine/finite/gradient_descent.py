@@ -56,6 +56,29 @@ def init_members(layer, seeds, input_dims: tuple, dtype) -> object:
     return jax.lax.map(one, seeds)
 
 
+def init_groups(layer, seeds: np.ndarray, x_train, y_train, x_test) -> list:
+    """The parameters of one member per seed (``init_members``, in the dtype of ``x_train``)
+    in the groups ``descend`` trains side by side (``member_groups``).
+
+    Each group is initialised in a thread of its own while ``advance`` and ``outputs``
+    compile for the groups' shapes in this one: XLA compiles a program on one core, so the
+    first chunk (what a visitor waits for after a change) costs the slowest compile, not
+    the sum. Groups made here need no slicing of stacked parameters (each slice shape is a
+    small program to compile).
+    """
+    dtype, dims = x_train.dtype, tuple(x_train.shape[1:])
+    groups = [seeds[g] for g in member_groups(len(seeds))]
+    with ThreadPoolExecutor(len(groups), thread_name_prefix="gd-init") as pool:
+        parts = [pool.submit(init_members, layer, jnp.asarray(g), dims, dtype) for g in groups]
+        step_size, none = np.zeros((), dtype), np.int32(0)
+        for group in {len(g): g for g in groups}.values():
+            shapes = jax.eval_shape(init_members, layer, group, dims, dtype)
+            dummy = jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), shapes)
+            dummy = advance(layer, dummy, x_train, y_train, step_size, none)
+            jax.block_until_ready(outputs(layer, dummy, x_train, x_test))
+        return [part.result() for part in parts]
+
+
 @functools.partial(jax.jit, static_argnums=(0,), donate_argnums=(1,))
 def advance(layer, params, x_train, y_train, learning_rate, steps):
     """Every member after ``steps`` (a traced whole number) more gradient-descent steps."""
@@ -115,9 +138,10 @@ class _Record:
         return self.train[:, :count], self.test[:, :count]
 
 
-def descend(layer, params, x_train, y_train, x_test, learning_rate: float, steps: np.ndarray,
-            progress: Progress, on_chunk: Callable | None = None):
-    """Train to ``steps[-1]``, keeping outputs at ``steps``.
+def descend(layer, parts: list, x_train, y_train, x_test, learning_rate: float,
+            steps: np.ndarray, progress: Progress, on_chunk: Callable | None = None):
+    """Train the member groups ``parts`` (``init_groups``) to ``steps[-1]``, keeping outputs
+    at ``steps``.
 
     Returns (params at the last step reached, train outputs (M, R, n, k), test outputs
     (M, R, m, k), R = number of recorded steps reached, stopped). After each chunk that
@@ -125,14 +149,12 @@ def descend(layer, params, x_train, y_train, x_test, learning_rate: float, steps
     final ones. When stopped (asked before each chunk) the parameters are those at the end of
     the last finished chunk.
     """
-    members = len(jax.tree_util.tree_leaves(params)[0])
-    groups = member_groups(members)
-    parts = [jax.tree_util.tree_map(lambda a, g=g: a[g], params) for g in groups]
+    members = sum(len(jax.tree_util.tree_leaves(part)[0]) for part in parts)
     record = _Record(members, len(steps), len(x_train), len(x_test), y_train.shape[1:],
                      x_train.dtype)
-    step_size = jnp.asarray(learning_rate, x_train.dtype)
+    step_size = np.asarray(learning_rate, x_train.dtype)  # on the host: no program to compile
     last, position, speed, seconds = int(steps[-1]), 0, None, CHUNK_SECONDS[0]
-    with ThreadPoolExecutor(len(groups), thread_name_prefix="gd-members") as pool:
+    with ThreadPoolExecutor(len(parts), thread_name_prefix="gd-members") as pool:
         def each(function):
             return list(pool.map(function, parts))
 
@@ -167,12 +189,13 @@ def train_seeds(layer, seeds, x_train, y_train, learning_rate: float, steps: int
     Float64 when x64 is on. For comparisons before and after training (NTK motion).
     """
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-    params = init_members(layer, jnp.asarray(seeds), tuple(x_train.shape[1:]), dtype)
-    if steps == 0:
-        return params, params
-    initial = jax.tree_util.tree_map(jnp.copy, params)
     x, y = jnp.asarray(x_train, dtype), jnp.asarray(y_train, dtype)
-    trained, *_ = descend(layer, params, x, y, x, learning_rate, np.array([steps]), Progress())
+    parts = init_groups(layer, np.asarray(seeds), x, y, x)
+    # a copy (descend donates the groups' buffers; one group's concatenation is itself)
+    initial = jax.tree_util.tree_map(lambda *a: jnp.copy(jnp.concatenate(a)), *parts)
+    if steps == 0:
+        return initial, initial
+    trained, *_ = descend(layer, parts, x, y, x, learning_rate, np.array([steps]), Progress())
     return initial, trained
 
 

@@ -90,9 +90,9 @@ def train_ensemble(spec, x_train, y_train, x_test, y_test=None, *, width: int,
     progress = Progress.validated(fn, on_progress, should_stop)
     checks.callback(fn, "on_chunk", on_chunk)
     dtype = jnp.float32 if float32 or not jax.config.jax_enable_x64 else jnp.float64
-    seeds = jnp.arange(seed, seed + ensemble_size)
-    params = gradient_descent.init_members(network.layer, seeds, x_train.shape[1:], dtype)
-    data = [jnp.asarray(a, dtype) for a in (x_train, y_train, x_test)]
+    data = [jnp.asarray(np.asarray(a, dtype)) for a in (x_train, y_train, x_test)]  # host cast
+    parts = gradient_descent.init_groups(network.layer, np.arange(seed, seed + ensemble_size),
+                                         *data)
 
     def run(f_train, f_test, stopped=False):
         reached = steps[:f_train.shape[1]]
@@ -101,7 +101,7 @@ def train_ensemble(spec, x_train, y_train, x_test, y_test=None, *, width: int,
                            width, seed, float(learning_rate), stopped)
 
     _, f_train, f_test, stopped = gradient_descent.descend(
-        network.layer, params, *data, float(learning_rate), steps, progress,
+        network.layer, parts, *data, float(learning_rate), steps, progress,
         None if on_chunk is None else lambda f_train, f_test: on_chunk(run(f_train, f_test)))
     return run(f_train, f_test, stopped)
 
