@@ -126,13 +126,14 @@ def angle_training_set(data_key, limits):
 
 
 def compute_angles(key, report, should_stop):
-    """key: (spec_key, data_key, limits, (narrow, wide), seeds, learning_rate, steps)."""
-    spec_json, data_key, limits, widths, seeds, learning_rate, steps = key
+    """key: (spec_key, data_key, limits, (narrow, wide), seeds, steps); the networks train
+    at ``angle_learning_rate`` (a kernel computed here, in the job, not in the view)."""
+    spec_json, data_key, limits, widths, seeds, steps = key
     train = angle_training_set(data_key, limits)
     return _finished(engine.angle_kernels(
         _spec(spec_json), ANGLES, widths=list(widths), seeds=range(seeds),
         x_train=train.x_train[:MAX_POINTS], y_train=train.y_train[:MAX_POINTS],
-        learning_rate=learning_rate, steps=steps, on_progress=report,
+        learning_rate=angle_learning_rate(spec_json, train), steps=steps, on_progress=report,
         should_stop=should_stop))
 
 

@@ -51,9 +51,8 @@ class AngleKernelsView(SweepView):
                            "inputs with one output (Dense layers first, Dense(out_dim=1) last).")
             return None
         widths = s.sweep.sorted_widths
-        spec_json = convergence.spec_key(s.closed_form.request.spec)
-        rate = convergence.angle_learning_rate(spec_json, self._train())
-        return self._sweep_key() + ((widths[0], widths[-1]), s.sweep.seeds, rate, s.sweep.steps)
+        # the learning rate follows from the spec and the training set: the job computes it
+        return self._sweep_key() + ((widths[0], widths[-1]), s.sweep.seeds, s.sweep.steps)
 
     compute = staticmethod(convergence.compute_angles)  # pickles: runs in a Dask worker
     # one task per width (app/jobs/service.py Pieces)

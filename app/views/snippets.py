@@ -131,14 +131,17 @@ def convergence(spec, key: tuple) -> str:
 def angles(spec, key: tuple, train_code: str) -> str:
     """Jacot et al.'s curves along the unit circle: ``curves`` (engine.AngleKernels)."""
     from ..jobs.convergence import MAX_POINTS
-    _, _, _, widths, seeds, learning_rate, steps = key
+    from ..jobs.results import SAFE_FRACTION
+    _, _, _, widths, seeds, steps = key
     return (HEADER + train_code +
             f"spec = {literal(spec)}\n"
+            "ntk = engine.build(spec).kernel_fn(data.x_train, None, get='ntk')\n"
+            f"learning_rate = {SAFE_FRACTION} * engine.max_learning_rate(ntk, data.y_train.size)\n"
             "angles = np.linspace(-np.pi, np.pi, 121)\n"
             f"curves = engine.angle_kernels(\n"
             f"    spec, angles, widths={list(widths)}, seeds=range({seeds}),\n"
             f"    x_train=data.x_train[:{MAX_POINTS}], y_train=data.y_train[:{MAX_POINTS}],\n"
-            f"    learning_rate={learning_rate!r}, steps={steps})\n"
+            f"    learning_rate=learning_rate, steps={steps})\n"
             "ntk, nngp = curves.ntk, curves.nngp                  # analytic, (angles,)\n"
             "ntk_init, ntk_trained = curves.ntk_init, curves.ntk_trained  # (width, seed, angles)\n")
 

@@ -292,7 +292,7 @@ def test_heavy_callers_computations_pickle():
         computes.append(functools.partial(view.compute, ("spec", ("sine",), (10, 10))))
     # the sweeps in one part per width (Pieces): each part travels on its own
     for view, key in ((SpectrumView, ("spec", ("sine",), (10, 10), (8, 16), 2, 0.5, 10)),
-                      (AngleKernelsView, ("spec", ("sine",), (10, 10), (8, 16), 2, 0.5, 10)),
+                      (AngleKernelsView, ("spec", ("sine",), (10, 10), (8, 16), 2, 10)),
                       (DistributionView, ("spec", ("sine",), (10, 10), (8, 16), 100))):
         pieces = view.work(key)
         assert [k[4] for k, _ in pieces.parts] == [(8,), (16,)]

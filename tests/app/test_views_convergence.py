@@ -123,6 +123,18 @@ def test_angle_curves_at_the_narrowest_and_widest_width(angles):
     np.testing.assert_allclose(got["ntk_trained"], r.ntk_trained, rtol=1e-6, atol=1e-9)
 
 
+def test_angle_view_computes_nothing_on_the_callers_thread(monkeypatch):
+    """Its learning rate (a kernel) is computed by the job: making the view (a tab shown for
+    the first time, on the event loop or a widget's thread) and its key touch no kernel."""
+    session = _session()
+    calls = []
+    monkeypatch.setattr(convergence, "ANGLE_RATES", convergence.Cache(32))  # nothing cached
+    monkeypatch.setattr(convergence.engine, "batch",
+                        lambda *a, **k: calls.append(a) or (_ for _ in ()).throw(AssertionError))
+    view = AngleKernelsView(session=session)
+    assert view.key() is not None and calls == []
+
+
 def test_angle_curves_train_on_the_current_2d_data():
     session = _session(dataset="unit_circle", n_train=4)
     _, view = _shown(AngleKernelsView, "kernels", session)
