@@ -11,7 +11,7 @@ import holoviews as hv
 import numpy as np
 from bokeh.models import ColumnDataSource, Range1d
 
-from ..jobs.background import in_document
+from ..jobs.background import in_document, session_document
 
 COLORS = {"train": "#202020", "target": "#7f7f7f", "closed": "#1f77b4", "finite": "#d62728",
           "prior": "#9467bd", "test": "#ff7f0e", "marker": "#2ca02c"}
@@ -48,6 +48,11 @@ class Glyphs:
 
     def __init__(self):
         self._renderers: dict = {}
+        # the page's document, known before the figures are in it: a glyph made but not yet
+        # added to the page (Panel adds it on the event loop) is written there too, never from
+        # this thread while the event loop may be adding it (a lesson step's first figure
+        # stayed empty in CI, its data written unlocked into a document being built)
+        self._document = session_document()
 
     def hook(self, name: str):
         def hook(plot, element):
@@ -87,7 +92,7 @@ class Glyphs:
         def write():
             for source, values in sources:
                 source.data.update(values)
-        _on_document(sources[0][0].document, write)
+        _on_document(sources[0][0].document or self._document, write)
         return True
 
     def clear(self, names) -> bool:
@@ -100,7 +105,7 @@ class Glyphs:
         def write():
             for source in sources:
                 source.data = {column: [] for column in source.data}
-        _on_document(sources[0].document, write)
+        _on_document(sources[0].document or self._document, write)
         return True
 
     def set(self, name: str, **properties) -> bool:
@@ -108,7 +113,7 @@ class Glyphs:
         model = self._renderers.get(name)
         if model is None:
             return False
-        _on_document(model.document, lambda: model.update(**properties))
+        _on_document(model.document or self._document, lambda: model.update(**properties))
         return True
 
 
