@@ -17,6 +17,7 @@ import panel as pn
 import param
 from panel.util import parse_query
 
+from ..jobs.background import in_document, session_document
 from . import spec_input
 from .session import Session
 
@@ -95,8 +96,29 @@ def sync(session: Session, location, refused: list[str] | None = None, teaching=
         location.sync(teaching, TEACHING,
                       on_error=functools.partial(_apply_each, session, teaching, TEACHING,
                                                  refused))
+        teaching.param.watch(functools.partial(_step_in_url, teaching, location),
+                             ["lesson", "step"])
     if refused:
         session.notice = "This link asks for settings the server refuses: " + "; ".join(refused)
+
+
+def _step_in_url(teaching, location, *events) -> None:
+    """Write the lesson step into the URL again, on the page's event loop.
+
+    Panel's Location skips a parameter's change while it is writing another into the URL
+    (one ``_syncing`` flag for every thread): a step moved by the → key on one server thread
+    while a job's thread changed a synced setting stayed out of the URL for good (the page
+    showed step 4 under a link to step 3; CI, 3 lesson walks in parallel).
+    """
+    if not teaching.lesson:
+        return
+    lesson, step = teaching.lesson, teaching.step
+
+    def write():
+        query = location.query_params
+        if (query.get("lesson"), query.get("step")) != (lesson, step):
+            location.update_query(lesson=lesson, step=step)
+    in_document(session_document(), write)
 
 
 def _clean(session: Session, location, refused: list) -> None:

@@ -128,6 +128,20 @@ def test_the_url_opens_a_lesson_step_and_the_layout():
     session.close()
 
 
+def test_a_step_reaches_the_url_while_another_thread_writes_it():
+    """Panel's Location drops a change made while it is writing another into the URL (its
+    one _syncing flag, shared by the server's threads); the step is written again."""
+    session, location = _session(), _location(lesson="kernel", step="2")
+    teaching = Teaching(session)
+    url.sync(session, location, teaching=teaching)
+    location._syncing = True  # another thread is in Location._update_query
+    teaching.step = 1
+    location._syncing = False
+    assert location.query_params["step"] == 1 and location.query_params["lesson"] == "kernel"
+    session.wait()
+    session.close()
+
+
 def test_an_unknown_lesson_is_refused_with_a_message():
     session = _session()
     teaching = Teaching(session)
