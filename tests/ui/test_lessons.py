@@ -80,11 +80,15 @@ def test_walking_every_lesson_step(page, server, name):
     page.goto(f"{server}/main?lesson={name}&step=1", timeout=GOTO_TIMEOUT)
     before = None  # the previous step's figure data
     for number, step in enumerate(steps, 1):
-        if number > 1:
-            next_step(page)
-        before = wait_for_step(page, name, number, before)
-        for css in step.highlight:
-            page.locator(f".{css}.lesson-highlight").first.wait_for(timeout=30_000)
+        try:
+            if number > 1:
+                next_step(page)
+            before = wait_for_step(page, name, number, before)
+            for css in step.highlight:
+                page.locator(f".{css}.lesson-highlight").first.wait_for(timeout=30_000)
+        except Exception as error:  # what the page said may be why (a script error)
+            screenshot(page, f"lesson_{name}_{number}_failed")
+            raise AssertionError(f"step {number}; the page's errors: {recorder.errors}") from error
         glyph = figure(name, number, step)[0]
         assert page.evaluate(SCROLL_TO, glyph), f"step {number}: no plot holds {glyph}"
         page.wait_for_timeout(500)
