@@ -56,7 +56,8 @@ def init_members(layer, seeds, input_dims: tuple, dtype) -> object:
     return jax.lax.map(one, seeds)
 
 
-def init_groups(layer, seeds: np.ndarray, x_train, y_train, x_test) -> list:
+def init_groups(layer, seeds: np.ndarray, x_train, y_train, x_test,
+                compile_ahead: bool = True) -> list:
     """The parameters of one member per seed (``init_members``, in the dtype of ``x_train``)
     in the groups ``descend`` trains side by side (``member_groups``).
 
@@ -64,14 +65,15 @@ def init_groups(layer, seeds: np.ndarray, x_train, y_train, x_test) -> list:
     compile for the groups' shapes in this one: XLA compiles a program on one core, so the
     first chunk (what a visitor waits for after a change) costs the slowest compile, not
     the sum. Groups made here need no slicing of stacked parameters (each slice shape is a
-    small program to compile).
+    small program to compile). ``compile_ahead=False``: only the initialisation (nothing
+    will be trained).
     """
     dtype, dims = x_train.dtype, tuple(x_train.shape[1:])
     groups = [seeds[g] for g in member_groups(len(seeds))]
     with ThreadPoolExecutor(len(groups), thread_name_prefix="gd-init") as pool:
         parts = [pool.submit(init_members, layer, jnp.asarray(g), dims, dtype) for g in groups]
         step_size, none = np.zeros((), dtype), np.int32(0)
-        for group in {len(g): g for g in groups}.values():
+        for group in {len(g): g for g in groups}.values() if compile_ahead else ():
             shapes = jax.eval_shape(init_members, layer, group, dims, dtype)
             dummy = jax.tree_util.tree_map(lambda a: np.zeros(a.shape, a.dtype), shapes)
             dummy = advance(layer, dummy, x_train, y_train, step_size, none)
@@ -178,7 +180,7 @@ def descend(layer, parts: list, x_train, y_train, x_test, learning_rate: float,
             if on_chunk is not None and record.count > shown:
                 on_chunk(*record.view())
             progress.report(position / last if last else 1.0)
-    params = jax.tree_util.tree_map(lambda *a: jnp.concatenate(a), *parts)
+    params = _stacked(parts)
     stopped = record.count < len(steps)
     return (params, *record.view(), stopped)
 
@@ -190,13 +192,19 @@ def train_seeds(layer, seeds, x_train, y_train, learning_rate: float, steps: int
     """
     dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
     x, y = jnp.asarray(x_train, dtype), jnp.asarray(y_train, dtype)
-    parts = init_groups(layer, np.asarray(seeds), x, y, x)
-    # a copy (descend donates the groups' buffers; one group's concatenation is itself)
-    initial = jax.tree_util.tree_map(lambda *a: jnp.copy(jnp.concatenate(a)), *parts)
+    parts = init_groups(layer, np.asarray(seeds), x, y, x, compile_ahead=steps > 0)
     if steps == 0:
+        initial = _stacked(parts)
         return initial, initial
+    # a copy: descend donates the groups' buffers (one group's concatenation is itself)
+    initial = jax.tree_util.tree_map(jnp.copy, _stacked(parts))
     trained, *_ = descend(layer, parts, x, y, x, learning_rate, np.array([steps]), Progress())
     return initial, trained
+
+
+def _stacked(parts: list):
+    """The member groups' parameters as one stack (members in order)."""
+    return jax.tree_util.tree_map(lambda *a: jnp.concatenate(a), *parts)
 
 
 def member(stacked, i: int):
