@@ -176,8 +176,10 @@ def compute_block(kernel_fn, a, b, get, kwargs, x64: bool) -> dict:
     if isinstance(k, (np.ndarray, jax.Array)):  # one array, e.g. an empirical kernel fn's
         return {ARRAY: np.asarray(k)}
     if isinstance(k, Kernel):
+        masks = {} if k.mask1 is None else {"mask1": np.asarray(k.mask1),
+                                            "mask2": np.asarray(k.mask2)}
         return {"nngp": np.asarray(k.nngp), "ntk": np.asarray(k.ntk),
-                "cov1": np.asarray(k.cov1), "cov2": np.asarray(k.cov2),
+                "cov1": np.asarray(k.cov1), "cov2": np.asarray(k.cov2), **masks,
                 "static": (k.channels, k.spatial, k.diagonal, k.is_gaussian)}
     return {n: np.asarray(v) for n, v in zip(k._fields, k)}
 
@@ -297,20 +299,32 @@ def _buffers(blocks: dict, n1, n2, on_device, out_dir) -> dict:
             for n, s in shapes.items()}
 
 
+#: a Kernel's arrays with one entry per input: of x1 (the rows), of x2 (the columns)
+PER_INPUT = (("cov1", "cov2"), ("mask1", "mask2"))
+
+
 def _cov_buffers(blocks, n1, n2, same):
-    c1 = np.empty((n1,) + blocks["cov1"].shape[1:], blocks["cov1"].dtype)
-    return {"cov1": c1, "cov2": c1 if same else np.empty((n2,) + blocks["cov2"].shape[1:],
-                                                        blocks["cov2"].dtype)}
+    out = {}
+    for first, second in PER_INPUT:
+        if first in blocks:
+            a = np.empty((n1,) + blocks[first].shape[1:], blocks[first].dtype)
+            out[first] = a
+            out[second] = a if same else np.empty((n2,) + blocks[second].shape[1:],
+                                                  blocks[second].dtype)
+    return out
 
 
 def _place_covs(covs, blocks, i, j, nr, nc, same):
-    """cov1 from the block's rows; cov2 from its columns unless x2 is x1 (then cov2 is
-    cov1, as in the unbatched kernel_fn, whatever keywords the columns had)."""
+    """cov1 (mask1) from the block's rows; cov2 (mask2) from its columns unless x2 is x1
+    (then they are cov1's, as in the unbatched kernel_fn, whatever keywords the columns
+    had)."""
     if covs is None:
         return
-    covs["cov1"][i:i + nr] = blocks["cov1"][:nr]
-    if not same:
-        covs["cov2"][j:j + nc] = blocks["cov2"][:nc]
+    for first, second in PER_INPUT:
+        if first in covs:
+            covs[first][i:i + nr] = blocks[first][:nr]
+            if not same:
+                covs[second][j:j + nc] = blocks[second][:nc]
 
 
 def _place(out, blocks, r, c, nr, nc, mirror):

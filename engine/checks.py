@@ -136,14 +136,18 @@ def callback(fn: str, arg: str, value) -> None:
         raise fail(fn, arg, quote(value), "None or a callable")
 
 
-def no_masking(fn: str, mask_constant) -> None:
-    """neural-tangents' ``mask_constant``: None (its default) passes; a value is refused, as
-    ignoring it would give unmasked results where neural-tangents masks."""
-    if mask_constant is not None:
-        raise ValueError(f"{fn}(mask_constant={quote(mask_constant)}): masking inputs is not "
-                         "supported by this engine (neural-tangents treats inputs equal to "
-                         "mask_constant as absent); leave mask_constant out, or drop those "
-                         "entries from x yourself")
+def mask_constant(fn: str, value):
+    """neural-tangents' ``mask_constant``: None (nothing masked) or one real number (NaN
+    allowed: NaN entries are masked), possibly traced."""
+    if value is None:
+        return None
+    try:
+        kind = np.dtype(jnp.result_type(value)).kind
+    except TypeError:
+        kind = None
+    if isinstance(value, (bool, np.bool_)) or kind not in ("f", "i", "u") or np.ndim(value):
+        raise fail(fn, "mask_constant", quote(value), "None or one real number (NaN allowed)")
+    return value
 
 
 def hyperparameter(name: str, arg: str, value, *, positive=False, nonnegative=False,

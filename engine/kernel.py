@@ -21,6 +21,10 @@ neural-tangents' two flags are here under its names: ``x1_is_x2``, a boolean arr
 when x2 was omitted or equals x1 entry for entry (set on kernel_fn's result, None inside the
 network), and ``is_input``, False (neural-tangents 0.6.5 sets it False on the input kernel
 too, so a program reading it sees what it saw there).
+
+``mask1``/``mask2``: neural-tangents' masks (inputs equal to ``mask_constant``), booleans in
+the canonical layout of the values they describe, ``(N, *positions, c)`` with c the channels
+or 1, True where an entry is masked; None when nothing is masked (engine.layers.masking).
 """
 from __future__ import annotations
 
@@ -45,6 +49,8 @@ class Kernel:
     same: jax.Array | None = None
     x1_is_x2: jax.Array | None = None
     is_input: bool = dataclasses.field(default=False, metadata=dict(static=True))
+    mask1: jax.Array | None = None
+    mask2: jax.Array | None = None
 
     def replace(self, **changes) -> "Kernel":
         return dataclasses.replace(self, **changes)

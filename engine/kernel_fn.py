@@ -32,6 +32,7 @@ import numpy as np
 
 from . import checks
 from .kernel import Kernel, input_kernel
+from .layers import masking
 from .layers.keywords import call_kernel, keywords_of
 from .layers.layer import Layer, Shape
 from .layers.layout import canonical, flow, input_order, to_canonical
@@ -55,8 +56,9 @@ def check_get(get, allowed=GETS) -> tuple[str, ...]:
     return names
 
 
-def check_input(name: str, x) -> jax.Array:
-    """A numeric (N, features), (N, W, C) or (N, H, W, C) array with N >= 1, as floats."""
+def check_input(name: str, x, mask_constant=None) -> jax.Array:
+    """A numeric (N, features), (N, W, C) or (N, H, W, C) array with N >= 1, as floats;
+    finite except where it holds ``mask_constant`` (NaN entries for a NaN constant)."""
     dtype = np.dtype(x.dtype) if hasattr(x, "dtype") else np.asarray(x).dtype
     if dtype.kind not in "fiu":
         raise ValueError(f"kernel_fn({name}): expected a numeric array; got dtype {dtype}")
@@ -65,8 +67,15 @@ def check_input(name: str, x) -> jax.Array:
         raise ValueError(f"kernel_fn({name}): expected shape (N, features), (N, W, C) or "
                          f"(N, H, W, C) with N >= 1; got {shape}")
     values = concrete(x)
-    if values is not None and not np.isfinite(values).all():
-        raise ValueError(f"kernel_fn({name}): inputs contain NaN or infinite values")
+    if values is not None:
+        bad = ~np.isfinite(values)
+        if mask_constant is not None and bad.any():
+            c = concrete(mask_constant)
+            masked = True if c is None else np.isnan(values) if np.isnan(c) else values == c
+            bad &= ~masked
+        if bad.any():
+            raise ValueError(f"kernel_fn({name}): inputs contain NaN or infinite values"
+                             + ("" if mask_constant is None else " (other than mask_constant)"))
     return jnp.asarray(x, dtype=jnp.result_type(float) if dtype.kind in "iu" else None)
 
 
@@ -126,17 +135,22 @@ class KernelFn:
             pair (for x1, for x2) of None or arrays whose leading axis runs over the inputs.
         """
         check_get(get, KERNEL_GETS)
-        checks.no_masking("kernel_fn", kwargs.pop("mask_constant", None))
+        mask_constant = checks.mask_constant("kernel_fn", kwargs.pop("mask_constant", None))
         if isinstance(x1_or_kernel, Kernel):
+            if mask_constant is not None:
+                raise ValueError("kernel_fn(kernel, mask_constant=...): a Kernel carries its "
+                                 "masks (mask1, mask2); mask_constant applies to inputs only")
             keywords = _check_kwargs(self.layer, kwargs, *x1_or_kernel.nngp.shape[:2])
             if x2 is not None:
                 raise ValueError("kernel_fn(kernel, x2): x2 must be None when composing "
                                  "with a Kernel")
             return _pack(self._compose(x1_or_kernel, keywords), get)
-        x1 = check_input("x1", x1_or_kernel)
+        if mask_constant is not None:
+            masking.check_supported(self.layer)
+        x1 = check_input("x1", x1_or_kernel, mask_constant)
         order = input_order(self.layer, x1.ndim)
         if x2 is not None:
-            x2 = check_input("x2", x2)
+            x2 = check_input("x2", x2, mask_constant)
             b = order.index(0)
             if x2.ndim != x1.ndim or np.delete(x2.shape, b).tolist() != np.delete(
                     x1.shape, b).tolist():
@@ -151,7 +165,7 @@ class KernelFn:
         rows = _chunk_rows(x1.shape[1:-1], diagonal, len(x1 if x2 is None else x2), len(x1))
         with_ntk = get is None or "ntk" in check_get(get, KERNEL_GETS)
         k = guarded(self.layer, lambda: _call(_kernel_of_inputs, self.layer, x1, x2, diagonal,
-                                              rows, keywords, with_ntk),
+                                              rows, keywords, with_ntk, mask_constant),
                     x1, x2, diagonal, keywords)
         return _pack(k, get)
 
@@ -216,7 +230,7 @@ def _x1_is_x2(x1, x2):
 
 @functools.partial(jax.jit, static_argnums=(0, 3, 4, 6))
 def _kernel_of_inputs(layer: Layer, x1, x2, diagonal: bool, rows: int,
-                      keywords: dict, with_ntk: bool = True) -> Kernel:
+                      keywords: dict, with_ntk: bool = True, mask_constant=None) -> Kernel:
     """The network's Kernel for x1 against x2, computed ``rows`` rows of x1 at a time.
 
     Without ``with_ntk`` the result's ntk is None: no chunk returns it, so the compiled
@@ -225,7 +239,16 @@ def _kernel_of_inputs(layer: Layer, x1, x2, diagonal: bool, rows: int,
     A layer that needs to know which inputs are the same (Dropout) gets the Kernel's
     ``same`` mask for its chunk; the result carries none. Keywords (pairs for x1 and x2) are
     cut like x1: each chunk gets its rows of the first entry and all of the second.
+
+    ``mask_constant`` (None: nothing masked): input entries equal to it are set to zero and
+    masked (engine.layers.masking); the masks are cut like x1 and the result carries the
+    output's masks.
     """
+    masks = None
+    if mask_constant is not None:
+        masks = [None if x is None else masking.input_mask(x, mask_constant) for x in (x1, x2)]
+        x1, x2 = (None if x is None else masking.zeroed(x, m) for x, m in zip((x1, x2), masks))
+        masks[1] = masks[0] if x2 is None else masks[1]
     n1 = x1.shape[0]
     others = x1 if x2 is None else x2
     padded = -(-n1 // rows) * rows
@@ -240,19 +263,24 @@ def _kernel_of_inputs(layer: Layer, x1, x2, diagonal: bool, rows: int,
     chunks = chunked(x1)
     firsts = jax.tree_util.tree_map(chunked, {name: pair[0] for name, pair in keywords.items()})
     starts = jnp.arange(0, padded, rows)
+    mask_chunks = None if masks is None else chunked(masks[0])
 
     def one(args):
-        xc, start, first = args
+        xc, start, first, mask = args
         same = None
         if identical is not None:
             same = identical & ((start + jnp.arange(rows))[:, None]
                                 == jnp.arange(len(others))[None, :])
         chunk_keywords = {name: (first[name], pair[1]) for name, pair in keywords.items()}
         k = input_kernel(xc, others, diagonal, same).replace(x1_is_x2=x1_is_x2)
+        if masks is not None:
+            k = k.replace(mask1=mask, mask2=masks[1])
         k = call_kernel(layer, k, chunk_keywords)
         return k.replace(same=None) if with_ntk else k.replace(same=None, ntk=None)
 
-    k = jax.lax.map(one, (chunks, starts, firsts))  # arrays with a leading chunk axis
+    k = jax.lax.map(one, (chunks, starts, firsts, mask_chunks))  # with a leading chunk axis
     flat = {name: getattr(k, name).reshape((-1,) + getattr(k, name).shape[2:])[:n1]
-            for name in ("nngp", "ntk", "cov1") if getattr(k, name) is not None}
-    return k.replace(cov2=flat["cov1"] if x2 is None else k.cov2[0], x1_is_x2=x1_is_x2, **flat)
+            for name in ("nngp", "ntk", "cov1", "mask1") if getattr(k, name) is not None}
+    mask2 = None if k.mask2 is None else flat["mask1"] if x2 is None else k.mask2[0]
+    return k.replace(cov2=flat["cov1"] if x2 is None else k.cov2[0], x1_is_x2=x1_is_x2,
+                     mask2=mask2, **flat)

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax.numpy as jnp
+
 from . import checks
 from .kernel_fn import Kernels, KernelFn
+from .layers import masking
 from .layers.layer import Layer, Shape
-from .layers.layout import from_canonical, input_order, order_in, to_canonical
+from .layers.layout import declares_axes, from_canonical, input_order, order_in, to_canonical
 from .layers.randomness import call_apply
 
 __all__ = ["Network", "Kernels", "as_network"]
@@ -51,9 +54,10 @@ class ApplyFn:
 
     ``rng`` is the PRNG key of layers that draw random numbers (Dropout in train mode),
     split among them as neural-tangents does. Other keywords go to the layers that read them
-    (Aggregate's ``pattern=``, engine.layers.keywords); keywords no layer reads are ignored,
-    except neural-tangents' ``mask_constant``: masking is not implemented here, and ignoring it
-    would return unmasked outputs where neural-tangents masks, so it is refused.
+    (Aggregate's ``pattern=``, engine.layers.keywords); keywords no layer reads are ignored.
+    ``mask_constant=c`` masks the input entries equal to c (NaN: the NaN entries) and returns
+    a ``MaskedArray(outputs, mask)`` (engine.layers.masking; ``unmask_fn`` zeroes the masked
+    outputs), for networks laid out as (batch, spatial..., channels).
     """
 
     layer: Layer
@@ -62,7 +66,14 @@ class ApplyFn:
         return f"apply_fn({self.layer.name})"
 
     def __call__(self, params, x, rng=None, **kwargs):
-        checks.no_masking("apply_fn", kwargs.pop("mask_constant", None))
+        mask_constant = checks.mask_constant("apply_fn", kwargs.pop("mask_constant", None))
+        if mask_constant is not None:
+            if declares_axes(self.layer):
+                raise ValueError("apply_fn(mask_constant=...): masking needs inputs laid out as "
+                                 "(batch, spatial..., channels); this network's layers take "
+                                 "other batch_axis/channel_axis (kernel_fn masks either way)")
+            masking.check_supported(self.layer)
+            x = masking.masked_input(jnp.asarray(x), mask_constant)
         return call_apply(self.layer, params, x, rng, **kwargs)
 
 

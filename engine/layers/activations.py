@@ -21,6 +21,7 @@ from jax.scipy.special import erf
 
 from ..checks import hyperparameter
 from ..kernel import variances
+from . import masking
 from .angle import arccos
 from .layer import Layer, Shape, expect_single
 from .layout import ANY
@@ -69,7 +70,14 @@ def activation_layer(act: Activation) -> Layer:
                          is_gaussian=False)
 
     return Layer(key=act.key, shape=shape, kernel=kernel, apply=lambda params, x: act.fn(x),
-                 axes=ANY)
+                 axes=ANY, masks=masking.same, remask=name not in KEEP_MASKED_COVARIANCES)
+
+
+#: activations after which neural-tangents leaves the covariances of masked entries as they
+#: are (phi(0) = 0 for all but Gabor/Gelu's derivative, so they stay zero); after every other
+#: activation they are set to zero again (its ``remask_kernel``)
+KEEP_MASKED_COVARIANCES = frozenset({"ABRelu", "Relu", "LeakyRelu", "Abs", "Sign", "Gabor",
+                                     "Gelu", "Monomial", "RectifiedMonomial", "Polynomial"})
 
 
 #: correlations this close to +-1 are rounding noise of equal inputs (a layer's rounding is

@@ -22,6 +22,10 @@ Gaussianity and channels are unchanged; it needs covariances between vertices (t
 layout). pattern=None (both None in kernel_fn) is the identity, as in neural-tangents.
 SPARSE computes the same sums by gathering K at pairs of tails and summing over heads
 (``jax.ops.segment_sum``), O(E1 E2) per pair of inputs instead of O(V^3).
+
+Masked inputs (mask_constant), as neural-tangents: the mask passes unchanged (a masked
+vertex's zeroed input sends nothing in apply_fn) and the covariances of masked vertices are
+zeroed after the kernel.
 """
 from __future__ import annotations
 
@@ -34,6 +38,7 @@ import numpy as np
 
 from ..checks import hyperparameter
 from ..kernel import Kernel
+from . import masking
 from .keywords import KeywordLayer
 from .layer import expect_spatial
 from .layout import check_axes, describe, order_of, with_axes
@@ -154,7 +159,7 @@ def Aggregate(aggregate_axis=None, batch_axis=0, channel_axis=-1, to_dense=_iden
 
     key = ("Aggregate", axes, to_dense, "SPARSE" if sparse else "DENSE")
     layer = KeywordLayer(key=key, shape=shape, kernel=kernel, apply=apply, pools=True,
-                         keywords=("pattern",))
+                         keywords=("pattern",), masks=masking.same, remask=True)
     return with_axes(layer, "Aggregate", batch_axis, channel_axis)
 
 

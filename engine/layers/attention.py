@@ -24,6 +24,15 @@ linear_scaling=False, only phi = identity (other mechanisms have no closed form)
 are Gaussian, and with <M, N> = sum over all pairs of positions of M * N,
   Sigma' = QK^2 OV^2 <S, V> S + b2,
   Theta' = QK^2 OV^2 ((<S, Theta_V> + <V, Theta_emb>) S + <S, V> (Theta_emb + 4 S)) + b2.
+
+Masked inputs (neural-tangents' ``mask_constant``, engine.layers.masking): a position whose
+every channel is masked is no key. Its score is set to -1e20 before softmax (its weight
+underflows to 0) or to 0 for the other mechanisms (phi(0) = 0), in ``apply`` and, for
+linear_scaling, in A_x of the kernel (there before the QK scale, as neural-tangents); the
+positional embedding is zero at masked entries (positional.py). With 1 / sqrt(n_chan_key)
+the kernel masks nothing more: a masked position's covariances are zero already (zeroed
+inputs, layers that remask). Output positions are masked where the input's are, their
+covariances zeroed (``remask``).
 """
 from __future__ import annotations
 
@@ -33,6 +42,7 @@ import jax
 import jax.numpy as jnp
 
 from ..checks import hyperparameter
+from . import masking
 from .choices import choice_name
 from .layer import Layer, Shape, expect_single
 from .layout import from_canonical, to_canonical, with_axes
@@ -45,6 +55,9 @@ MECHANISMS = {
     "ABS": jnp.abs,
     "RELU": lambda s: jnp.maximum(s, 0.0),
 }
+#: neural-tangents' score of a masked key under softmax (finite: a fully masked input's
+#: softmax stays defined, uniform)
+MASKED_SOFTMAX_SCORE = -1e20
 
 
 def GlobalSelfAttention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scaling=True,
@@ -101,6 +114,8 @@ def GlobalSelfAttention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scal
     qk, ov = W_query_std * W_key_std, W_out_std * W_value_std
     b2 = 0.0 if b_std is None else b_std ** 2
     phi = MECHANISMS[attention_mechanism]
+    # the score of a masked key: no weight after phi (exp underflows to 0; phi(0) = 0)
+    masked_score = MASKED_SOFTMAX_SCORE if attention_mechanism == "SOFTMAX" else 0.0
 
     def shape(s):
         s = expect_single(NAME, s)
@@ -124,19 +139,30 @@ def GlobalSelfAttention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scal
         w_q = None if linear_scaling else jax.random.normal(k_q, (n_heads, c_k, n_chan_key))
         return w_q, w_k, w_v, w_o, b, emb.init(k_e, s.dims, s.order)
 
-    def apply(params, x):
+    def apply(params, x, mask=None):
         w_q, w_k, w_v, w_o, b, e = params
         n, dims = x.shape[0], x.shape[1:-1]
-        keys_in, values_in = emb.inputs(e, x.reshape(n, -1, x.shape[-1]), dims)
+        mask = _flat_mask(emb, x, mask)
+        keys_in, values_in = emb.inputs(e, x.reshape(n, -1, x.shape[-1]), dims, mask)
         keys = jnp.einsum("npc,hck->hnpk", keys_in, w_k)
         queries = keys if linear_scaling else jnp.einsum("npc,hck->hnpk", keys_in, w_q)
         scale = keys_in.shape[-1] * n_chan_key ** (1.0 if linear_scaling else 0.5)
-        weights = phi(qk / scale * jnp.einsum("hnpk,hnqk->hnpq", queries, keys))
+        scores = qk / scale * jnp.einsum("hnpk,hnqk->hnpq", queries, keys)
+        if mask is not None:  # masked keys: no weight (scores already scaled, as NT)
+            scores = jnp.where(jnp.all(mask, -1)[None, :, None, :], masked_score, scores)
+        weights = phi(scores)
         heads = jnp.einsum("hnpq,nqc,hcv->npvh", weights, values_in, w_v)
         out = heads.reshape(heads.shape[:2] + (-1,)) @ w_o
         out = ov / math.sqrt(n_chan_val * n_heads * values_in.shape[-1]) * out
         out = out.reshape((n,) + dims + (n_chan_out,))
         return out if b is None else out + b_std * b
+
+    def weighting(s, masked):
+        """A = phi(QK S) with masked keys (columns) excluded: S set to masked_score there
+        before the QK scale, as neural-tangents' kernel does."""
+        if masked is not None:
+            s = jnp.where(masked[:, None, :], masked_score, s)
+        return phi(qk * s)
 
     def kernel(k):
         if not linear_scaling and attention_mechanism != "IDENTITY":
@@ -145,30 +171,35 @@ def GlobalSelfAttention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scal
                              "1 / sqrt(n_chan_key) scaling except with attention_mechanism="
                              "'IDENTITY'; use linear_scaling=True (or apply_fn only)")
         dims = tuple(k.nngp.shape[2::2])
+        masked1, masked2 = _masked_keys(k, strict=emb.used)
         w_in, w_e = emb.weights(k.channels)
-        r = jnp.asarray(emb.covariance(dims), k.nngp.dtype) if emb.used else None
+        r11 = r12 = r22 = None  # the embeddings' covariances for cov1, nngp, cov2
+        if emb.used:
+            r11, r12, r22 = emb.masked_covariances(
+                jnp.asarray(emb.covariance(dims), k.nngp.dtype), masked1, masked2)
 
-        def mixed(m):  # the covariance the keys and queries see
+        def mixed(m, r):  # the covariance the keys and queries see
             return m if r is None else w_in * m + w_e * r
 
-        def values(m):
-            return mixed(m) if emb.in_values else m
+        def values(m, r):
+            return mixed(m, r) if emb.in_values else m
 
         nngp, ntk = _to_pairs(k.nngp, 2), _to_pairs(k.ntk, 2)
         cov1, cov2 = _to_pairs(k.cov1, 1), _to_pairs(k.cov2, 1)
         if linear_scaling:
-            a1, a2 = phi(qk * mixed(cov1)), phi(qk * mixed(cov2))
-            out = {"nngp": ov ** 2 * _sandwich(a1, values(nngp), a2) + b2,
-                   "cov1": ov ** 2 * _sandwich(a1, values(cov1), a1) + b2,
-                   "cov2": ov ** 2 * _sandwich(a2, values(cov2), a2) + b2}
-            out["ntk"] = (ov ** 2 * _sandwich(a1, values(ntk), a2) + b2
+            a1, a2 = weighting(mixed(cov1, r11), masked1), weighting(mixed(cov2, r22), masked2)
+            out = {"nngp": ov ** 2 * _sandwich(a1, values(nngp, r12), a2) + b2,
+                   "cov1": ov ** 2 * _sandwich(a1, values(cov1, r11), a1) + b2,
+                   "cov2": ov ** 2 * _sandwich(a2, values(cov2, r22), a2) + b2}
+            out["ntk"] = (ov ** 2 * _sandwich(a1, values(ntk, r12), a2) + b2
                           + 2 * (out["nngp"] - b2))
-        else:
+        else:  # masked keys have zero covariance here (zeroed inputs, remasked layers)
             c = (qk * ov) ** 2
-            s12, v12, t_key, t_val = mixed(nngp), values(nngp), mixed(ntk), values(ntk)
+            s11, s12, s22 = mixed(cov1, r11), mixed(nngp, r12), mixed(cov2, r22)
+            v12, t_key, t_val = values(nngp, r12), mixed(ntk, r12), values(ntk, r12)
             out = {"nngp": c * _dot(s12, v12) * s12 + b2,
-                   "cov1": c * _dot(mixed(cov1), values(cov1)) * mixed(cov1) + b2,
-                   "cov2": c * _dot(mixed(cov2), values(cov2)) * mixed(cov2) + b2,
+                   "cov1": c * _dot(s11, values(cov1, r11)) * s11 + b2,
+                   "cov2": c * _dot(s22, values(cov2, r22)) * s22 + b2,
                    "ntk": c * ((_dot(s12, t_val) + _dot(v12, t_key)) * s12
                                + _dot(s12, v12) * (t_key + 4 * s12)) + b2}
         out = {name: _from_pairs(m, dims) for name, m in out.items()}
@@ -176,7 +207,8 @@ def GlobalSelfAttention(n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scal
 
     key = (NAME, n_chan_out, n_chan_key, n_chan_val, n_heads, linear_scaling, W_key_std,
            W_value_std, W_query_std, W_out_std, b_std, attention_mechanism, emb)
-    layer = Layer(key=key, shape=shape, kernel=kernel, apply=apply, init=init, pools=True)
+    layer = Layer(key=key, shape=shape, kernel=kernel, apply=apply, init=init, pools=True,
+                  masks=masking.all_channels, remask=True, apply_mask=True)
     if (batch_axis, channel_axis) == (0, -1):
         return layer
     return with_axes(layer, NAME, batch_axis, channel_axis, _params_in, _params_out)
@@ -193,6 +225,37 @@ def _params_out(params, order):
     *weights, b, e = params
     move = lambda a: None if a is None else from_canonical(a, order)  # noqa: E731
     return (*weights, move(b), move(e))
+
+
+def _flat_mask(emb, x, mask):
+    """The input's mask as (N, P, 1 or C) (None: None); a ValueError where neural-tangents'
+    fails to broadcast it onto a concatenated embedding with other channels."""
+    if mask is None:
+        return None
+    c_e = emb.channels(x.shape[-1])
+    if emb.used and mask.shape[-1] not in (1, c_e):
+        raise ValueError(f"{NAME}(pos_emb_type='CONCAT', n_chan_pos_emb={emb.n_chan}): masks "
+                         f"that differ between the {x.shape[-1]} channels of a position do "
+                         f"not fit the embedding's {c_e} channels; mask whole positions, or "
+                         "put a Dense or Conv first")
+    mask = jnp.broadcast_to(mask, x.shape[:-1] + mask.shape[-1:])
+    return mask.reshape(x.shape[0], -1, mask.shape[-1])
+
+
+def _masked_keys(k, strict: bool):
+    """(N1, P), (N2, P) booleans, True at positions whose every channel is masked; (None,
+    None) without masks. ``strict`` (positional embeddings): masks must not differ between
+    channels (a ValueError, as neural-tangents' NotImplementedError)."""
+    if k.mask1 is None and k.mask2 is None:
+        return None, None
+
+    def one(m, n):
+        if m is None:
+            return jnp.zeros((n, math.prod(k.nngp.shape[2::2])), bool)
+        m = masking.uniform_channels(NAME, m) if strict else m
+        m = jnp.all(m, axis=-1)
+        return jnp.broadcast_to(m, (n,) + tuple(k.nngp.shape[2::2])).reshape(n, -1)
+    return one(k.mask1, k.nngp.shape[0]), one(k.mask2, k.nngp.shape[1])
 
 
 def _sandwich(a, m, b):

@@ -11,6 +11,7 @@ import functools
 import jax
 
 from ..checks import hyperparameter
+from . import masking
 from .keywords import call_kernel
 from .layer import Layer, Shape, expect_single
 from .layout import ANY, flow
@@ -55,7 +56,7 @@ def serial(*layers: Layer) -> Layer:
         return functools.reduce(lambda acc, layer: call_kernel(layer, acc, keywords), layers, k)
 
     return Layer(key=("serial",) + tuple(layers), shape=shape, kernel=kernel, apply=apply,
-                 init=init, children=tuple(layers), axes=ANY)
+                 init=init, children=tuple(layers), axes=ANY, masks=masking.INSIDE)
 
 
 def parallel(*layers: Layer) -> Layer:
@@ -89,7 +90,7 @@ def parallel(*layers: Layer) -> Layer:
         return tuple(call_kernel(layer, k, keywords) for layer, k in zip(layers, ks))
 
     return Layer(key=("parallel",) + tuple(layers), shape=shape, kernel=kernel, apply=apply,
-                 init=init, children=tuple(layers), axes=ANY)
+                 init=init, children=tuple(layers), axes=ANY, masks=masking.INSIDE)
 
 
 def FanOut(num) -> Layer:
@@ -99,7 +100,7 @@ def FanOut(num) -> Layer:
         return (expect_single("FanOut", s),) * num
 
     return Layer(key=("FanOut", num), shape=shape, kernel=lambda k: (k,) * num,
-                 apply=lambda params, x: (x,) * num, axes=ANY)
+                 apply=lambda params, x: (x,) * num, axes=ANY, masks=masking.fanned_out(num))
 
 
 def FanInSum() -> Layer:
@@ -120,12 +121,12 @@ def FanInSum() -> Layer:
         return total.replace(is_gaussian=all(k.is_gaussian for k in ks))
 
     return Layer(key=("FanInSum",), shape=shape, kernel=kernel,
-                 apply=lambda params, xs: sum(xs[1:], xs[0]), axes=ANY)
+                 apply=lambda params, xs: sum(xs[1:], xs[0]), axes=ANY, masks=masking.summed)
 
 
 def Identity() -> Layer:
     return Layer(key=("Identity",), shape=lambda s: s, kernel=lambda k: k,
-                 apply=lambda params, x: x, axes=ANY)
+                 apply=lambda params, x: x, axes=ANY, masks=masking.same)
 
 
 def repeat(layer: Layer, n) -> Layer:
@@ -187,4 +188,4 @@ def repeat(layer: Layer, n) -> Layer:
         return jax.lax.scan(lambda c, _: (step(c), None), k, None, n - 1)[0]
 
     return Layer(key=("repeat", layer, n), shape=shape, kernel=kernel, apply=apply, init=init,
-                 children=(layer,), axes=ANY)
+                 children=(layer,), axes=ANY, masks=masking.INSIDE)

@@ -27,6 +27,7 @@ from .conv_checks import check_filter_layer, check_window_fits
 # pool.py imports these window checks from here (redundant aliases: explicit re-exports)
 from .conv_checks import check_padding as check_padding, check_strides as check_strides
 from .conv_checks import check_window as check_window
+from . import masking
 from .dense import affine_kernel, check_scaling
 from .layer import Layer, Shape, expect_spatial
 from .layout import drawn, filter_layer
@@ -241,4 +242,12 @@ def _conv(out_chan, filter_shape, strides, padding, W_std, b_std, parameterizati
     scaled = () if (s_in, s_out) == (1, 1) else (("s", s_in, s_out),)
     return Layer(key=("Conv", out_chan, filter_shape, strides, padding, W_std, b_std,
                       parameterization) + scaled, shape=shape, kernel=kernel, apply=apply,
-                 init=init)
+                 init=init, masks=window_masks("Conv", filter_shape, strides, padding),
+                 remask=True)
+
+
+def window_masks(name, window, strides, padding):
+    """The masks' rule of a layer with windows (engine.layers.masking.pooled)."""
+    same = "VALID" if padding == "VALID" else "SAME"  # CIRCULAR pads masks as SAME
+    return masking.pooled(name, window, strides,
+                          lambda size, w, s: padding_widths(size, w, s, same))

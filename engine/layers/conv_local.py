@@ -14,6 +14,10 @@ K[q s + a, q s + a] (padded positions counted, CIRCULAR wrapping):
 (Novak et al. 2019, "Bayesian deep CNNs with many channels are GPs": without pooling a
 locally connected network's NNGP is the CNN's, its covariances between positions vanish;
 as neural-tangents' stax.ConvLocal.)
+
+Masked inputs (mask_constant): as Conv's, an output position takes the mask of its window's
+centre once the channels are merged, and the covariances of masked positions are zeroed
+(neural-tangents' ConvLocal shares Conv's mask rule).
 """
 from __future__ import annotations
 
@@ -22,7 +26,7 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .conv import _patches, conv_map, pad, padding_widths, spatial_out
+from .conv import _patches, conv_map, pad, padding_widths, spatial_out, window_masks
 from .conv_checks import check_filter_layer, check_window_fits
 from .dense import affine_kernel, check_scaling
 from .layer import Layer, Shape, expect_spatial
@@ -143,5 +147,6 @@ def _conv_local(out_chan, filter_shape, strides, padding, W_std, b_std, paramete
     scaled = () if (s_in, s_out) == (1, 1) else (("s", s_in, s_out),)
     return Layer(key=(name, out_chan, filter_shape, strides, padding, W_std, b_std,
                       parameterization) + scaled, shape=shape, kernel=kernel, apply=apply,
-                 init=init)
+                 init=init, masks=window_masks(name, filter_shape, strides, padding),
+                 remask=True)
 

@@ -16,6 +16,12 @@ Kernel, with convT(K)[o, o'] = (1/|filter|) sum_a sum_{p, p'} T_a[o, p] T_a[o', 
 In the diagonal layout convT(K)[o, o] = (1/|filter|) sum_a sum_p T_a[o, p] K[p, p].
 (Novak et al. 2019, "Bayesian deep CNNs with many channels are GPs", for the convolution
 kernel; the transpose by the same argument, as neural-tangents' stax.ConvTranspose.)
+
+Masked inputs (mask_constant), as neural-tangents: with the channels merged (a position is
+masked when all its channels are), an output position is masked when any input position
+reaching it through some tap is (lax.conv_transpose of the mask with a filter of ones; CIRCULAR
+takes SAME's taps, as neural-tangents does), and the covariances of masked positions are
+zeroed.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+from . import masking
 from .conv import init_filter, layout_axes
 from .conv_checks import check_filter_layer, check_window_fits
 from .dense import affine_kernel, check_scaling
@@ -157,4 +164,22 @@ def _conv_transpose(out_chan, filter_shape, strides, padding, W_std, b_std, para
     scaled = () if (s_in, s_out) == (1, 1) else (("s", s_in, s_out),)
     return Layer(key=(name, out_chan, filter_shape, strides, padding, W_std, b_std,
                       parameterization) + scaled, shape=shape, kernel=kernel, apply=apply,
-                 init=init)
+                 init=init, masks=_transpose_masks(filter_shape, strides, padding), remask=True)
+
+
+def _transpose_masks(filter_shape, strides, padding):
+    """The masks' rule: output o is masked when a masked input p reaches it (T_a[o, p] = 1
+    for some tap a), the channels merged first; CIRCULAR as SAME (neural-tangents' mask_fn
+    pads it so)."""
+    taps_padding = "SAME" if padding == "CIRCULAR" else padding
+
+    def rule(mask, dims):
+        mask = masking.all_channels(mask, dims)
+        mask = jnp.broadcast_to(mask, mask.shape[:1] + tuple(dims[:-1]) + (1,))
+        for d, (size, stride) in enumerate(zip(filter_shape, strides)):
+            reach = transpose_taps(mask.shape[1 + d], size, stride, taps_padding).any(axis=0)
+            hits = jnp.tensordot(jnp.asarray(reach, jnp.int32), mask.astype(jnp.int32),
+                                 axes=((1,), (1 + d,)))
+            mask = jnp.moveaxis(hits > 0, 0, 1 + d)
+        return mask
+    return rule

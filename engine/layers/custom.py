@@ -19,11 +19,15 @@ the user's, with neural-tangents' conventions:
 - ``init_fn(key, input_shape) -> (output_shape, params)``, input_shape with its batch entry
   (-1 when unknown);
 - ``apply_fn(params, x, rng=key)``: it receives ``rng`` (None or a key, split per layer as
-  serial does), and ``mask=None`` when decorated with ``supports_masking``;
+  serial does), and ``mask=`` (the input's mask, or None) when decorated with
+  ``supports_masking``: then masked inputs (``mask_constant=``) reach it with their masked
+  entries zeroed, its ``mask_fn`` (or the identity) gives its output's mask, and its
+  ``kernel_fn`` reads ``k.mask1``/``k.mask2`` (engine.layers.masking); a layer without the
+  decorator refuses masked inputs;
 - ``kernel_fn(k) -> k``: ``k`` is this engine's Kernel (nngp, ntk, cov1, cov2 in the layout
   neural-tangents uses with ``diagonal_batch=True``) seen with neural-tangents' names too:
   ``diagonal_spatial``, ``diagonal_batch`` (True), ``shape1``, ``shape2``, ``batch_axis``
-  (0), ``channel_axis``, ``is_reversed`` (False), ``mask1``/``mask2`` (None), ``x1_is_x2``
+  (0), ``channel_axis``, ``is_reversed`` (False), ``mask1``/``mask2`` (None unless masked), ``x1_is_x2``
   (a boolean array: x2 omitted or equal to x1) and ``is_input`` (False). It returns
   ``k.replace(...)``; ``is_gaussian`` is the user's to set, as in neural-tangents.
 
@@ -44,6 +48,7 @@ import jax.numpy as jnp
 
 from ..kernel import Kernel
 from .layer import Layer, Shape, expect_single
+from . import masking
 from .masked import MaskedArray
 from .randomness import RandomLayer
 from .requirements import mixes_positions
@@ -114,14 +119,6 @@ class LayerKernel(Kernel):
         return False
 
     @property
-    def mask1(self):
-        return None
-
-    @property
-    def mask2(self):
-        return None
-
-    @property
     def shape1(self) -> tuple:
         return (self.nngp.shape[0],) + positions(self) + (self.channels,)
 
@@ -170,9 +167,22 @@ def _check_functions(name, fns):
     return fns
 
 
+class MaskingFns(tuple):
+    """(init_fn, apply_fn, kernel_fn) of a layer decorated with ``supports_masking``, with
+    its ``mask_fn`` (None: masks pass unchanged) and ``remask_kernel``."""
+
+    mask_fn = None
+    remask_kernel = False
+
+
 def custom_layer(name: str, fns) -> Layer:
     """The Layer record of a user's (init_fn, apply_fn, kernel_fn)."""
     init_fn, apply_fn, kernel_fn = _check_functions(name, fns)
+    masks = None
+    if isinstance(fns, MaskingFns):
+        mask_fn = fns.mask_fn
+        masks = masking.same if mask_fn is None else (
+            lambda mask, dims: mask_fn(mask, (mask.shape[0],) + tuple(dims)))
 
     def user_kernel(k: Kernel) -> Kernel:
         out = kernel_fn(LayerKernel(**_fields(k)))
@@ -219,9 +229,14 @@ def custom_layer(name: str, fns) -> Layer:
         result = user_kernel(k)
         return result.replace(channels=out.channels, spatial=out.spatial)
 
+    def apply_masked(params, x, rng=None, mask=None):
+        return apply_fn(params, x, rng=rng, mask=mask)
+
     key = (name, init_fn, apply_fn, kernel_fn)
-    return RandomLayer(key=key, shape=shape, kernel=kernel, apply=apply, init=init,
-                       pools=mixes_positions(kernel_fn))
+    return RandomLayer(key=key, shape=shape, kernel=kernel, pools=mixes_positions(kernel_fn),
+                       apply=apply if masks is None else apply_masked, init=init, masks=masks,
+                       remask=masks is not None and fns.remask_kernel,
+                       apply_mask=masks is not None)
 
 
 def layer(layer_fn):
@@ -248,12 +263,14 @@ def supports_masking(remask_kernel: bool):
     """Decorator for a layer function whose apply_fn takes ``mask=``, as neural-tangents'.
 
     Args:
-      remask_kernel: neural-tangents' choice of zeroing masked covariances after kernel_fn;
-        accepted (True or False) and without effect here, where no entry is masked.
+      remask_kernel: True to set the covariances of masked entries to zero after kernel_fn
+        (neural-tangents' choice for layers whose kernel there may be non-zero).
 
-    The layer function may return a fourth function, ``mask_fn(mask, input_shape)``;
-    apply_fn is called with ``mask=None``. Masking inputs by ``mask_constant=`` is not
-    implemented by this engine's layers (README), so no mask ever reaches the layer.
+    The layer function may return a fourth function, ``mask_fn(mask, input_shape) ->
+    mask``, the output's mask from the input's (``input_shape`` with its batch entry; masks
+    keep the values' axes, a channel axis of 1 where whole positions are masked); without
+    it the mask passes unchanged. apply_fn is called with ``mask=`` (None when nothing is
+    masked) and kernel_fn sees ``k.mask1``/``k.mask2`` (engine.layers.masking).
     """
     if not isinstance(remask_kernel, bool):
         raise ValueError(f"supports_masking(remask_kernel={remask_kernel!r}): remask_kernel "
@@ -265,17 +282,20 @@ def supports_masking(remask_kernel: bool):
         @functools.wraps(layer_fn)
         def make(*args, **kwargs):
             fns = layer_fn(*args, **kwargs)
+            mask_fn = None
             if isinstance(fns, (tuple, list)) and len(fns) == 4:
                 if not callable(fns[3]):
                     raise ValueError(f"supports_masking: {name}(...)'s fourth item must be "
                                      f"mask_fn(mask, input_shape); got {fns[3]!r}")
-                fns = fns[:3]
+                fns, mask_fn = fns[:3], fns[3]
             init_fn, apply_fn, kernel_fn = _check_functions(name, fns)
 
             @functools.wraps(apply_fn)
-            def apply_unmasked(params, x, **kw):
-                return apply_fn(params, x, mask=None, **kw)
-            return init_fn, apply_unmasked, kernel_fn
+            def apply_with_mask(params, x, mask=None, **kw):
+                return apply_fn(params, x, mask=mask, **kw)
+            out = MaskingFns((init_fn, apply_with_mask, kernel_fn))
+            out.mask_fn, out.remask_kernel = mask_fn, remask_kernel
+            return out
 
         setattr(make, MASKING, remask_kernel)
         return make

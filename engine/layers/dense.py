@@ -14,6 +14,7 @@ import jax
 
 from ..checks import hyperparameter
 from .layer import Layer, Shape, expect_single
+from . import masking
 from .layout import with_axes
 
 PARAMETERIZATIONS = ("ntk", "standard")
@@ -120,4 +121,5 @@ def _dense(out_dim, W_std, b_std, parameterization, s) -> Layer:
 
     scaling = () if (s_in, s_out) == (1, 1) else (("s", s_in, s_out),)
     return Layer(key=("Dense", out_dim, W_std, b_std, parameterization) + scaling,
-                 shape=shape, kernel=kernel, apply=apply, init=init)
+                 shape=shape, kernel=kernel, apply=apply, init=init,
+                 masks=masking.all_channels, remask=True)

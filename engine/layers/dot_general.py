@@ -16,6 +16,11 @@ neural-tangents 0.6.5, stax.DotGeneral):
 for nngp, ntk, cov1 and cov2 alike (the NTK has no term of its own). A scalar multiplies all
 four by C^2 and keeps per-position variances; a contraction needs the covariances between
 positions.
+
+Masked inputs (mask_constant), as neural-tangents: an output entry is masked when every
+entry it sums with a nonzero weight is masked, i.e. mask' = ~dot_general(~mask, C != 0) in
+booleans (a zero scalar masks everything); the channels keep their own masks, and the kernel
+is not remasked.
 """
 from __future__ import annotations
 
@@ -155,10 +160,13 @@ def _laid_out(const, is_lhs, x_axes, c_axes, dn, precision, dimension_numbers, b
         c = jnp.asarray(const, x.dtype)
         return lax.dot_general(*((c, x) if is_lhs else (x, c)), dn, precision=precision)
 
+    def masks(mask, dims):  # masks are canonical, as the kernel's inputs
+        return canonical_layer(mask.ndim)[2].masks(mask, dims)
+
     key = (NAME, is_lhs, None if const is None else (const.shape, tuple(const.ravel())), dn,
            precision, ("axes", batch_axis, channel_axis))
     return Layer(key=key, shape=shape, kernel=kernel, apply=apply, pools=bool(x_axes),
-                 axes=(batch_axis, channel_axis))
+                 axes=(batch_axis, channel_axis), masks=masks)
 
 
 def _dot_general(const, is_lhs, x_axes, c_axes, dn, precision, dimension_numbers) -> Layer:
@@ -202,9 +210,21 @@ def _dot_general(const, is_lhs, x_axes, c_axes, dn, precision, dimension_numbers
                          cov2=_both_sides(k.cov2, 1, order, c),
                          spatial=k.spatial - len(x_axes))
 
+    def masks(mask, dims):
+        """~dot_general(~mask, C != 0): masked where all entries summed with a nonzero
+        weight are (neural-tangents' mask_fn)."""
+        if const is None:
+            return mask
+        kept = ~jnp.broadcast_to(mask, mask.shape[:1] + tuple(dims[:-1]) + mask.shape[-1:])
+        weighted = jnp.asarray(const != 0)
+        axes = (tuple(c_axes), tuple(x_axes)) if is_lhs else (tuple(x_axes), tuple(c_axes))
+        return ~lax.dot_general(*((weighted, kept) if is_lhs else (kept, weighted)),
+                                (axes, ((), ())))
+
     key = (NAME, is_lhs, None if const is None else (const.shape, tuple(const.ravel())),
            dn, precision)
-    return Layer(key=key, shape=shape, kernel=kernel, apply=apply, pools=bool(x_axes))
+    return Layer(key=key, shape=shape, kernel=kernel, apply=apply, pools=bool(x_axes),
+                 masks=masks)
 
 
 def _both_sides(m, lead, order, c):

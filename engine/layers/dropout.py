@@ -21,6 +21,7 @@ import jax.numpy as jnp
 
 from ..checks import hyperparameter
 from ..kernel import Kernel
+from . import masking
 from .layer import Shape, expect_single
 from .layout import ANY
 from .randomness import RandomLayer
@@ -79,7 +80,7 @@ def Dropout(rate, mode="train") -> RandomLayer:
                          is_gaussian=False)
 
     return RandomLayer(key=("Dropout", rate, mode), shape=shape, kernel=kernel, apply=apply,
-                       same_inputs=train, axes=ANY)
+                       same_inputs=train, axes=ANY, masks=masking.same)
 
 
 def _equal_positions(shape, spatial: int, diagonal: bool, lead: int):

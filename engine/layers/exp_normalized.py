@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from ..checks import hyperparameter
 from ..kernel import variances
+from . import masking
 from .layer import Layer, Shape, expect_single
 
 
@@ -63,4 +64,4 @@ def ExpNormalized(gamma=1.0, shift=-1.0, do_clip=False) -> Layer:
         return Shape(s.dims, is_gaussian=False)
 
     return Layer(key=("ExpNormalized", gamma, shift, do_clip), shape=shape, kernel=kernel,
-                 apply=apply)
+                 apply=apply, masks=masking.same, remask=True)

@@ -22,6 +22,7 @@ import functools
 import jax.numpy as jnp
 
 from ..checks import hyperparameter
+from . import masking
 from .layer import Layer, Shape
 from .layout import ANY
 
@@ -95,7 +96,8 @@ def FanInConcat(axis=-1) -> Layer:
         return ks[0].replace(nngp=join("nngp", 2), ntk=join("ntk", 2), cov1=join("cov1", 1),
                              cov2=join("cov2", 1), is_gaussian=True)
 
-    return Layer(key=("FanInConcat", axis), shape=shape, kernel=kernel, apply=apply)
+    return Layer(key=("FanInConcat", axis), shape=shape, kernel=kernel, apply=apply,
+                 masks=masking.concatenated(axis))
 
 
 def _concat_positions(mats, d, spatial, diagonal, lead):
@@ -137,4 +139,5 @@ def FanInProd() -> Layer:
         return ks[0].replace(nngp=nngp, ntk=ntk, cov1=cov1, cov2=cov2,
                              is_gaussian=len(ks) == 1 and ks[0].is_gaussian)
 
-    return Layer(key=("FanInProd",), shape=shape, kernel=kernel, apply=apply, axes=ANY)
+    return Layer(key=("FanInProd",), shape=shape, kernel=kernel, apply=apply, axes=ANY,
+                 masks=masking.summed)

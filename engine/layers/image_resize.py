@@ -16,10 +16,16 @@ convolutional networks with many channels are Gaussian processes"; neural-tangen
 'linear' and 'nearest' only, and the channel axis (infinite in the limit) cannot be resized
 there; the other methods (cubic, lanczos3, lanczos5, ...) work in apply_fn. Resizing the
 batch axis is not supported (shape[0] must be -1).
+
+Masked inputs (mask_constant), as neural-tangents: an output entry is masked when it draws on
+masked entries only, i.e. the mask is ~resize(~mask) (a nonzero interpolation of unmasked
+entries unmasks it: content wins over the mask, so a masked pixel does not spread); then the
+covariances of masked positions are zeroed, which needs masks equal across the channels.
 """
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 from jax import lax
 
 from ..kernel import Kernel
@@ -134,5 +140,12 @@ def _resize(shape, entries, method, antialias, precision) -> Layer:
                          ntk=resize(k.ntk, k.ntk.shape[:2] + pairs), cov1=cov(k.cov1),
                          cov2=cov(k.cov2))
 
+    def masks(mask, dims):
+        """~resize(~mask): masked where only masked entries contribute (channels kept)."""
+        mask = jnp.broadcast_to(mask, mask.shape[:1] + tuple(dims[:-1]) + mask.shape[-1:])
+        kept = resize(~mask, mask.shape[:1] + new_dims(mask.shape[1:]))
+        return ~kept.astype(bool)
+
     key = ("ImageResize", entries, method, antialias, precision)
-    return Layer(key=key, shape=shape_fn, kernel=kernel, apply=apply, pools=resizes_positions)
+    return Layer(key=key, shape=shape_fn, kernel=kernel, apply=apply, pools=resizes_positions,
+                 masks=masks, remask=True)

@@ -154,4 +154,12 @@ def _index(idx, entries) -> Layer:
         return k.replace(spatial=left, diagonal=k.diagonal if left else False, **arrays)
 
     return Layer(key=("Index", tuple(_frozen(e) for e in entries)), shape=shape,
-                 kernel=kernel, apply=apply)
+                 kernel=kernel, apply=apply, masks=lambda mask, dims: _indexed_mask(mask, entries))
+
+
+def _indexed_mask(mask, entries):
+    """The mask of the selected entries (a mask with one channel keeps it)."""
+    full = list(_expand(entries, mask.ndim))
+    if mask.shape[-1] == 1:
+        full[-1] = slice(None)
+    return mask[tuple(full)]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import masking
 from .layer import Layer
 
 
@@ -37,5 +38,8 @@ def used_keywords(layer: Layer, keywords: dict) -> dict:
 
 
 def call_kernel(layer: Layer, k, keywords: dict):
-    """``layer.kernel(k)`` with the keywords it reads."""
-    return layer.kernel(k, **used_keywords(layer, keywords))
+    """``layer.kernel(k)`` with the keywords it reads (and masks passed on, if any)."""
+    used = used_keywords(layer, keywords)
+    if masking.present(k):
+        return masking.kernel(layer, k, lambda kk: layer.kernel(kk, **used))
+    return layer.kernel(k, **used)

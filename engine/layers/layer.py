@@ -57,6 +57,14 @@ class Layer:
     #: the layout it takes (engine.layers.layout): None = canonical only, "any" = passes
     #: any on, (batch_axis, channel_axis) = declared (channel_axis None: any channel axis)
     axes: object = None
+    #: how neural-tangents' masks (``mask_constant``) pass the layer (engine.layers.masking):
+    #: None refuses them; a rule ``(masks, dims) -> masks``; ``INSIDE`` (combinators): the
+    #: layers inside handle them
+    masks: object = None
+    #: zero the covariances of masked entries after the kernel (neural-tangents' remask_kernel)
+    remask: bool = False
+    #: ``apply`` takes ``mask=`` (the input's mask, or None), as neural-tangents' do
+    apply_mask: bool = False
 
     @property
     def name(self) -> str:

@@ -153,6 +153,12 @@ def input_order(layer: Layer, ndim: int) -> tuple[int, ...]:
     return order_of(name, batch_axis, channel_axis, ndim)
 
 
+def declares_axes(layer: Layer) -> bool:
+    """The layer, or one inside it, takes inputs in a layout other than the canonical."""
+    own = isinstance(layer.axes, tuple) and tuple(layer.axes) not in ((0, -1), (0, None))
+    return own or any(declares_axes(c) for c in layer.children)
+
+
 def _first_declared(layer: Layer):
     if layer.axes == ANY:
         for child in layer.children:

@@ -6,8 +6,8 @@ variable-length sequences). ``unmask_fn(fn)`` wraps a function so that every Mas
 its output becomes a plain array with the masked entries set to zero, as neural-tangents'
 ``stax.unmask_fn`` does, e.g. before passing an apply function to empirical kernels.
 
-Masking inside this engine's layers (``apply_fn(..., mask_constant=c)``, ``kernel_fn(...,
-mask_constant=c)``) is not implemented: see custom.py for what ``supports_masking`` does.
+``apply_fn(params, x, mask_constant=c)`` returns one; how masks pass the layers is
+engine.layers.masking.
 """
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from ..checks import hyperparameter
 from ..kernel import variances
+from . import masking
 from .layer import Layer, Shape, expect_single
 from .layout import check_axes, normalized, with_axes
 
@@ -68,9 +69,17 @@ def _layer_norm(axis, axes, eps) -> Layer:
                              "normalised")
         return Shape(s.dims, is_gaussian=s.is_gaussian)
 
-    def apply(params, x):
-        mean = jnp.mean(x, axis=-1, keepdims=True)
-        var = jnp.var(x, axis=-1, keepdims=True)
+    def apply(params, x, mask=None):
+        if mask is None:
+            mean = jnp.mean(x, axis=-1, keepdims=True)
+            var = jnp.var(x, axis=-1, keepdims=True)
+            return (x - mean) / jnp.sqrt(var + eps)
+        # statistics of the unmasked channels (at least one counted, as neural-tangents'):
+        # a fully masked position gives 0
+        kept = ~jnp.broadcast_to(mask, x.shape)
+        count = jnp.maximum(jnp.sum(kept, axis=-1, keepdims=True), 1)
+        mean = jnp.sum(jnp.where(kept, x, 0), axis=-1, keepdims=True) / count
+        var = jnp.sum(jnp.where(kept, x - mean, 0) ** 2, axis=-1, keepdims=True) / count
         return (x - mean) / jnp.sqrt(var + eps)
 
     def kernel(k):
@@ -80,4 +89,5 @@ def _layer_norm(axis, axes, eps) -> Layer:
                          cov1=k.cov1 / jnp.sqrt((c1a + eps) * (c1b + eps)),
                          cov2=k.cov2 / jnp.sqrt((c2a + eps) * (c2b + eps)))
 
-    return Layer(key=("LayerNorm", axes, eps), shape=shape, kernel=kernel, apply=apply)
+    return Layer(key=("LayerNorm", axes, eps), shape=shape, kernel=kernel, apply=apply,
+                 masks=masking.same, apply_mask=True)

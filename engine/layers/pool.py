@@ -21,8 +21,9 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
+from . import masking
 from .conv import (check_padding, check_strides, check_window, check_window_fits,
-                   layout_axes, padding_widths, spatial_out, window_sum)
+                   layout_axes, padding_widths, spatial_out, window_masks, window_sum)
 from .layer import Layer, Shape, expect_spatial
 from .layout import check_axis, describe, normalized, order_in, with_axes
 
@@ -90,7 +91,8 @@ def _pool_layer(name, mode, window_shape, strides, padding) -> Layer:
         return _map_all(k, lambda x: pool(x, k.spatial))
 
     key = (name, window_shape, strides, padding)
-    return Layer(key=key, shape=shape, kernel=kernel, apply=apply, pools=True)
+    return Layer(key=key, shape=shape, kernel=kernel, apply=apply, pools=True,
+                 masks=window_masks(name, window_shape, strides, padding), remask=True)
 
 
 def AvgPool(window_shape, strides=None, padding="VALID", normalize_edges=False, batch_axis=0,
@@ -151,21 +153,43 @@ def GlobalSumPool(batch_axis=0, channel_axis=-1) -> Layer:
 
 
 def _global_pool(name, reduce) -> Layer:
+    """GlobalAvgPool (``jnp.mean``) or GlobalSumPool (``jnp.sum``). With masked inputs the
+    mean divides the sum by the number of unmasked positions (pairs of positions in the
+    kernel; at least 1), as neural-tangents' does; the sum is unchanged."""
+    average = reduce is jnp.mean
+
     def shape(s):
         s = expect_spatial(name, s)
         return Shape((s.channels,), is_gaussian=s.is_gaussian)
 
-    def apply(params, x):
-        return reduce(x, axis=tuple(range(1, x.ndim - 1)))
+    def apply(params, x, mask=None):
+        axes = tuple(range(1, x.ndim - 1))
+        if mask is None or not average:
+            return reduce(x, axis=axes)
+        return _masked_mean(x, mask, axes)
 
     def kernel(k):
         _expect_full(name, k)
 
-        def pooled(x):
-            return reduce(x, axis=tuple(range(x.ndim - 2 * k.spatial, x.ndim)))
-        return _map_all(k, pooled, spatial=0, diagonal=False)
+        def axes(x):
+            return tuple(range(x.ndim - 2 * k.spatial, x.ndim))
+        if not average or not masking.present(k):
+            return _map_all(k, lambda x: reduce(x, axis=axes(x)), spatial=0, diagonal=False)
+        m11, m12, m22 = masking.products(name, k)
+        ntk = None if k.ntk is None else _masked_mean(k.ntk, m12, axes(k.ntk))
+        return k.replace(nngp=_masked_mean(k.nngp, m12, axes(k.nngp)), ntk=ntk,
+                         cov1=_masked_mean(k.cov1, m11, axes(k.cov1)),
+                         cov2=_masked_mean(k.cov2, m22, axes(k.cov2)), spatial=0,
+                         diagonal=False)
 
-    return Layer(key=(name,), shape=shape, kernel=kernel, apply=apply, pools=True)
+    return Layer(key=(name,), shape=shape, kernel=kernel, apply=apply, pools=True,
+                 masks=masking.global_pooled, apply_mask=True)
+
+
+def _masked_mean(x, mask, axes):
+    """The sum of x over ``axes`` by the count of unmasked entries there (at least 1)."""
+    count = jnp.sum(~jnp.broadcast_to(mask, x.shape), axis=axes)
+    return jnp.sum(x, axis=axes) / jnp.maximum(count, 1)
 
 
 def Flatten(batch_axis=0, batch_axis_out=0) -> Layer:
@@ -201,7 +225,8 @@ def Flatten(batch_axis=0, batch_axis_out=0) -> Layer:
                         channels=k.channels * math.prod(positions), is_gaussian=False)
 
     key = ("Flatten",) if (batch_axis, out_axis) == (0, 0) else ("Flatten", batch_axis, out_axis)
-    return Layer(key=key, shape=shape, kernel=kernel, apply=apply, axes=(batch_axis, None))
+    return Layer(key=key, shape=shape, kernel=kernel, apply=apply, axes=(batch_axis, None),
+                 masks=masking.flattened if out_axis == 0 else None)
 
 
 def _diagonal_mean(x, spatial, diagonal):

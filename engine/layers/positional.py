@@ -15,6 +15,10 @@ parts by their channel counts:
 The embedding is a trained parameter: where it enters the values, the NTK gains w_e R too.
 (Hron et al. 2020, "Infinite attention: NNGP and NTK for deep attention networks",
 arXiv:2006.10540; neural-tangents' stax.GlobalSelfAttention for the weights w_in, w_e.)
+
+Masked inputs (neural-tangents' ``mask_constant``, engine.layers.masking): the embedding is
+zero at masked entries (after the correlation L), so R[p, q] is zero where p or q is masked;
+the kernel needs masks uniform over the channels for that (as neural-tangents).
 """
 from __future__ import annotations
 
@@ -72,20 +76,38 @@ class PositionalEmbedding:
             return None
         return drawn(key, (1,) + dims[:-1] + (self.channels(dims[-1]),), order)
 
-    def inputs(self, emb, h, dims: tuple[int, ...]):
-        """(keys/queries input, values input) from h (N, P, C), P the positions ``dims``."""
+    def inputs(self, emb, h, dims: tuple[int, ...], mask=None):
+        """(keys/queries input, values input) from h (N, P, C), P the positions ``dims``.
+
+        ``mask`` (N, P, 1 or C), True where masked, or None: the (correlated) embedding is
+        zero at masked entries (neural-tangents'), one copy per input then."""
         if not self.used:
             return h, h
         emb = emb.reshape(1, h.shape[1], -1)
         if self.decay_fn is not None:
             factor = jnp.asarray(np.linalg.cholesky(self.covariance(dims)), emb.dtype)
             emb = jnp.einsum("pq,nqc->npc", factor, emb)
+        if mask is not None:
+            emb = jnp.where(mask, jnp.zeros((), emb.dtype), emb)
         emb = self.W_std * emb
         if self.kind == "SUM":
             keys = h + emb
         else:
             keys = jnp.concatenate([h, jnp.broadcast_to(emb, h.shape[:2] + emb.shape[2:])], -1)
         return keys, (keys if self.in_values else h)
+
+    def masked_covariances(self, r, masked1, masked2):
+        """R for (cov1, nngp, cov2) as pairs of positions, (N1, P, P), (N1, N2, P, P),
+        (N2, P, P): zero where either position is masked (``masked*`` (N, P) booleans, or
+        None: R itself), as the embedding is zero there in the finite network."""
+        if masked1 is None:
+            return r, r, r
+
+        def zero(m):
+            return jnp.where(m, jnp.zeros((), r.dtype), r)
+        return (zero(masked1[:, :, None] | masked1[:, None, :]),
+                zero(masked1[:, None, :, None] | masked2[None, :, None, :]),
+                zero(masked2[:, :, None] | masked2[:, None, :]))
 
     def covariance(self, dims: tuple[int, ...]) -> np.ndarray:
         """R between the flattened positions ``dims``, (P, P), as a NumPy array (the decay

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import jax
 
+from . import masking
 from .keywords import used_keywords
 from .layer import Layer
 
@@ -33,11 +34,17 @@ def needs_same_inputs(layer: Layer) -> bool:
 
 
 def call_apply(layer: Layer, params, x, rng, **keywords):
-    """``layer.apply``, with ``rng`` only for a layer that uses one, and the keywords it reads
-    (engine.layers.keywords)."""
+    """``layer.apply``, with ``rng`` only for a layer that uses one, the keywords it reads
+    (engine.layers.keywords), and masks passed on when ``x`` is masked
+    (engine.layers.masking)."""
     keywords = used_keywords(layer, keywords)
     if uses_rng(layer):
-        return layer.apply(params, x, rng=rng, **keywords)
+        keywords["rng"] = rng
+    if masking.present(x):
+        def call(values, mask):
+            extra = {"mask": mask} if layer.apply_mask else {}
+            return layer.apply(params, values, **keywords, **extra)
+        return masking.apply(layer, x, call)
     return layer.apply(params, x, **keywords)
 
 

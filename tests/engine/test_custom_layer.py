@@ -19,7 +19,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import engine as nt
 from engine import stax
 from tests.engine.make_nt_custom_layer_reference import (OUT, diagonals, network, pair,
                                                          user_layers)
@@ -291,22 +290,3 @@ def test_refused_masking_arguments():
     with pytest.raises(ValueError, match=r"supports_masking: Bad\(\.\.\.\)'s fourth item must "
                                          r"be mask_fn\(mask, input_shape\); got 'mask'"):
         stax.layer(stax.supports_masking(False)(Bad))()
-
-
-def test_masking_by_mask_constant_is_refused_not_ignored():
-    """Ignoring it would give unmasked outputs where neural-tangents masks them."""
-    init_fn, apply_fn, kernel_fn = stax.serial(stax.Dense(3), stax.Relu(), stax.Dense(1))
-    x = np.ones((2, 4))
-    _, params = init_fn(jax.random.PRNGKey(0), x.shape)
-    assert apply_fn(params, x, mask_constant=None).shape == (2, 1)  # the default: no masking
-    with pytest.raises(ValueError, match=r"apply_fn\(mask_constant=0\.0\): masking inputs is "
-                                         r"not supported by this engine"):
-        apply_fn(params, x, mask_constant=0.0)
-    with pytest.raises(ValueError, match=r"kernel_fn\(mask_constant=0\.0\): masking inputs is "
-                                         r"not supported by this engine"):
-        kernel_fn(x, None, "nngp", mask_constant=0.0)
-    # None, neural-tangents' default, passes (programs and predict.* pass it on explicitly)
-    np.testing.assert_array_equal(kernel_fn(x, None, "nngp", mask_constant=None),
-                                  kernel_fn(x, None, "nngp"))
-    np.testing.assert_array_equal(nt.batch(kernel_fn, 1)(x, None, "nngp", mask_constant=None),
-                                  kernel_fn(x, None, "nngp"))
