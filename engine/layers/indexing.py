@@ -105,10 +105,13 @@ def _laid_out(idx, entries, batch_axis: int, channel_axis: int) -> Layer:
     def kernel(k):
         return _index(idx, canonical_entries(k.spatial + 2)).kernel(k)
 
+    def masks(mask, dims):  # masks are canonical, as the kernel's inputs
+        return _indexed_mask(mask, canonical_entries(mask.ndim))
+
     return Layer(key=("Index", tuple(_frozen(e) for e in entries), ("axes", batch_axis,
                                                                      channel_axis)),
                  shape=shape, kernel=kernel, apply=lambda params, x: x[idx],
-                 axes=(batch_axis, channel_axis))
+                 axes=(batch_axis, channel_axis), masks=masks)
 
 
 def _index(idx, entries) -> Layer:

@@ -321,3 +321,20 @@ def test_empirical_and_monte_carlo_kernels_pass_mask_constant_to_apply_fn():
                                                                mask_constant=-1.0)
     np.testing.assert_allclose(ntk, engine.empirical_ntk_fn(fixed)(x, None, params),
                                rtol=1e-10)
+
+
+def test_a_channel_first_network_masks_as_the_channel_last_one():
+    """kernel_fn masks in any layout: Dense, Index and global pooling given channel_axis=1
+    give the kernel of the channel-last network on the transposed inputs."""
+    x = np.random.default_rng(5).standard_normal((2, 3, 5, 4))
+    x[0, :, 3:] = 9.0
+    last = stax.serial(stax.Dense(3), stax.Relu(), stax.Index((slice(None), slice(1, 4))),
+                       stax.GlobalAvgPool(), stax.Dense(1))
+    first = stax.serial(stax.Dense(3, channel_axis=1), stax.Relu(),
+                        stax.Index((slice(None), slice(None), slice(1, 4)), channel_axis=1),
+                        stax.GlobalAvgPool(channel_axis=1), stax.Dense(1))
+    a = last[2](x, None, ("nngp", "ntk"), mask_constant=9.0)
+    b = first[2](np.transpose(x, (0, 3, 1, 2)), None, ("nngp", "ntk"), mask_constant=9.0)
+    np.testing.assert_allclose(b.nngp, a.nngp, rtol=1e-12)
+    np.testing.assert_allclose(b.ntk, a.ntk, rtol=1e-12)
+    assert rel_frobenius(a.nngp, last[2](np.where(x == 9.0, 0.0, x), None, "nngp")) > 0.05
