@@ -125,8 +125,10 @@ def eigensystems(kernels) -> list[Eigensystem]:
 
 
 def as_float64(array) -> jax.Array:
-    """A validated array on the device in float64 (a float32 kernel is widened)."""
-    return jnp.asarray(array, dtype=jnp.float64)
+    """A validated array on the device in float64 (a float32 kernel is widened), or float32
+    when JAX runs without jax_enable_x64 (where asking for float64 only warned and gave
+    float32 on every prediction)."""
+    return jnp.asarray(array, dtype=jnp.result_type(float))
 
 
 @jax.jit

@@ -1,5 +1,9 @@
 """Closed-form GD-ensemble predictions: the oracle case and the laws of design.md §4."""
+import os
 import re
+import subprocess
+import sys
+import textwrap
 from collections import namedtuple
 
 import numpy as np
@@ -447,3 +451,30 @@ def test_mean_only_predictions_eigendecompose_each_asked_kernel_once(data, monke
     assert len(calls) == 1  # the covariance reuses the same eigensystem
     np.testing.assert_allclose(mean, both.mean, rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(mean, mean_again)
+
+
+def test_a_float32_program_predicts_in_float32_without_a_warning():
+    """Without jax_enable_x64 (neural-tangents' programs' default) a prediction is float32
+    and warns nothing (asking JAX for float64 there used to warn on every call)."""
+    code = textwrap.dedent("""
+        import warnings
+        import numpy as np
+        import jax
+        assert not jax.config.jax_enable_x64
+        warnings.simplefilter("error")
+        import engine as nt
+        from engine import stax
+        x = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+        _, _, kernel_fn = stax.serial(stax.Dense(8), stax.Relu(), stax.Dense(1))
+        predict = nt.predict.gradient_descent_mse_ensemble(kernel_fn, x, np.sin(x[:, :1]),
+                                                           diag_reg=1e-4)
+        out = predict(x_test=x[:2], get="ntk")
+        assert out.dtype == np.float32 and np.isfinite(out).all(), out
+        print("ok")
+    """)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=root)
+    env.pop("JAX_ENABLE_X64", None)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=root, timeout=300)
+    assert run.returncode == 0 and run.stdout.strip().endswith("ok"), run.stderr[-2000:]
