@@ -65,6 +65,11 @@ class Kernel:
         return self.replace(nngp=fn(self.nngp), cov1=fn(self.cov1), cov2=fn(self.cov2))
 
 
+def positions(k: Kernel) -> tuple:
+    """The spatial sizes of the values a Kernel describes (either layout)."""
+    return tuple(k.nngp.shape[2:] if k.diagonal or k.spatial == 0 else k.nngp.shape[2::2])
+
+
 def _letters(spatial: int, first: str, second: str) -> tuple[str, str, str]:
     """einsum letters for positions of x1, of x2, and the interleaved pair layout."""
     p1 = "hwd"[:spatial]
@@ -111,7 +116,7 @@ def position_variances(cov: jax.Array, spatial: int, diagonal: bool) -> jax.Arra
     return cov
 
 
-def _spread(var: jax.Array, spatial: int, full: bool, left: bool, paired: bool):
+def spread(var: jax.Array, spatial: int, full: bool, left: bool, paired: bool):
     """Reshape ``(N, *positions)`` so it broadcasts against a kernel array.
 
     ``paired`` kernels have two batch axes (nngp); unpaired ones one (cov).
@@ -132,8 +137,8 @@ def variances(k: Kernel) -> tuple[tuple[jax.Array, jax.Array], tuple, tuple]:
     v1 = position_variances(k.cov1, k.spatial, k.diagonal)
     v2 = position_variances(k.cov2, k.spatial, k.diagonal)
     full = k.full
-    out = [(_spread(v1, k.spatial, full, True, True), _spread(v2, k.spatial, full, False, True))]
+    out = [(spread(v1, k.spatial, full, True, True), spread(v2, k.spatial, full, False, True))]
     for v in (v1, v2):
-        out.append((_spread(v, k.spatial, full, True, False),
-                    _spread(v, k.spatial, full, False, False)))
+        out.append((spread(v, k.spatial, full, True, False),
+                    spread(v, k.spatial, full, False, False)))
     return tuple(out)

@@ -46,7 +46,7 @@ from dataclasses import dataclass, fields
 import jax
 import jax.numpy as jnp
 
-from ..kernel import Kernel
+from ..kernel import Kernel, positions
 from .layer import Layer, Shape, expect_single
 from . import masking
 from .masked import MaskedArray
@@ -125,11 +125,6 @@ class LayerKernel(Kernel):
     @property
     def shape2(self) -> tuple:
         return (self.nngp.shape[1],) + positions(self) + (self.channels,)
-
-
-def positions(k: Kernel) -> tuple:
-    """The spatial sizes of the values a Kernel describes."""
-    return tuple(k.nngp.shape[2:] if k.diagonal or k.spatial == 0 else k.nngp.shape[2::2])
 
 
 def _fields(k: Kernel) -> dict:

@@ -31,7 +31,7 @@ import math
 
 import jax.numpy as jnp
 
-from ..kernel import Kernel
+from ..kernel import Kernel, positions, spread
 from .layer import Layer
 from .masked import MaskedArray
 
@@ -129,7 +129,7 @@ def kernel(layer: Layer, k, call):
     out = call(k)
 
     def dims(kk):
-        return _positions(kk) + (kk.channels,)
+        return positions(kk) + (kk.channels,)
 
     shapes = _map(dims, k)
     m1 = rule(_map(lambda kk: kk.mask1, k), shapes)
@@ -146,23 +146,12 @@ def _spread_branches(out, masks):
     return masks
 
 
-def _positions(k: Kernel) -> tuple:
-    return tuple(k.nngp.shape[2:] if k.diagonal or k.spatial == 0 else k.nngp.shape[2::2])
-
-
 def _products(k: Kernel, m1, m2):
     """Masks broadcastable to cov1, nngp and cov2: an entry is masked when either of its two
-    positions is (neural-tangents' Kernel.mask)."""
-    def spread(m, left, paired):
-        n, positions = m.shape[0], m.shape[1:]
-        lead = ((n, 1) if left else (1, n)) if paired else (n,)
-        if not k.full:
-            return m.reshape(lead + positions)
-        pos = tuple(d for p in positions for d in ((p, 1) if left else (1, p)))
-        return m.reshape(lead + pos)
-
+    positions is (neural-tangents' Kernel.mask); laid out as the variances (kernel.spread)."""
     def pair(a, b, paired):
-        return spread(a, True, paired) | spread(b, False, paired)
+        return (spread(a, k.spatial, k.full, True, paired)
+                | spread(b, k.spatial, k.full, False, paired))
     return pair(m1, m1, False), pair(m1, m2, True), pair(m2, m2, False)
 
 
@@ -170,7 +159,7 @@ def masks_of(name: str, k: Kernel):
     """The Kernel's masks as (N, *positions) booleans (nothing masked: all False)."""
     def one(m, n):
         if m is None:
-            return jnp.zeros((n,) + _positions(k), bool)
+            return jnp.zeros((n,) + positions(k), bool)
         return uniform_channels(name, m)[..., 0]
     return one(k.mask1, k.nngp.shape[0]), one(k.mask2, k.nngp.shape[1])
 
@@ -286,7 +275,3 @@ def concatenated(axis):
         return jnp.concatenate(parts, axis=axis)
     return rule
 
-
-__all__ = ["INSIDE", "same", "all_channels", "pooled", "global_pooled", "flattened",
-           "fanned_out", "summed", "concatenated", "kernel", "apply", "masked_input",
-           "input_mask", "zeroed", "present", "remasked", "products"]
