@@ -6,23 +6,28 @@ A dual maps (q11, rho, q22) -> (E[phi(u) phi(v)], E[phi'(u) phi'(v)]), rho = q12
 taken in [-1, 1] once, here, for every dual (``apply_dual``); an input paired with itself gets
 its single-input map E[phi(u)^2], so a kernel's diagonal is exactly each input's own kernel at
 any depth, also in the chaotic regime where rounding on it would grow layer after layer.
+Rounding rho and taking the single-input map change values only: derivatives with respect to
+the inputs follow the exact correlation and dual (``geometric_mean``, ``correlation``; the
+angle's infinite slopes at rho = +-1 are 0, engine.layers.angle).
 
 This module holds the record, the ReLU family and Erf; the other families live in
 gelu, trigonometric, exponential, polynomial, arccosine and elementwise (quadrature).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable
 
+import jax
 import jax.numpy as jnp
 from jax.scipy.special import erf
 
 from ..checks import hyperparameter
 from ..kernel import variances
 from . import masking
-from .angle import arccos
+from .angle import arccos, sine
 from .layer import Layer, Shape, expect_single
 from .layout import ANY
 
@@ -88,9 +93,45 @@ ROUNDING = 1e-13
 VARIANCE_MATCH = 1e-8
 
 
+@jax.custom_jvp
 def geometric_mean(a, b):
-    """sqrt(a b) for a, b >= 0 without overflow, exactly a when a == b."""
+    """sqrt(a b) for a, b >= 0 without overflow, exactly a when a == b; its derivative is
+    (b da + a db) / (2 sqrt(a b)), taken as 0 where a or b is 0 (an infinite slope there)."""
     return jnp.where(a == b, a, jnp.sqrt(a) * jnp.sqrt(b))
+
+
+@geometric_mean.defjvp
+def _geometric_mean_jvp(primals, tangents):
+    (a, b), (da, db) = primals, tangents
+    g = geometric_mean(a, b)
+    positive = g > 0
+    safe = jnp.where(positive, g, 1.0)
+    return g, jnp.where(positive, (b * da + a * db) / (2 * safe), 0.0)
+
+
+@jax.custom_jvp
+def root(q):
+    """sqrt(q) for q >= 0, with slope 0 at q = 0 (infinite there): a variance's square root,
+    whose variance is quadratic in the inputs where it vanishes (a zero input, no bias)."""
+    return jnp.sqrt(q)
+
+
+@root.defjvp
+def _root_jvp(primals, tangents):
+    (q,), (dq,) = primals, tangents
+    r = jnp.sqrt(q)
+    return r, jnp.where(r > 0, dq / (2 * jnp.where(r > 0, r, 1.0)), 0.0)
+
+
+@jax.custom_jvp
+def _with_slope_of(value, follow):
+    """value, whose derivative is follow's: a rounded number that keeps its exact slope."""
+    return value
+
+
+@_with_slope_of.defjvp
+def _with_slope_of_jvp(primals, tangents):
+    return primals[0], tangents[1]
 
 
 def correlation(q11, q12, q22):
@@ -98,14 +139,17 @@ def correlation(q11, q12, q22):
 
     rho is 0 where a variance is 0 (a constant input), so no 0 / 0 reaches the duals, and
     rho within ROUNDING of +-1 is +-1. ``same`` marks rho = 1 with matching variances: an
-    input paired with itself, whose correlation is 1 at every depth.
+    input paired with itself, whose correlation is 1 at every depth. The rounding moves the
+    value only: rho's derivative is that of q12 / sqrt(q11 q22) (0 at an input paired with
+    itself, where the correlation is at its maximum).
     """
     s = geometric_mean(q11, q22)
     safe = jnp.where(s > 0, s, 1.0)
-    rho = jnp.where(s > 0, jnp.clip(q12 / safe, -1.0, 1.0), 0.0)
+    exact = jnp.where(s > 0, q12 / safe, 0.0)
+    rho = jnp.clip(exact, -1.0, 1.0)
     rho = jnp.where(jnp.abs(rho) > 1 - ROUNDING, jnp.sign(rho), rho)
     same = (rho == 1) & (jnp.abs(q11 - q22) <= VARIANCE_MATCH * jnp.maximum(q11, q22))
-    return rho, same
+    return _with_slope_of(rho, exact), same
 
 
 def apply_dual(act: Activation, q11, q12, q22):
@@ -116,12 +160,42 @@ def apply_dual(act: Activation, q11, q12, q22):
     variances differ by rounding), the same number its own kernel has. So the diagonal never
     drifts from its single-point recursion, which in the chaotic regime (chi_1 > 1) would
     amplify rounding by chi_1 per layer (Poole et al. 2016; Schoenholz et al. 2017).
+
+    Derivatives (``_apply_dual_jvp``) go through the correlation, except where a variance is
+    0 (an input of zeros without bias) and the correlation says nothing: there E[phi phi]'s
+    derivative in q12 is E[phi' phi'] (Price's theorem; for Sign and the step function, whose
+    E[phi' phi'] is 0 by convention, so is that derivative, as in neural-tangents).
     """
+    return _apply_dual(act, q11, q12, q22)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _apply_dual(act: Activation, q11, q12, q22):
     q11, q22 = jnp.maximum(q11, 0.0), jnp.maximum(q22, 0.0)
     rho, same = correlation(q11, q12, q22)
     nngp, sigma_dot = act.dual(q11, rho, q22)
     self1, self2 = act.variance_of(q11), act.variance_of(q22)
     return jnp.where(same, geometric_mean(self1, self2), nngp), sigma_dot
+
+
+@_apply_dual.defjvp
+def _apply_dual_jvp(act, primals, tangents):
+    q11, q12, q22 = primals
+    (nngp, sigma_dot), (d_nngp, d_sigma_dot) = jax.jvp(
+        lambda *q: _dual_through_correlation(act, *q), primals, tangents)
+
+    def at_fixed_q12(a, b):
+        return _dual_through_correlation(act, a, q12, b)[0]
+
+    _, d_variances = jax.jvp(at_fixed_q12, (q11, q22), (tangents[0], tangents[2]))
+    constant = geometric_mean(jnp.maximum(q11, 0.0), jnp.maximum(q22, 0.0)) == 0
+    d_nngp = jnp.where(constant, sigma_dot * tangents[1] + d_variances, d_nngp)
+    return _apply_dual(act, q11, q12, q22), (d_nngp, d_sigma_dot)
+
+
+def _dual_through_correlation(act, q11, q12, q22):
+    q11, q22 = jnp.maximum(q11, 0.0), jnp.maximum(q22, 0.0)
+    return act.dual(q11, correlation(q11, q12, q22)[0], q22)
 
 
 def covariance(q11, rho, q22):
@@ -151,7 +225,7 @@ def _abrelu_dual(a, b):
     def dual(q11, cos_t, q22):
         s = geometric_mean(q11, q22)
         t = arccos(cos_t)
-        sin_t = jnp.sqrt(one_minus_square(cos_t))
+        sin_t = sine(cos_t)
         same = (a * a + b * b) * (sin_t + (math.pi - t) * cos_t)
         cross = 2 * a * b * (sin_t - t * cos_t)
         nngp = s / (2 * math.pi) * (same - cross)

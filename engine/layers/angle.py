@@ -1,5 +1,12 @@
-"""arccos for the arc-cosine duals: a polynomial the CPU evaluates on whole vectors, for
-large arrays.
+"""The angle theta = arccos(rho) of the arc-cosine duals: arccos (a polynomial the CPU
+evaluates on whole vectors, for large arrays), arcsin and sin(theta) = sqrt(1 - rho^2).
+
+At rho = +-1 (an input paired with itself, or with a multiple of itself) all three have an
+infinite slope, and the kernels they build are not differentiable in every direction there
+(sqrt(1 - rho^2) grows like |angle|). Their derivative is taken as 0 at rho = +-1, as
+neural-tangents does for the same square roots: rho is at its maximum there, so its own
+derivative is 0 and the kernel's derivative is the one along the pair's direction (without
+it: 0 * inf = NaN). Inside (-1, 1) the derivatives are the exact ones.
 
 XLA:CPU computes float64 ``jnp.arccos`` through an atan2 per element that it does not
 vectorise; in a ReLU network's kernel it is the single most expensive step (~10 ns an
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import math
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -51,12 +59,35 @@ def _coefficients(degree=DEGREE) -> tuple[float, ...]:
 COEFFICIENTS = _coefficients()
 
 
-def arccos(x):
-    """arccos of x in [-1, 1] (callers clip), elementwise: the polynomial for arrays of at
-    least POLYNOMIAL_SIZE entries, ``jnp.arccos`` for smaller ones."""
+def _zero_slope_at_ends(fn, slope):
+    """fn on [-1, 1] with derivative slope(x) inside and 0 at x = +-1."""
+    fn = jax.custom_jvp(fn)
+
+    @fn.defjvp
+    def _jvp(primals, tangents):
+        (x,), (dx,) = primals, tangents
+        inside = jnp.abs(x) < 1
+        return fn(x), jnp.where(inside, slope(jnp.where(inside, x, 0.0)) * dx, 0.0)
+    return fn
+
+
+def _arccos(x):
     if jnp.size(x) < POLYNOMIAL_SIZE:
         return jnp.arccos(x)
     return polynomial_arccos(x)
+
+
+def _inverse_sine(x):
+    return -1 / jnp.sqrt((1 - x) * (1 + x))
+
+
+#: arccos of x in [-1, 1] (callers clip), elementwise: the polynomial for arrays of at least
+#: POLYNOMIAL_SIZE entries, ``jnp.arccos`` for smaller ones
+arccos = _zero_slope_at_ends(_arccos, _inverse_sine)
+#: arcsin of x in [-1, 1]
+arcsin = _zero_slope_at_ends(jnp.arcsin, lambda x: -_inverse_sine(x))
+#: sqrt(1 - x^2) = sin(arccos x) for x in [-1, 1], without cancellation near +-1
+sine = _zero_slope_at_ends(lambda x: jnp.sqrt((1 - x) * (1 + x)), lambda x: x * _inverse_sine(x))
 
 
 def polynomial_arccos(x):

@@ -25,8 +25,8 @@ from fractions import Fraction
 
 import jax.numpy as jnp
 
-from .activations import Activation, activation_layer, geometric_mean, one_minus_square
-from .angle import arccos
+from .activations import Activation, activation_layer, geometric_mean
+from .angle import arccos, arcsin, sine
 from .layer import Layer
 from .polynomial import check_degree, horner
 
@@ -34,7 +34,7 @@ from .polynomial import check_degree, horner
 def Sign() -> Layer:
     """phi(x) = sign(x)."""
     def dual(q11, rho, q22):
-        return (2 / math.pi) * jnp.arcsin(rho), jnp.zeros_like(rho)
+        return (2 / math.pi) * arcsin(rho), jnp.zeros_like(rho)
     return activation_layer(Activation(("Sign",), jnp.sign, dual))
 
 
@@ -74,7 +74,7 @@ def _rectified_dual(n):
     def dual(q11, rho, q22):
         s = geometric_mean(q11, q22)
         theta = arccos(rho)
-        sin_t = jnp.sqrt(one_minus_square(rho))
+        sin_t = sine(rho)
         nngp = s ** n * j(n, rho, theta, sin_t) / (2 * math.pi)
         if n == 0:
             return nngp, jnp.zeros_like(nngp)

@@ -23,13 +23,13 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from ..checks import hyperparameter
-from .activations import Activation, activation_layer, geometric_mean, one_minus_square
+from .activations import Activation, activation_layer, geometric_mean, one_minus_square, root
 from .layer import Layer
 
 
 def _exp_dual(a, b):
     def dual(q11, rho, q22):
-        spread = (jnp.sqrt(q11) - jnp.sqrt(q22)) ** 2 + 2 * geometric_mean(q11, q22) * (1 + rho)
+        spread = (root(q11) - root(q22)) ** 2 + 2 * geometric_mean(q11, q22) * (1 + rho)
         nngp = a * a * jnp.exp(b * b * spread / 2)
         return nngp, b * b * nngp
     return dual

@@ -35,7 +35,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .activations import covariance
+from .activations import covariance, root
 
 DEFAULT_TERMS = 512
 HALF_WIDTH = 14.0
@@ -112,8 +112,8 @@ def expectation_dual(fn, dfn=None, terms: int = DEFAULT_TERMS):
 
     def dual(q11, rho, q22):
         z, table = device_table(terms)
-        a1, b1 = _coefficients(f_df, jnp.sqrt(q11), z, table)
-        a2, b2 = _coefficients(f_df, jnp.sqrt(q22), z, table)
+        a1, b1 = _coefficients(f_df, root(q11), z, table)
+        a2, b2 = _coefficients(f_df, root(q22), z, table)
         return mehler_series(rho, a1, b1, a2, b2)
     return dual
 
@@ -123,7 +123,7 @@ def expectation_variance(fn, terms: int = DEFAULT_TERMS):
     input's own kernel is the limit of its kernel with nearby inputs; a third of the work."""
     def variance(q):
         z, table = device_table(terms)
-        (a,) = _coefficients(fn, jnp.sqrt(q), z, table)
+        (a,) = _coefficients(fn, root(q), z, table)
         return jnp.sum(a * a, axis=-1)
     return variance
 

@@ -22,13 +22,13 @@ import math
 import jax.numpy as jnp
 
 from ..checks import hyperparameter
-from .activations import Activation, activation_layer, geometric_mean
+from .activations import Activation, activation_layer, geometric_mean, root
 from .layer import Layer
 
 
 def _sinusoid_dual(a, b, cos_2c):
     def dual(q11, rho, q22):
-        gap = (jnp.sqrt(q11) - jnp.sqrt(q22)) ** 2
+        gap = (root(q11) - root(q22)) ** 2
         s = geometric_mean(q11, q22)
         m = jnp.exp(-b * b * (gap + 2 * s * (1 - rho)) / 2)
         p = jnp.exp(-b * b * (gap + 2 * s * (1 + rho)) / 2)

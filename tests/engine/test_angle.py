@@ -1,4 +1,5 @@
-"""engine.layers.angle: the vectorised arccos of the arc-cosine duals, and which arrays get it."""
+"""engine.layers.angle: the vectorised arccos of the arc-cosine duals, which arrays get it, and
+the derivatives of arccos, arcsin and sine (exact inside (-1, 1), 0 at the ends)."""
 import math
 
 import jax
@@ -7,7 +8,7 @@ import numpy as np
 
 from engine import stax
 from engine.layers import angle
-from engine.layers.angle import POLYNOMIAL_SIZE, arccos, polynomial_arccos
+from engine.layers.angle import POLYNOMIAL_SIZE, arccos, arcsin, polynomial_arccos, sine
 
 
 def test_the_polynomial_is_within_two_ulp_of_numpy_on_the_whole_interval():
@@ -22,6 +23,22 @@ def test_the_polynomial_slope_is_minus_one_over_sine():
     x = np.linspace(-0.999, 0.999, 2001)
     slope = np.asarray(jax.vmap(jax.grad(polynomial_arccos))(x))
     np.testing.assert_allclose(slope, -1 / np.sqrt(1 - x * x), rtol=1e-12)
+
+
+def test_arccos_arcsin_and_sine_have_exact_slopes_inside_and_zero_at_the_ends():
+    """Their slopes are infinite at +-1, where the kernels built on them are not differentiable
+    in every direction; 0 there (neural-tangents' convention) keeps derivatives finite."""
+    x = np.linspace(-0.999, 0.999, 2001)
+    root = np.sqrt(1 - x * x)
+    for fn, slope in ((arccos, -1 / root), (arcsin, 1 / root), (sine, -x / root)):
+        for size in (x.size, POLYNOMIAL_SIZE):  # jnp.arccos and the polynomial
+            inside = np.resize(x, size)
+            ours = np.asarray(jax.grad(lambda v: fn(v).sum())(jnp.asarray(inside)))
+            np.testing.assert_allclose(ours, np.resize(slope, size), rtol=1e-12)
+        ends = jnp.array([-1.0, 1.0])
+        assert np.array_equal(jax.grad(lambda v: fn(v).sum())(ends), [0.0, 0.0]), fn
+    assert np.array_equal(sine(jnp.array([-1.0, 0.0, 1.0])), [0.0, 1.0, 0.0])
+    assert float(arcsin(1.0)) == math.pi / 2 and float(arccos(1.0)) == 0.0
 
 
 def test_large_arrays_take_the_polynomial_and_small_ones_jnp_arccos():

@@ -1,0 +1,117 @@
+"""Derivatives of kernel_fn with respect to its inputs, also where an input of x2 equals one of
+x1 (correlation 1: a test point that is a training point, ``kernel_fn(x, x)``, the diagonal of
+``kernel_fn(x, None)``).
+
+Against neural-tangents 0.6.5: nt_gradient_reference.json (make_nt_gradient_reference.py, peer
+venv) holds jax.jacrev of its nngp and ntk for MLPs with every closed-form activation, deep
+ones, LayerNorm and CNNs with pooling. At correlation 1 the arc-cosine kernels (ReLU family,
+RectifiedMonomial) are not differentiable in every direction (sqrt(1 - rho^2) ~ |angle|);
+neural-tangents gives those square roots slope 0 there, and so do we (engine.layers.angle), so
+the derivative is the one along the pair's own direction. Independently of it: central finite
+differences along a direction that keeps the pair equal (both inputs moved together), and the
+derivative of kernel_fn(x, x) equal to that of kernel_fn(x, None).
+"""
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from engine import stax
+from tests.engine.make_nt_masking_reference import decode, network
+
+REFERENCE = json.load(open(os.path.join(os.path.dirname(__file__),
+                                        "nt_gradient_reference.json")))
+#: stages with pairs at correlation 1: neural-tangents' derivative there carries rounding noise
+#: of ~1e-8 (the slope of its sqrt(q11 q22 - q12^2) at a rounding-size argument, times a
+#: rounding-size tangent: 2^-27 in its Sign), which bounds the agreement
+AT_CORRELATION_ONE = {"x2_equal", "x2_shared", "x1_alone"}
+#: cases where neural-tangents' derivative at correlation 1 is NaN (0 * inf in its
+#: RectifiedMonomial); the finite-difference tests below check ours there
+NAN_IN_NT = {"mlp_rectifiedmonomial", "mlp_rectifiedmonomial_1"}
+
+
+def _jacobians(kernel_fn, x1, at):
+    """{get: d kernel_fn(x1, at)[get] / d at} for nngp and ntk, or d kernel_fn(x1, None) / d x1
+    when ``at`` is None (one compiled program for both)."""
+    if at is None:
+        fn, at = (lambda y: kernel_fn(y, None, ("nngp", "ntk"))), x1
+    else:
+        fn = lambda y: kernel_fn(x1, y, ("nngp", "ntk"))  # noqa: E731
+    nngp, ntk = jax.jit(jax.jacrev(fn))(at)
+    return {"nngp": np.asarray(nngp), "ntk": np.asarray(ntk)}
+
+
+def _points(ref):
+    x1 = decode(ref["x1"])
+    return x1, {"x2_equal": x1, "x2_shared": decode(ref["x2_shared"]), "x1_alone": None}
+
+
+def _central_difference(fn, x, h=1e-5):
+    """d fn / d x by central differences, shaped like jax.jacrev's."""
+    out = np.asarray(fn(x))
+    jac = np.zeros(out.shape + x.shape)
+    for index in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[index] = h
+        jac[(...,) + index] = (np.asarray(fn(x + step)) - np.asarray(fn(x - step))) / (2 * h)
+    return jac
+
+
+@pytest.mark.parametrize("case", sorted(REFERENCE))
+def test_kernel_derivatives_equal_neural_tangents_and_finite_differences(case):
+    """Ours equal neural-tangents' Jacobians (all finite, also where its are NaN). Then,
+    independently of it: kernel_fn(x, None) is smooth in x (its diagonal is each input's own
+    kernel), so its derivative is checked by central differences; at x2 = x1, the derivative of
+    K(x1_i, x2_i) in x2_i is half that of K(x_i, x_i) in x_i (K is symmetric), and the entries
+    of distinct inputs equal central differences."""
+    ref = REFERENCE[case]
+    _, _, kernel_fn = network(stax, ref["layers"])
+    x1, points = _points(ref)
+    jacobians = {stage: _jacobians(kernel_fn, x1, at) for stage, at in points.items()}
+    for stage, ours in jacobians.items():
+        for get in ("nngp", "ntk"):
+            theirs = decode(ref[f"d_{get}_{stage}"])
+            assert np.isfinite(ours[get]).all(), (get, stage)
+            if not np.isfinite(theirs).all():
+                assert case in NAN_IN_NT and stage in AT_CORRELATION_ONE, (get, stage)
+                continue
+            noise = 1e-7 * np.abs(theirs).max() if stage in AT_CORRELATION_ONE else 1e-12
+            np.testing.assert_allclose(ours[get], theirs, rtol=1e-9, atol=noise,
+                                       err_msg=f"{get}, {stage}")
+    _check_against_finite_differences(kernel_fn, x1, jacobians)
+
+
+def _check_against_finite_differences(kernel_fn, x1, jacobians):
+    n = len(x1)
+    for get in ("nngp", "ntk"):
+        alone, equal = jacobians["x1_alone"][get], jacobians["x2_equal"][get]
+        numeric = _central_difference(lambda y: kernel_fn(y, None, get), x1)
+        scale = np.abs(numeric).max()
+        assert scale > 0.01, get  # not vacuous: the kernel moves with its inputs
+        np.testing.assert_allclose(alone, numeric, rtol=1e-6, atol=1e-8 * scale, err_msg=get)
+        for i in range(n):
+            np.testing.assert_allclose(equal[i, i, i], alone[i, i, i] / 2, rtol=1e-12,
+                                       atol=1e-14, err_msg=get)
+            for j in set(range(n)) - {i}:
+                pair = _central_difference(
+                    lambda y: kernel_fn(x1[i:i + 1], y[None], get)[0, 0], x1[j])
+                np.testing.assert_allclose(equal[i, j, j], pair, rtol=1e-6,
+                                           atol=1e-8 * scale, err_msg=get)
+
+
+@pytest.mark.parametrize("activation", [stax.Tanh(), stax.ElementwiseNumerical(jnp.sin, deg=25)],
+                         ids=["Tanh", "ElementwiseNumerical"])
+def test_derivatives_of_activations_neural_tangents_lacks_equal_finite_differences(activation):
+    """Ours only: the same checks by central differences for a quadrature dual (Tanh; Silu,
+    Softplus, Sigmoid use the same code) and ElementwiseNumerical."""
+    _, _, kernel_fn = stax.serial(stax.Dense(4, W_std=1.3, b_std=0.2), activation,
+                                  stax.Dense(1, W_std=1.3, b_std=0.2))
+    x1 = np.random.default_rng(3).normal(size=(3, 3))
+    jacobians = {"x1_alone": _jacobians(kernel_fn, x1, None),
+                 "x2_equal": _jacobians(kernel_fn, x1, x1)}
+    for ours in jacobians.values():
+        assert all(np.isfinite(j).all() for j in ours.values())
+    _check_against_finite_differences(kernel_fn, x1, jacobians)
