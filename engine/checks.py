@@ -190,13 +190,17 @@ def matrix(fn: str, arg: str, value, shape: tuple) -> np.ndarray:
     """A finite float array of ``shape`` (``None`` entries match any size).
 
     float32 stays float32 so that its precision can be reported; anything else is float64.
+    A traced array (inside jax.jit, grad or vmap) is checked for its shape only.
     """
-    array = np.asarray(value)
+    array = value if traced(value) else np.asarray(value)
     if array.dtype not in (np.float32, np.float64):
         array = array.astype(np.float64)
     expected = "(" + ", ".join("n" if s is None else str(s) for s in shape) + ")"
     if array.ndim != len(shape) or any(s not in (None, a) for s, a in zip(shape, array.shape)):
-        raise fail(fn, arg, f"<array of shape {array.shape}>", f"an array of shape {expected}")
+        raise fail(fn, arg, f"<{'traced ' * traced(array)}array of shape {array.shape}>",
+                   f"an array of shape {expected}")
+    if traced(array):
+        return array
     _finite(fn, arg, array)
     return array
 
@@ -240,12 +244,24 @@ def steps(fn: str, value, max_steps: int) -> np.ndarray:
     return array.astype(np.int64)
 
 
+def traced(value) -> bool:
+    """Whether ``value`` is being traced (inside jax.jit, grad or vmap): its numbers are not
+    known yet, so only its shape can be checked."""
+    return isinstance(value, jax.core.Tracer)
+
+
 def times(fn: str, t, discrete: bool) -> tuple[np.ndarray, bool]:
     """Training times as a float64 vector; the flag says a scalar was given.
 
     ``None`` means the end of training (t = inf). Times must be >= 0; with ``discrete``
-    they are step counts, so integers (or inf).
+    they are step counts, so integers (or inf). Traced times (jax.grad or jax.vmap over t)
+    are checked for their shape only and come back as a traced vector.
     """
+    if traced(t):
+        if t.ndim > 1:
+            raise fail(fn, "t", f"<traced array of shape {t.shape}>",
+                       "a scalar or a 1-D array of times")
+        return jnp.atleast_1d(t).astype(jnp.result_type(float)), t.ndim == 0
     array = np.asarray(np.inf if t is None else t, dtype=np.float64)
     given = repr(t) if array.ndim == 0 else quote(array)
     if array.ndim > 1:

@@ -123,7 +123,7 @@ def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0
 def _check_times(fn: str, t, discrete: bool, flows, names) -> None:
     """Validate ``t``; t = inf with discrete steps also needs each flow's stability check."""
     times, _ = checks.times(fn, t, discrete)
-    if discrete and np.any(np.isinf(times)):
+    if discrete and not checks.traced(times) and np.any(np.isinf(times)):
         for name in names:
             flows(name).times(fn, t)
 
@@ -131,7 +131,7 @@ def _check_times(fn: str, t, discrete: bool, flows, names) -> None:
 def _lazy_factors(training, train: dict):
     """``factors(name)``: the Cholesky factor of the regularised train[name]
     (engine.closed_form.posterior) or None where the eigenbasis must be used; factorised on
-    first use."""
+    first use (also when that is inside jax.jit: the train kernels are known)."""
     cache = {}
 
     def factors(name):
@@ -139,7 +139,8 @@ def _lazy_factors(training, train: dict):
             a = train[name]
             lam = regularizer(np.trace(a, dtype=np.float64) / a.shape[0], training.diag_reg,
                               training.diag_reg_absolute_scale)
-            cache[name] = cholesky_factor(a, lam, machine_eps(a))
+            with jax.ensure_compile_time_eval():
+                cache[name] = cholesky_factor(a, lam, machine_eps(a))
         return cache[name]
 
     return factors
@@ -158,8 +159,9 @@ class _LazyFlows:
 
     def prepare(self, names) -> None:
         missing = [name for name in dict.fromkeys(names) if name not in self._cache]
-        for name, eigen in zip(missing, eigensystems([self._train[n] for n in missing])):
-            self._cache[name] = self._training.flow(eigen, self._y_size)
+        with jax.ensure_compile_time_eval():  # also inside jax.jit: the train kernels are known
+            for name, eigen in zip(missing, eigensystems([self._train[n] for n in missing])):
+                self._cache[name] = self._training.flow(eigen, self._y_size)
 
     def __call__(self, name):
         self.prepare([name])
@@ -310,12 +312,19 @@ def gradient_descent_mse(k_train_train, y_train, learning_rate=1.0, diag_reg=0.0
 
 def _column(value, flat: bool):
     """Initial outputs of 1-D targets given 1-D: as one column."""
-    value = np.asarray(value)
+    value = value if checks.traced(value) else np.asarray(value)
     return value[:, None] if flat and value.ndim == 1 else value
 
 
 def _outputs(fn: str, arg: str, value, shape: tuple) -> np.ndarray:
-    """Initial outputs: a number or an array broadcastable to ``shape``, finite."""
+    """Initial outputs: a number or an array broadcastable to ``shape``, finite (traced ones:
+    their shape only)."""
+    if checks.traced(value):
+        try:
+            return jnp.broadcast_to(value, shape)
+        except ValueError:
+            raise checks.fail(fn, arg, f"<traced array of shape {value.shape}>",
+                              f"a number or an array of shape {shape}") from None
     array = np.asarray(value, dtype=np.float64)
     try:
         array = np.broadcast_to(array, shape)
@@ -329,6 +338,11 @@ def _test_ntk(fn: str, k_test_train, n: int) -> np.ndarray:
     if k_test_train is None:
         raise checks.fail(fn, "k_test_train", "None", "the (n_test, n_train) NTK when "
                                 "fx_test_0 is given")
+    if checks.traced(k_test_train):
+        if k_test_train.ndim != 2 or k_test_train.shape[1] != n:
+            raise checks.fail(fn, "k_test_train", f"<traced array of shape "
+                              f"{k_test_train.shape}>", f"an array of shape (n, {n})")
+        return k_test_train
     return checks.matrix(fn, "k_test_train", k_test_train, (None, n))
 
 

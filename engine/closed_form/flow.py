@@ -73,7 +73,7 @@ class TrainFlow:
     def times(self, fn: str, t) -> tuple[np.ndarray, bool]:
         """Validated times (see checks.times); refuses t = inf when GD diverges."""
         t, scalar = checks.times(fn, t, self.discrete)
-        if self.discrete and np.any(np.isinf(t)) and self._diverges():
+        if self.discrete and not checks.traced(t) and np.any(np.isinf(t)) and self._diverges():
             raise checks.fail(fn, "t", "inf", "finite: with this learning_rate "
                                     "discrete gradient descent diverges (see max_learning_rate)")
         return t, scalar

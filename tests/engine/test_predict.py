@@ -478,3 +478,41 @@ def test_a_float32_program_predicts_in_float32_without_a_warning():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          cwd=root, timeout=300)
     assert run.returncode == 0 and run.stdout.strip().endswith("ok"), run.stderr[-2000:]
+
+
+def test_predictions_are_jax_functions_of_time_and_initial_outputs():
+    """jax.jit, jax.grad and jax.vmap over t (and over the initial outputs) work on both
+    predictors, as in neural-tangents, and agree with the eager values and central
+    differences; a traced t of the wrong shape is refused by its shape."""
+    import jax
+    import jax.numpy as jnp
+    from engine import stax
+    _, _, kernel_fn = stax.serial(stax.Dense(8, 1.3, 0.2), stax.Erf(), stax.Dense(1, 1.3, 0.2))
+    rng = np.random.default_rng(0)
+    x, x_test, y = rng.normal(size=(6, 3)), rng.normal(size=(4, 3)), rng.normal(size=(6, 1))
+    f0, f0_test = rng.normal(size=(6, 1)), rng.normal(size=(4, 1))
+    k_test = kernel_fn(x_test, x, "ntk")
+    single = gradient_descent_mse(kernel_fn(x, None, "ntk"), y, learning_rate=0.5)
+    ensemble = gradient_descent_mse_ensemble(kernel_fn, x, y, learning_rate=0.5)
+    h = 1e-5
+    for f in (lambda t: single(t, f0, f0_test, k_test)[1],
+              lambda t: ensemble(t, x_test, "ntk"),
+              lambda t: ensemble(t, x_test, "nngp", compute_cov=True).covariance):
+        np.testing.assert_allclose(jax.jit(f)(3.0), f(3.0), rtol=1e-12)
+        slope = jax.grad(lambda t: f(t).sum())(3.0)
+        numeric = (f(3.0 + h).sum() - f(3.0 - h).sum()) / (2 * h)
+        assert abs(numeric) > 1e-3
+        np.testing.assert_allclose(slope, numeric, rtol=1e-7)
+        np.testing.assert_allclose(jax.vmap(f)(jnp.array([1.0, 2.0])), f(np.array([1.0, 2.0])),
+                                   rtol=1e-12)
+    # d f_t(x_test) / d f_0(x_test) = 1: the linearised network moves its initial outputs along
+    slope = jax.grad(lambda f: single(2.0, f0, f, k_test)[1].sum())(jnp.asarray(f0_test))
+    np.testing.assert_allclose(slope, np.ones_like(f0_test))
+    with pytest.raises(ValueError, match=re.escape(
+            "gradient_descent_mse.predict_fn(t=<traced array of shape (2, 2)>): t must be a "
+            "scalar or a 1-D array of times")):
+        jax.jit(single)(jnp.ones((2, 2)), f0)
+    with pytest.raises(ValueError, match=re.escape(
+            "gradient_descent_mse.predict_fn(fx_train_0=<traced array of shape (5, 1)>): "
+            "fx_train_0 must be a number or an array of shape (6, 1)")):
+        jax.jit(lambda f: single(1.0, f))(jnp.ones((5, 1)))
