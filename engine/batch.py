@@ -167,7 +167,8 @@ def _pad_rows(x, n):
 
 def compute_block(kernel_fn, a, b, get, kwargs, x64: bool) -> dict:
     """One block as plain NumPy arrays: {name: array}, plus the Kernel's covariances and
-    static fields when ``get`` is None. Runs wherever the executor puts it."""
+    static fields when ``get`` is None. Runs wherever the executor puts it; ``x64`` turns on
+    JAX's float64 there (a Dask worker's process) when the caller has it on."""
     if x64 and not jax.config.jax_enable_x64:
         jax.config.update("jax_enable_x64", True)
     k = kernel_fn(a, b, get, **kwargs)
@@ -254,7 +255,9 @@ def _tiled(runner, x1, x2, get, size, report, on_device, out_dir, pairs):
                          f"{np.shape(x1)}; they must agree after the batch axis")
     x1 = x1 if hasattr(x1, "shape") else np.asarray(x1)
     xb = x1 if same else (x2 if hasattr(x2, "shape") else np.asarray(x2))
-    x64 = np.dtype(x1.dtype) == np.float64 or np.dtype(xb.dtype) == np.float64
+    # a worker computes float64 blocks where this process would (float64 inputs with JAX's
+    # x64 on); a float32 program stays float32, as its unbatched kernel_fn
+    x64 = jax.config.jax_enable_x64 and np.float64 in (np.dtype(x1.dtype), np.dtype(xb.dtype))
     starts1 = range(0, len(x1), size)
     starts2 = starts1 if same else range(0, len(xb), size)
     blocks_at = [(i, j) for i in starts1 for j in starts2 if not (mirror and j < i)]

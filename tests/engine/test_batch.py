@@ -10,6 +10,7 @@ import textwrap
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -190,3 +191,20 @@ def test_an_empirical_ntk_fn_gets_its_params_in_every_block():
     close(tiled, whole)
     x2 = x[:7] + 0.5
     close(engine.batch(ntk_fn, batch_size=3)(x, x2, params), np.asarray(ntk_fn(x, x2, params)))
+
+
+def test_a_float32_program_stays_float32():
+    """With JAX's x64 off (neural-tangents' default), float64 NumPy inputs give float32
+    blocks, the unbatched kernel's numbers, and x64 stays off for the rest of the program
+    (it was switched on for good)."""
+    kernel_fn = engine.build(FC).kernel_fn
+    x = np.random.default_rng(0).standard_normal((7, 5))
+    jax.config.update("jax_enable_x64", False)
+    try:
+        tiles = engine.batch(kernel_fn, 3, store_on_device=False)(x, None, "ntk")
+        whole = kernel_fn(x, None, "ntk")
+        assert not jax.config.jax_enable_x64
+        assert tiles.dtype == np.float32 and whole.dtype == jnp.float32
+        np.testing.assert_allclose(tiles, whole, rtol=1e-5)
+    finally:
+        jax.config.update("jax_enable_x64", True)
