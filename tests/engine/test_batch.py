@@ -10,7 +10,6 @@ import textwrap
 import time
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -194,17 +193,22 @@ def test_an_empirical_ntk_fn_gets_its_params_in_every_block():
 
 
 def test_a_float32_program_stays_float32():
-    """With JAX's x64 off (neural-tangents' default), float64 NumPy inputs give float32
-    blocks, the unbatched kernel's numbers, and x64 stays off for the rest of the program
-    (it was switched on for good)."""
-    kernel_fn = engine.build(FC).kernel_fn
-    x = np.random.default_rng(0).standard_normal((7, 5))
-    jax.config.update("jax_enable_x64", False)
-    try:
+    """With JAX's x64 off (neural-tangents' default; a fresh process), float64 NumPy inputs
+    give float32 blocks, the unbatched kernel's numbers, and x64 stays off for the rest of the
+    program (it was switched on for good)."""
+    code = textwrap.dedent(f"""
+        import jax, numpy as np
+        import engine
+        kernel_fn = engine.build({FC!r}).kernel_fn
+        x = np.random.default_rng(0).standard_normal((7, 5))
         tiles = engine.batch(kernel_fn, 3, store_on_device=False)(x, None, "ntk")
         whole = kernel_fn(x, None, "ntk")
         assert not jax.config.jax_enable_x64
-        assert tiles.dtype == np.float32 and whole.dtype == jnp.float32
+        assert tiles.dtype == np.float32 and whole.dtype == np.float32, (tiles.dtype, whole.dtype)
         np.testing.assert_allclose(tiles, whole, rtol=1e-5)
-    finally:
-        jax.config.update("jax_enable_x64", True)
+        print("ok")
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, JAX_PLATFORMS="cpu", PYTHONPATH=ROOT), cwd=ROOT,
+                         timeout=600)
+    assert run.returncode == 0 and run.stdout.strip().endswith("ok"), run.stderr[-2000:]
