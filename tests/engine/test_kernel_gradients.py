@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from engine import stax
+from engine import Kernel, stax
 from tests.engine.make_nt_masking_reference import decode, network
 
 REFERENCE = json.load(open(os.path.join(os.path.dirname(__file__),
@@ -115,3 +115,28 @@ def test_derivatives_of_activations_neural_tangents_lacks_equal_finite_differenc
     for ours in jacobians.values():
         assert all(np.isfinite(j).all() for j in ours.values())
     _check_against_finite_differences(kernel_fn, x1, jacobians)
+
+
+def test_the_phase_diagram_notebooks_chi_1_is_the_derivative_of_the_correlation_map():
+    """neural-tangents' phase_diagram notebook: chi_1 = d c_out / d c at c = 1 of one
+    Dense + Erf layer applied to an input Kernel q [[1, c], [c, 1]] (kernel_fn(kernel)), under
+    jit and vmap over a traced W_std. For Erf it is W_var E[phi'(u)^2] =
+    W_var (4 / pi) / sqrt(1 + 4 q_pre), q_pre = W_var q + b_var (it was 0 when the rounded
+    correlation carried no derivative)."""
+    q, b_var = 0.7, 0.05
+    w_var = jnp.array([0.5, 1.0, 2.0, 3.0])
+
+    def chi_1(w):
+        _, _, kernel_fn = stax.serial(stax.Dense(1024, jnp.sqrt(w), jnp.sqrt(b_var)), stax.Erf())
+
+        def c_map(c):
+            k = q * jnp.array([[1.0, c], [c, 1.0]])
+            d = jnp.diag(k)
+            inputs = Kernel(nngp=k, ntk=jnp.zeros_like(k), cov1=d, cov2=d, channels=1024,
+                            spatial=0, diagonal=False, is_gaussian=True, is_input=True)
+            return kernel_fn(inputs).nngp[1, 0] / q
+        return jax.grad(c_map)(1.0)
+
+    ours = jax.jit(jax.vmap(chi_1))(w_var)
+    q_pre = w_var * q + b_var
+    np.testing.assert_allclose(ours, w_var * (4 / np.pi) / np.sqrt(1 + 4 * q_pre), rtol=1e-12)
