@@ -59,8 +59,10 @@ lint: $(VENV)/.test
 # two workers (browser tests in two groups, each on one worker with one server); a 2-core
 # machine spends much of the suite compiling, which is single-threaded. The order the
 # workers take tests in is tests/conftest.py's (browser groups first, quick tests last).
+# A worker that crashes ends the run with its test failed: xdist's replacement worker under
+# loadgroup waited forever for tests that never came (a CI run killed at its time limit).
 test: lint chromium
-	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder
+	$(PY) -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --max-worker-restart 0
 
 test-fast: lint
 	$(PY) -m pytest -m "not slow"

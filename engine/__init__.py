@@ -5,6 +5,7 @@ The public surface; the app imports only from here.
 from . import empirical, predict, stax
 from .batch import batch
 from .checks import Limits
+from .compiled import release_if_crowded
 from .data import DATASETS, Dataset, make_dataset
 from .closed_form.accuracy import AccuracyCurves, accuracy_curves
 from .closed_form.ensemble import EnsemblePredictor, Losses, ensemble_predictor
@@ -25,7 +26,7 @@ __all__ = [
     "EnsemblePredictor", "ensemble_predictor", "LossCurve", "Losses",
     "Gaussian", "gp_inference", "gradient_descent_mse", "gradient_descent_mse_ensemble",
     "max_learning_rate", "AccuracyCurves", "accuracy_curves", "with_width", "WIDTH_ARGUMENT",
-    "SPEC_LAYERS",
+    "SPEC_LAYERS", "release_if_crowded",
 ]
 
 # width sweeps against the limit (used by the dashboard's convergence and kernel views)

@@ -22,6 +22,8 @@ import pytest  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
+from engine import release_if_crowded  # noqa: E402
+
 ORACLE_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "oracle")
 
 
@@ -34,6 +36,15 @@ def oracle():
     from oracle_io import Oracle
 
     return Oracle()
+
+
+@pytest.fixture(autouse=True)
+def _release_compiled_programs():
+    """A test worker compiles some 20,000 programs in a run, three memory mappings each:
+    past Linux's 65,530 the next compile dies of a segmentation fault (engine/compiled.py).
+    Between tests, a worker past half of it lets JAX's compiled programs go."""
+    yield
+    release_if_crowded()
 
 
 @pytest.hookimpl(trylast=True)  # after tests/ui/conftest.py has marked the browser tests

@@ -82,3 +82,5 @@ def run_task(payload: bytes, queue_name: str):
         return compute(report, should_stop)
     finally:
         queue.close()  # this worker's hold on it; the server's lasts until it has read all
+        if "engine" in sys.modules:  # a worker that has compiled thousands of programs
+            sys.modules["engine"].release_if_crowded()

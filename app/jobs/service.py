@@ -44,6 +44,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Hashable
 
+from engine import release_if_crowded
+
 INTERACTIVE, HEAVY = "interactive", "heavy"
 _MISSING = object()
 #: seconds (in all) to wait at interpreter exit for running tasks to reach their next
@@ -119,10 +121,16 @@ class LocalRunner:
         return self.workers
 
     def run(self, task: Task, report: Callable, notice: Callable[[str], None]):
-        return task.compute(report, task.stop.is_set)
+        try:
+            return task.compute(report, task.stop.is_set)
+        finally:  # a server that has compiled thousands of programs must not run out of maps
+            release_if_crowded()
 
     def run_parts(self, task: Task, parts, report: Callable, notice: Callable[[str], None]):
-        return run_parts(parts, report, task.stop.is_set)
+        try:
+            return run_parts(parts, report, task.stop.is_set)
+        finally:
+            release_if_crowded()
 
     def close(self) -> None:
         pass

@@ -259,3 +259,23 @@ def test_a_failing_part_fails_the_task_and_nothing_is_combined(service):
 def test_pieces_without_parts_are_refused():
     with pytest.raises(ValueError, match="Pieces: expected at least one part, got none"):
         Pieces((), list)
+
+
+def test_a_thread_runner_lets_compiled_programs_go_after_each_task(service, monkeypatch):
+    """Between tasks the server checks its memory mappings (engine.release_if_crowded), also
+    after a task that failed or was given in pieces: a long-lived server compiling thousands
+    of programs otherwise dies inside XLA's compile (engine/compiled.py)."""
+    from app.jobs import service as service_module
+
+    checks = []
+    monkeypatch.setattr(service_module, "release_if_crowded", lambda: checks.append(1))
+
+    def fails(report, should_stop):
+        raise ValueError("no")
+
+    for key, compute in [("a", lambda report, should_stop: 1), ("b", fails),
+                         ("c", Pieces([("p", lambda report, should_stop: 2)], sum))]:
+        done = Recorder()
+        service.submit(key, compute, done.subscriber())
+        assert done.done.wait(10)
+    assert len(checks) == 3

@@ -51,6 +51,24 @@ def waiting_task(folder: str, name: str, report, should_stop):
     return {"pid": os.getpid(), "token": uuid.uuid4().hex, "name": name}
 
 
+def crowded_task(folder: str, report, should_stop):
+    """Makes this worker look crowded (engine.compiled.CROWDED = 0) and notes in
+    FOLDER/released-PID when JAX's compiled programs are then let go (and undoes both)."""
+    import jax
+
+    from engine import compiled
+
+    clear, crowded = jax.clear_caches, compiled.CROWDED
+
+    def noted():
+        (Path(folder) / f"released-{os.getpid()}").touch()
+        jax.clear_caches, compiled.CROWDED = clear, crowded
+        clear()
+
+    jax.clear_caches, compiled.CROWDED = noted, 0.0
+    return os.getpid()
+
+
 def lines(folder, name) -> list[str]:
     path = Path(folder) / f"{name}.steps"
     return path.read_text().split() if path.exists() else []
@@ -225,6 +243,17 @@ def test_a_job_whose_future_is_cancelled_under_it_is_submitted_again(cluster, tm
     assert str(failed.error) == ("the Dask workers were restarted 1 times while computing "
                                  "this; try again when the cluster is up")
     release(tmp_path, "gone")
+
+
+def test_a_worker_lets_compiled_programs_go_after_a_task_when_crowded(cluster, tmp_path):
+    """Between tasks a Dask worker checks its memory mappings (engine.release_if_crowded): a
+    worker that has compiled thousands of programs otherwise dies inside XLA's compile."""
+    got = Recorder()
+    SERVICE.submit(("crowded", str(tmp_path)), functools.partial(crowded_task, str(tmp_path)),
+                   got.subscriber())
+    assert got.done.wait(60) and got.error is None, got.error
+    _until(lambda: (tmp_path / f"released-{got.value}").exists(),
+           what="the worker released its compiled programs after the task")
 
 
 def test_a_computation_that_cannot_travel_fails_with_a_message(cluster):
