@@ -45,16 +45,16 @@ def test_a_process_well_below_the_limit_keeps_its_programs():
 
 
 def test_releasing_between_jobs_keeps_the_mappings_below_the_limit(monkeypatch):
-    """A process with a limit 150 mappings above what it holds compiles 120 programs, one
-    job each: without the release it would pass the limit (about 360 mappings more)."""
+    """A process with a limit 90 mappings above what it holds compiles 60 programs, one
+    job each: without the release it would pass the limit (about 180 mappings more)."""
     compiled.release_if_crowded(fraction=0.0)
-    limit = compiled.mappings() + 150
+    limit = compiled.mappings() + 90
     monkeypatch.setattr(compiled, "mapping_limit", lambda: limit)
     peak, released = 0, 0
-    for i in range(120):
+    for i in range(60):
         _compile(1, offset=30_000 + i)
         peak = max(peak, compiled.mappings())
-        released += compiled.release_if_crowded(fraction=(limit - 75) / limit)
+        released += compiled.release_if_crowded(fraction=(limit - 45) / limit)
     assert released >= 2
     assert peak < limit
 

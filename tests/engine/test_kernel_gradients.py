@@ -85,20 +85,24 @@ def test_kernel_derivatives_equal_neural_tangents_and_finite_differences(case):
 
 
 def _check_against_finite_differences(kernel_fn, x1, jacobians):
+    both = ("nngp", "ntk")
+    # d K(y_i, y_j) / d y for kernel_fn(y, None), one entry of y moved at a time
+    alone = _central_difference(lambda y: jnp.stack(kernel_fn(y, None, both)), x1)
+    # d K(x1_i, x2_j) / d x2_j at x2 = x1: entry (i, j) depends on x2_j only, so every row of
+    # x2 moves by the same step at once (at distinct inputs, i != j, away from correlation 1)
+    pairs = _central_difference(lambda v: jnp.stack(kernel_fn(x1, x1 + v, both)), x1[0] * 0)
     n = len(x1)
-    for get in ("nngp", "ntk"):
-        alone, equal = jacobians["x1_alone"][get], jacobians["x2_equal"][get]
-        numeric = _central_difference(lambda y: kernel_fn(y, None, get), x1)
-        scale = np.abs(numeric).max()
+    for g, get in enumerate(both):
+        ours_alone, equal = jacobians["x1_alone"][get], jacobians["x2_equal"][get]
+        scale = np.abs(alone[g]).max()
         assert scale > 0.01, get  # not vacuous: the kernel moves with its inputs
-        np.testing.assert_allclose(alone, numeric, rtol=1e-6, atol=1e-8 * scale, err_msg=get)
+        np.testing.assert_allclose(ours_alone, alone[g], rtol=1e-6, atol=1e-8 * scale,
+                                   err_msg=get)
         for i in range(n):
-            np.testing.assert_allclose(equal[i, i, i], alone[i, i, i] / 2, rtol=1e-12,
+            np.testing.assert_allclose(equal[i, i, i], ours_alone[i, i, i] / 2, rtol=1e-12,
                                        atol=1e-14, err_msg=get)
             for j in set(range(n)) - {i}:
-                pair = _central_difference(
-                    lambda y: kernel_fn(x1[i:i + 1], y[None], get)[0, 0], x1[j])
-                np.testing.assert_allclose(equal[i, j, j], pair, rtol=1e-6,
+                np.testing.assert_allclose(equal[i, j, j], pairs[g, i, j], rtol=1e-6,
                                            atol=1e-8 * scale, err_msg=get)
 
 
