@@ -33,7 +33,22 @@ from engine.closed_form.loss_flow import check_trace_axes, gradient_descent  # n
 from engine.closed_form.posterior import cholesky_factor, posterior
 
 Gaussian = namedtuple("Gaussian", ["mean", "covariance"])
+Gaussian.__doc__ = """A prediction as a Gaussian: ``Gaussian(mean, covariance)`` (neural-tangents').
+
+Args:
+  mean: the predicted means, (n_test, outputs) ((n_test,) for 1-D targets).
+  covariance: their covariance over the test inputs, (n_test, n_test), shared by every
+    output (trace_axes=(-1,)). Both gain a leading time axis for an array of times t.
+"""
 Kernels = namedtuple("Kernels", ["nngp", "ntk"])
+Kernels.__doc__ = """The NNGP K and NTK Theta of one pair of inputs: ``Kernels(nngp, ntk)``.
+
+gp_inference reads a plain array k as ``Kernels(k, k)`` (neural-tangents' array form).
+
+Args:
+  nngp: the NNGP kernel array, or None.
+  ntk: the NTK array, or None.
+"""
 
 
 @functools.cache
@@ -81,19 +96,45 @@ def _predict(names, flows, factors, y_train, test, nngp_train_train, test_test, 
 def gradient_descent_mse_ensemble(kernel_fn, x_train, y_train, learning_rate=1.0, diag_reg=0.0,
                                   diag_reg_absolute_scale=False, trace_axes=(-1,), *,
                                   discrete=False, **kernel_fn_kwargs):
-    """``predict_fn(t=None, x_test=None, get=None, compute_cov=False)`` of the infinite ensemble.
+    """Mean and covariance at step t of the infinite ensemble of networks trained by gradient
+    descent on the MSE loss L = 0.5 * mean over the |Y| training outputs of (f - y)^2.
 
     mean_t = A_test,train M_t y with M_t = A_r^-1 (I - exp(-tau A_r)), tau = learning_rate *
     t / y_train.size, A = NTK ('ntk': all layers trained) or NNGP ('nngp': readout only);
-    covariances in engine.closed_form.dynamics. ``t``: step count(s), None = end of training;
-    an array t adds a leading time axis. ``x_test=None`` predicts at the training inputs. ``get``:
-    'nngp', 'ntk' or a tuple (default both; a tuple returns a namedtuple). ``compute_cov``
-    returns ``Gaussian(mean, covariance)``. ``discrete`` uses (I - eta A_r / |Y|)^t.
+    ``discrete`` uses (I - eta A_r / |Y|)^t for exp(-tau A_r). Covariances (Lee et al. 2019;
+    engine.closed_form.dynamics), t = test and d = training inputs, K the NNGP:
+      'ntk':  cov_t = K_tt + (Theta_td M_t) K_dd (Theta_td M_t)^T - (Theta_td M_t K_dt + transpose)
+      'nngp': cov_t = K_tt - K_td K_r^-1 (I - exp(-2 tau K_r)) K_dt
     The train kernels are computed here; each is eigendecomposed on first use (once).
     ``t=None`` (the end of continuous training) takes Cholesky solves instead
     (engine.closed_form.posterior), unless the regularised kernel is too close to singular.
-    ``y_train`` may be 1-D (one output; means come back 1-D). ``trace_axes`` must be (-1,):
-    every output shares one kernel. ``kernel_fn_kwargs`` are passed to every ``kernel_fn`` call.
+
+    Args:
+      kernel_fn: the network's kernel function (e.g. from engine.stax), called as
+        ``kernel_fn(x1, x2, get=..., **kernel_fn_kwargs)``.
+      x_train: the training inputs, an array (n_train, features...).
+      y_train: the training targets, (n_train, outputs), or (n_train,) for one output (the
+        predictions then come back 1-D).
+      learning_rate: eta (> 0); t counts steps of size eta.
+      diag_reg: the regulariser's strength (>= 0): the train kernel A is replaced by
+        A_r = A + lambda I, lambda = diag_reg * trace(A) / n_train (or diag_reg itself, see
+        diag_reg_absolute_scale). With diag_reg > 0 predictions at the training inputs use the
+        plain kernel against A_r (kernel ridge regression), unlike neural-tangents.
+      diag_reg_absolute_scale: True or False; True: lambda = diag_reg in absolute units;
+        False (default): relative to the mean of A's diagonal, as in neural-tangents.
+      trace_axes: (-1,) only (or its positive spelling): every output shares one kernel
+        (neural-tangents' other choices, block-diagonal output covariances, are refused).
+      discrete: (keyword only) True or False; True: discrete gradient-descent steps,
+        M_t = A_r^-1 (I - (I - eta A_r / |Y|)^t) with whole step counts t; False: gradient flow.
+      **kernel_fn_kwargs: keyword arguments passed to every ``kernel_fn`` call (train-train,
+        test-train and test-test), e.g. ``pattern=`` for Aggregate.
+
+    Returns:
+      ``predict_fn(t=None, x_test=None, get=None, compute_cov=False)``. ``t``: step count(s)
+      >= 0, None or inf = end of training; an array t adds a leading time axis.
+      ``x_test=None`` predicts at the training inputs. ``get``: 'nngp', 'ntk' or a tuple
+      (default both; a tuple returns a namedtuple with a field per name). ``compute_cov``
+      returns ``Gaussian(mean, covariance)`` instead of the mean.
     """
     fn = "gradient_descent_mse_ensemble"
     training = GradientDescent.validated(fn, learning_rate, diag_reg, diag_reg_absolute_scale,
@@ -216,18 +257,38 @@ def _test_kernels(fn, kernels, x_test, x_train, train: dict, compute_cov: bool):
 
 def gp_inference(k_train_train, y_train, diag_reg=0.0, diag_reg_absolute_scale=False,
                  trace_axes=(-1,)):
-    """``predict_fn(get=None, k_test_train=None, k_test_test=None)``: exact GP posteriors.
+    """Exact Gaussian-process posteriors (d = training inputs, t = test inputs):
 
     NNGP (Bayesian posterior): mean = K_td K_r^-1 y, cov = K_tt - K_td K_r^-1 K_dt.
     NTK (the NTK-GP, t = inf of the gradient-descent ensemble): mean = Theta_td Theta_r^-1 y,
     cov = K_tt + Theta_td Theta_r^-1 K_dd Theta_r^-1 Theta_dt - (Theta_td Theta_r^-1 K_dt + T).
-    ``k_*`` are objects with ``.nngp``/``.ntk`` (the NTK mode needs both), or plain arrays
-    (neural-tangents' array form: the array serves whichever kernel ``get`` asks for).
-    Returns the mean alone when ``k_test_test`` is None; ``k_test_train=None`` predicts at
-    the training inputs (with covariance). 1-D ``y_train``: 1-D means. Computed by Cholesky
-    solves (engine.closed_form.posterior); a train kernel too close to singular for them takes
-    the eigenbasis, where eigenvalues below the noise floor are clipped
-    (engine.closed_form.flow).
+    Computed by Cholesky solves (engine.closed_form.posterior); a train kernel too close to
+    singular for them takes the eigenbasis, where eigenvalues below the noise floor are
+    clipped (engine.closed_form.flow).
+
+    Args:
+      k_train_train: the train-train kernels (n_train, n_train): an object with ``.nngp``
+        and/or ``.ntk`` arrays (e.g. ``kernel_fn(x_train, None, ('nngp', 'ntk'))``; the NTK
+        mode needs both), or one array (neural-tangents' array form: it serves whichever
+        kernel ``get`` asks for).
+      y_train: the training targets, (n_train, outputs), or (n_train,) for one output (the
+        predictions then come back 1-D).
+      diag_reg: the regulariser's strength (>= 0): the train kernel A is replaced by
+        A_r = A + lambda I, lambda = diag_reg * trace(A) / n_train (or diag_reg itself, see
+        diag_reg_absolute_scale). With diag_reg > 0 predictions at the training inputs use the
+        plain kernel against A_r (kernel ridge regression), unlike neural-tangents.
+      diag_reg_absolute_scale: True or False; True: lambda = diag_reg in absolute units;
+        False (default): relative to the mean of A's diagonal, as in neural-tangents.
+      trace_axes: (-1,) only (or its positive spelling): every output shares one kernel
+        (neural-tangents' other choices, block-diagonal output covariances, are refused).
+
+    Returns:
+      ``predict_fn(get=None, k_test_train=None, k_test_test=None)``. ``get``: 'nngp', 'ntk'
+      or a tuple (default both; a tuple returns a namedtuple with a field per name).
+      ``k_test_train``: the test-train kernels (n_test, n_train), in the same forms;
+      None predicts at the training inputs (with covariance). ``k_test_test``: the test-test
+      NNGP (n_test, n_test) (``.nngp`` or an array); None returns the mean alone, else
+      ``Gaussian(mean, covariance)``.
     """
     fn = "gp_inference"
     training = GradientDescent.validated(fn, 1.0, diag_reg, diag_reg_absolute_scale, False)
@@ -269,13 +330,38 @@ def _given_test_kernels(fn, train: dict, names, k_test_train, k_test_test):
 
 def gradient_descent_mse(k_train_train, y_train, learning_rate=1.0, diag_reg=0.0,
                          diag_reg_absolute_scale=False, trace_axes=(-1,), *, discrete=False):
-    """``predict_fn(t=None, fx_train_0=0., fx_test_0=None, k_test_train=None)`` of one network.
+    """Outputs at step t of one linearised network trained by gradient descent on the MSE loss.
 
     Linearised dynamics from the network's initial outputs f_0 with its NTK ``k_train_train``
-    (an array): f_t(x) = f_0(x) + Theta(x, X) M_t (y - f_0(X)), M_t as in the ensemble.
-    Returns f_t at the training inputs, or (train, test) when ``fx_test_0`` is given (which
-    needs ``k_test_train``, (n_test, n_train)), or the test outputs alone when
-    ``fx_train_0`` is None. 1-D ``y_train``: 1-D outputs.
+    (an array): f_t(x) = f_0(x) + Theta(x, X) M_t (y - f_0(X)), M_t = Theta_r^-1 (I -
+    exp(-tau Theta_r)) as in the ensemble (tau = learning_rate * t / y_train.size; with
+    ``discrete``, (I - eta Theta_r / |Y|)^t for exp(-tau Theta_r)).
+
+    Args:
+      k_train_train: the NTK Theta(X, X) of the training inputs, an array (n_train, n_train).
+      y_train: the training targets, (n_train, outputs), or (n_train,) for one output (the
+        predictions then come back 1-D).
+      learning_rate: eta (> 0); t counts steps of size eta.
+      diag_reg: the regulariser's strength (>= 0): the NTK A is replaced by
+        A_r = A + lambda I, lambda = diag_reg * trace(A) / n_train (or diag_reg itself, see
+        diag_reg_absolute_scale). With diag_reg > 0 predictions at the training inputs use the
+        plain kernel against A_r (kernel ridge regression), unlike neural-tangents.
+      diag_reg_absolute_scale: True or False; True: lambda = diag_reg in absolute units;
+        False (default): relative to the mean of A's diagonal, as in neural-tangents.
+      trace_axes: (-1,) only (or its positive spelling): every output shares one kernel
+        (neural-tangents' other choices, block-diagonal output covariances, are refused).
+      discrete: (keyword only) True or False; True: discrete gradient-descent steps with
+        whole step counts t; False: gradient flow.
+
+    Returns:
+      ``predict_fn(t=None, fx_train_0=0., fx_test_0=None, k_test_train=None)``. ``t``: step
+      count(s) >= 0, None or inf = end of training; an array t adds a leading time axis.
+      ``fx_train_0``: f_0(X), a number or an array broadcastable to (n_train, outputs), or
+      None (the test outputs alone, with f_0(X) taken as 0). ``fx_test_0``: f_0(x_test),
+      broadcastable to (n_test, outputs), or None. ``k_test_train``: Theta(x_test, X)
+      (n_test, n_train), needed with ``fx_test_0``. It returns f_t at the training inputs, or
+      (train, test) when ``fx_test_0`` is given, or the test outputs alone when
+      ``fx_train_0`` is None.
     """
     fn = "gradient_descent_mse"
     training = GradientDescent.validated(fn, learning_rate, diag_reg, diag_reg_absolute_scale,
@@ -362,10 +448,19 @@ def max_learning_rate(ntk_train_train, y_train_size=None, momentum=0.0, eps=1e-1
     With L = 0.5 * mean over the |Y| training outputs, one step maps the train residual
     r -> (I - eta Theta / |Y|) r. It shrinks every eigen-direction iff |1 - eta lam / |Y|| < 1
     for all eigenvalues lam of Theta, i.e. eta < 2 |Y| / lam_max; this returns that bound
-    (inf for a zero kernel). ``y_train_size`` = |Y| defaults to n_train (one output each);
-    with diag_reg, pass Theta + lambda I. With heavy-ball ``momentum`` m the edge is
-    2 (1 + m) |Y| / lam_max (Goh 2017, "Why momentum really works"); ``eps`` is added to
-    lam_max, as neural-tangents does.
+    (inf for a zero kernel). With heavy-ball ``momentum`` m the edge is
+    2 (1 + m) |Y| / lam_max (Goh 2017, "Why momentum really works").
+
+    Args:
+      ntk_train_train: the NTK Theta of the training inputs, a square array
+        (n_train, n_train) (symmetrised here); with diag_reg, pass Theta + lambda I.
+      y_train_size: |Y|, the number of training outputs (n_train * outputs), a positive
+        integer; None means n_train (one output each).
+      momentum: heavy-ball momentum m (>= 0); 0 is plain gradient descent.
+      eps: a number >= 0 added to lam_max, as neural-tangents does.
+
+    Returns:
+      2 (1 + m) |Y| / (lam_max + eps) as a float, or inf when lam_max <= 0.
     """
     fn = "max_learning_rate"
     ntk = checks.matrix(fn, "ntk_train_train", ntk_train_train, (None, None))

@@ -23,7 +23,14 @@ from engine import checks
 
 
 def check_trace_axes(fn: str, trace_axes, ndim: int):
-    """Only (-1,) (or its positive spelling): every output shares one kernel."""
+    """Only (-1,) (or its positive spelling): every output shares one kernel, i.e. the outputs'
+    covariance is K (x) I over the output axis; raises ValueError otherwise.
+
+    Args:
+      fn: the calling function's name, for the error message.
+      trace_axes: the argument to check: an integer or a sequence of them.
+      ndim: the number of axes of the targets (1 or 2), against which -1 is read.
+    """
     axes = (trace_axes,) if isinstance(trace_axes, int) else tuple(trace_axes)
     if len(axes) != 1 or not isinstance(axes[0], int) or axes[0] % ndim != ndim - 1:
         raise checks.fail(fn, "trace_axes", repr(trace_axes), "(-1,): every output "
@@ -48,19 +55,28 @@ def _checked(fn, k_train_train, y_train, learning_rate, momentum, trace_axes):
 
 def gradient_descent(loss, k_train_train, y_train, learning_rate=1.0, momentum=None,
                      trace_axes=(-1,)):
-    """``predict_fn(t=None, fx_train_0=0., fx_test_0=None, k_test_train=None)``.
+    """Outputs at step t of a linearised network trained by gradient descent on any loss:
+
+      f_train' = -Theta(X, X) dL/df_train,   f_test' = -Theta(x*, X) dL/df_train
+    in tau = eta t (X the training, x* the test inputs); with heavy-ball momentum m, in
+    tau = sqrt(eta) t, f' = q and q' = -Theta dL/df - (1 - m) / sqrt(eta) q (Qian 1999,
+    neural-tangents' form). Solved with ``jax.experimental.ode.odeint`` (adaptive
+    Dormand-Prince).
 
     Args:
       loss: ``loss(fx_train, y_train)``, a scalar function (differentiated by JAX).
       k_train_train: the NTK (n_train, n_train).
       y_train: targets (n_train,) or (n_train, outputs).
-      learning_rate: eta; time t counts steps.
+      learning_rate: eta (> 0); time t counts steps.
       momentum: None (plain gradient descent) or heavy-ball momentum in [0, 1).
       trace_axes: (-1,) only: every output shares one kernel.
 
-    ``predict_fn`` returns the outputs at step(s) t (an array of t adds a leading axis):
-    train only, (train, test) when ``fx_test_0`` is given (needs ``k_test_train``), or test
-    only when ``fx_train_0`` is None. t must be finite (the ODE is integrated numerically).
+    Returns:
+      ``predict_fn(t=None, fx_train_0=0., fx_test_0=None, k_test_train=None)``, returning the
+      outputs at step(s) t (an array of t adds a leading axis): train only, (train, test)
+      when ``fx_test_0`` is given (needs ``k_test_train``, (n_test, n_train)), or test only
+      when ``fx_train_0`` is None. t must be finite and >= 0, several times strictly
+      increasing (the ODE is integrated numerically).
     """
     fn = "gradient_descent"
     ntk, y_train, learning_rate = _checked(fn, k_train_train, y_train, learning_rate, momentum,

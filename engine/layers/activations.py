@@ -242,8 +242,19 @@ def _abrelu(key, a, b) -> Layer:
 def ABRelu(a, b, do_stabilize=False) -> Layer:
     """phi(x) = a min(x, 0) + b max(x, 0): ReLU (0, 1), LeakyReLU (alpha, 1), Abs (-1, 1).
 
-    ``do_stabilize`` is accepted for neural-tangents compatibility and changes nothing:
-    this dual depends on the variances only through sqrt(q11 q22), so it needs no rescaling.
+    Arc-cosine kernels (Cho & Saul 2009). For pre-activations
+    (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps Sigma -> E[phi(u) phi(v)] and
+    Theta -> E[phi'(u) phi'(v)] Theta, with s = sqrt(q11 q22) and theta = arccos(q12 / s):
+      E[phi(u) phi(v)]   = s / (2 pi) [(a^2 + b^2)(sin theta + (pi - theta) cos theta)
+                                       - 2ab (sin theta - theta cos theta)]
+      E[phi'(u) phi'(v)] = [(a^2 + b^2)(pi - theta) + 2ab theta] / (2 pi)
+
+    Args:
+      a: the slope for x < 0 (any finite number).
+      b: the slope for x > 0 (any finite number).
+      do_stabilize: True or False; accepted for neural-tangents compatibility and changes
+        nothing: this dual depends on the variances only through sqrt(q11 q22), so it needs
+        no rescaling.
     """
     hyperparameter("ABRelu", "a", a)
     hyperparameter("ABRelu", "b", b)
@@ -252,17 +263,55 @@ def ABRelu(a, b, do_stabilize=False) -> Layer:
 
 
 def Relu(do_stabilize=False) -> Layer:
+    """phi(x) = max(x, 0), i.e. ABRelu(0, 1).
+
+    Arc-cosine kernel of degree 1 (Cho & Saul 2009). For pre-activations
+    (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps Sigma -> E[phi(u) phi(v)] and
+    Theta -> E[phi'(u) phi'(v)] Theta, with s = sqrt(q11 q22) and theta = arccos(q12 / s):
+      E[phi(u) phi(v)]   = s / (2 pi) (sin theta + (pi - theta) cos theta)
+      E[phi'(u) phi'(v)] = (pi - theta) / (2 pi)
+
+    Args:
+      do_stabilize: True or False; accepted for neural-tangents compatibility and changes
+        nothing (the dual needs no rescaling; see ABRelu).
+    """
     check_flag("Relu", "do_stabilize", do_stabilize)
     return _abrelu(("Relu",), 0.0, 1.0)
 
 
 def LeakyRelu(alpha, do_stabilize=False) -> Layer:
+    """phi(x) = alpha x for x < 0, x for x >= 0, i.e. ABRelu(alpha, 1).
+
+    Arc-cosine kernels (Cho & Saul 2009). For pre-activations
+    (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps Sigma -> E[phi(u) phi(v)] and
+    Theta -> E[phi'(u) phi'(v)] Theta, with s = sqrt(q11 q22) and theta = arccos(q12 / s):
+      E[phi(u) phi(v)]   = s / (2 pi) [(alpha^2 + 1)(sin theta + (pi - theta) cos theta)
+                                       - 2 alpha (sin theta - theta cos theta)]
+      E[phi'(u) phi'(v)] = [(alpha^2 + 1)(pi - theta) + 2 alpha theta] / (2 pi)
+
+    Args:
+      alpha: the slope for x < 0 (any finite number; 0 is Relu, -1 is Abs).
+      do_stabilize: True or False; accepted for neural-tangents compatibility and changes
+        nothing (the dual needs no rescaling; see ABRelu).
+    """
     hyperparameter("LeakyRelu", "alpha", alpha)
     check_flag("LeakyRelu", "do_stabilize", do_stabilize)
     return _abrelu(("LeakyRelu", alpha), alpha, 1.0)
 
 
 def Abs(do_stabilize=False) -> Layer:
+    """phi(x) = |x|, i.e. ABRelu(-1, 1).
+
+    Arc-cosine kernels (Cho & Saul 2009). For pre-activations
+    (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps Sigma -> E[phi(u) phi(v)] and
+    Theta -> E[phi'(u) phi'(v)] Theta, with s = sqrt(q11 q22) and theta = arccos(q12 / s):
+      E[phi(u) phi(v)]   = (s / pi) (2 sin theta + (pi - 2 theta) cos theta)
+      E[phi'(u) phi'(v)] = 1 - 2 theta / pi
+
+    Args:
+      do_stabilize: True or False; accepted for neural-tangents compatibility and changes
+        nothing (the dual needs no rescaling; see ABRelu).
+    """
     check_flag("Abs", "do_stabilize", do_stabilize)
     return _abrelu(("Abs",), -1.0, 1.0)
 
@@ -291,6 +340,21 @@ def _erf_dual(a, b, c):
 
 
 def Erf(a=1.0, b=1.0, c=0.0) -> Layer:
+    """phi(x) = a erf(b x) + c.
+
+    Williams 1997 ("Computing with infinite networks"). For pre-activations
+    (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps Sigma -> E[phi(u) phi(v)] and
+    Theta -> E[phi'(u) phi'(v)] Theta:
+      E[phi(u) phi(v)]   = a^2 (2/pi) arcsin(2 b^2 q12 / sqrt((1 + 2 b^2 q11)(1 + 2 b^2 q22)))
+                           + c^2
+      E[phi'(u) phi'(v)] = a^2 b^2 (4/pi) / sqrt((1 + 2 b^2 q11)(1 + 2 b^2 q22) - 4 b^4 q12^2)
+    (evaluated without cancellation or overflow at any variance: ``_erf_dual``).
+
+    Args:
+      a: the output scale (any finite number).
+      b: the input scale (any finite number).
+      c: the output shift (any finite number).
+    """
     for arg, v in (("a", a), ("b", b), ("c", c)):
         hyperparameter("Erf", arg, v)
     fn = lambda x: a * erf(b * x) + c  # noqa: E731
@@ -299,7 +363,12 @@ def Erf(a=1.0, b=1.0, c=0.0) -> Layer:
 
 def Sigmoid_like() -> Layer:
     """phi(x) = 0.5 erf(x / 2.4020563531719796) + 0.5, neural-tangents' erf fit to the logistic
-    sigmoid on [-5, 5]; its dual is Erf's. For the logistic sigmoid itself see Sigmoid."""
+    sigmoid on [-5, 5]; its dual is Erf's (Williams 1997) with a = 0.5,
+    b = 1 / 2.4020563531719796 and c = 0.5. For the logistic sigmoid itself see Sigmoid.
+
+    Args:
+      none.
+    """
     a, b, c = 0.5, 1 / 2.4020563531719796, 0.5
     fn = lambda x: a * erf(b * x) + c  # noqa: E731
     return activation_layer(Activation(("Sigmoid_like",), fn, _erf_dual(a, b, c)))

@@ -45,6 +45,15 @@ from .layout import check_axes, describe, order_of, with_axes
 
 
 class AggregateImplementation(enum.Enum):
+    """How Aggregate's ``pattern`` describes each input's graph (neural-tangents' enum).
+
+    DENSE: a (weighted) adjacency of shape (N, X_1..X_K, X_1..X_K), P[n][i, j] the weight of
+      the edge from tail i to head j; kernel P^T K P' by matrix products.
+    SPARSE: integer edges of shape (N, E, K, 2) (or (N, E, 2) when K = 1), [..., 0] the tail
+      and [..., 1] the head, each of weight 1; the same sums by gathers and segment sums.
+      Edges with a coordinate outside [0, X_k) (e.g. -1, padding) are dropped.
+    """
+
     DENSE = "DENSE"
     SPARSE = "SPARSE"
 

@@ -32,7 +32,19 @@ from .polynomial import check_degree, horner
 
 
 def Sign() -> Layer:
-    """phi(x) = sign(x)."""
+    """phi(x) = sign(x).
+
+    For pre-activations (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps
+    Sigma -> E[phi(u) phi(v)] and Theta -> E[phi'(u) phi'(v)] Theta, with
+    rho = q12 / sqrt(q11 q22) (Sheppard's arc-sine law):
+      E[phi(u) phi(v)]   = (2 / pi) arcsin(rho)
+      E[phi'(u) phi'(v)] = 0
+    (phi' is 0 almost everywhere; the NTK factor is taken as 0, as in neural-tangents: the
+    finite network's gradient never flows through a sign).
+
+    Args:
+      none.
+    """
     def dual(q11, rho, q22):
         return (2 / math.pi) * arcsin(rho), jnp.zeros_like(rho)
     return activation_layer(Activation(("Sign",), jnp.sign, dual))
@@ -83,7 +95,20 @@ def _rectified_dual(n):
 
 
 def RectifiedMonomial(degree) -> Layer:
-    """phi(x) = x^degree for x >= 0, else 0 (degree 0: the step function)."""
+    """phi(x) = x^n for x >= 0, else 0, n = ``degree`` (n = 0: the step function; 1: ReLU).
+
+    Arc-cosine kernels (Cho & Saul 2009, "Kernel methods for deep learning"). For
+    pre-activations (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps
+    Sigma -> E[phi(u) phi(v)] and Theta -> E[phi'(u) phi'(v)] Theta, with s = sqrt(q11 q22)
+    and theta = arccos(q12 / s):
+      E[phi(u) phi(v)]   = s^n J_n(theta) / (2 pi)
+      E[phi'(u) phi'(v)] = n^2 s^(n-1) J_(n-1)(theta) / (2 pi)   (0 for n = 0)
+      J_n(theta) = (-1)^n sin(theta)^(2n+1) (1/sin(theta) d/dtheta)^n ((pi - theta) / sin(theta))
+    (evaluated without dividing by sin(theta); see the module docstring).
+
+    Args:
+      degree: n, an integer from 0 to 100.
+    """
     check_degree("RectifiedMonomial", degree)
     fn = lambda x: jnp.where(x >= 0, x ** degree, 0.0)  # noqa: E731
     return activation_layer(Activation(("RectifiedMonomial", degree), fn, _rectified_dual(degree)))

@@ -14,7 +14,12 @@ import enum
 
 
 class Padding(enum.Enum):
-    """Padding of filter and pooling layers: VALID (none), SAME (zeros) or CIRCULAR (wrap)."""
+    """Padding of filter and pooling layers (``padding``), a member or its name.
+
+    VALID: no padding; windows stay inside the input ((n - f) // s + 1 outputs per axis).
+    SAME: zero padding by JAX's SAME rule (ceil(n / s) outputs per axis).
+    CIRCULAR: periodic padding, the input wrapped around (ceil(n / s) outputs per axis).
+    """
 
     CIRCULAR = "CIRCULAR"
     SAME = "SAME"
@@ -22,7 +27,13 @@ class Padding(enum.Enum):
 
 
 class AttentionMechanism(enum.Enum):
-    """The function GlobalSelfAttention applies to the attention scores."""
+    """The function phi GlobalSelfAttention applies to the attention scores s.
+
+    SOFTMAX: softmax of s over the keys (positions p').
+    IDENTITY: s itself (the only one with a kernel when linear_scaling=False).
+    ABS: |s|, elementwise.
+    RELU: max(s, 0), elementwise.
+    """
 
     SOFTMAX = "SOFTMAX"
     IDENTITY = "IDENTITY"
@@ -31,7 +42,14 @@ class AttentionMechanism(enum.Enum):
 
 
 class PositionalEmbedding(enum.Enum):
-    """GlobalSelfAttention's positional embeddings: none, added to or concatenated with x."""
+    """GlobalSelfAttention's positional embeddings e (``pos_emb_type``).
+
+    NONE: no embedding.
+    SUM: keys and queries see x + e (e has the inputs' channels).
+    CONCAT: keys and queries see [x, e], e appended as extra channels.
+    With ``val_pos_emb`` the values see the same; e is a random parameter
+    (engine.layers.positional).
+    """
 
     NONE = "NONE"
     SUM = "SUM"

@@ -25,7 +25,13 @@ def _position_error(i: int, layer: Layer, err: ValueError) -> ValueError:
 
 
 def serial(*layers: Layer) -> Layer:
-    """Compose layers; errors name the position of the offending layer (from 0)."""
+    """Compose layers: f(x) = f_n(... f_2(f_1(x))); the kernel map is the composition of the
+    layers' kernel maps, (Sigma, Theta) -> kernel_n(... kernel_1(Sigma, Theta)).
+
+    Args:
+      *layers: the layers, applied first to last (any number, none gives the identity).
+        Errors name the position of the offending layer (from 0).
+    """
     for i, layer in enumerate(layers):
         if not isinstance(layer, Layer):
             raise ValueError(f"serial: layer {i} must be a layer; got {layer!r}")
@@ -60,7 +66,13 @@ def serial(*layers: Layer) -> Layer:
 
 
 def parallel(*layers: Layer) -> Layer:
-    """Apply the i-th layer to the i-th branch opened by FanOut."""
+    """Apply the i-th layer to the i-th branch opened by FanOut:
+    (x_1, ..., x_n) -> (f_1(x_1), ..., f_n(x_n)), and each branch's kernel map to its kernel.
+
+    Args:
+      *layers: one layer per branch; their number must equal the number of branches
+        (FanOut(n) before it).
+    """
     for i, layer in enumerate(layers):
         if not isinstance(layer, Layer):
             raise ValueError(f"parallel: branch {i} must be a layer; got {layer!r}")
@@ -94,6 +106,12 @@ def parallel(*layers: Layer) -> Layer:
 
 
 def FanOut(num) -> Layer:
+    """Open ``num`` branches: x -> (x, ..., x); each branch gets the input's kernel.
+
+    Args:
+      num: the number of branches (a positive integer); join them with FanInSum,
+        FanInConcat or FanInProd, usually after a ``parallel``.
+    """
     hyperparameter("FanOut", "num", num, positive=True, integer=True)
 
     def shape(s):
@@ -104,6 +122,15 @@ def FanOut(num) -> Layer:
 
 
 def FanInSum() -> Layer:
+    """Join branches by their sum: (x_1, ..., x_n) -> x_1 + ... + x_n.
+
+    Kernel: Sigma' = sum_i Sigma_i, Theta' = sum_i Theta_i, which assumes uncorrelated
+    branches (e.g. a residual block y = x + f(x) with f ending in a fresh weight layer);
+    the branches must have the same shape.
+
+    Args:
+      none.
+    """
     def shape(s):
         if not isinstance(s, tuple):
             raise ValueError("FanInSum: there are no branches to join; "
@@ -125,6 +152,11 @@ def FanInSum() -> Layer:
 
 
 def Identity() -> Layer:
+    """f(x) = x; the kernels pass unchanged (Sigma' = Sigma, Theta' = Theta).
+
+    Args:
+      none.
+    """
     return Layer(key=("Identity",), shape=lambda s: s, kernel=lambda k: k,
                  apply=lambda params, x: x, axes=ANY, masks=masking.same)
 

@@ -36,7 +36,19 @@ def _exp_dual(a, b):
 
 
 def Exp(a=1.0, b=1.0) -> Layer:
-    """phi(x) = a exp(b x)."""
+    """phi(x) = a exp(b x).
+
+    For pre-activations (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps
+    Sigma -> E[phi(u) phi(v)] and Theta -> E[phi'(u) phi'(v)] Theta, by the
+    moment generating function of u + v (e.g. Han et al. 2022, arXiv:2209.04121):
+      E[phi(u) phi(v)]   = a^2 exp(b^2 (q11 + q22 + 2 q12) / 2)
+      E[phi'(u) phi'(v)] = b^2 E[phi(u) phi(v)]
+    Overflows only when the exponent passes ~709; the network's kernel then raises ValueError.
+
+    Args:
+      a: the output scale (any finite number).
+      b: the input scale (any finite number).
+    """
     hyperparameter("Exp", "a", a)
     hyperparameter("Exp", "b", b)
     fn = lambda x: a * jnp.exp(b * x)  # noqa: E731
@@ -56,7 +68,22 @@ def _gaussian_dual(a, b):
 
 
 def Gaussian(a=1.0, b=-1.0) -> Layer:
-    """phi(x) = a exp(b x^2)."""
+    """phi(x) = a exp(b x^2).
+
+    For pre-activations (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps
+    Sigma -> E[phi(u) phi(v)] and Theta -> E[phi'(u) phi'(v)] Theta, with
+    det = det(I - 2 b Q) = (1 - 2 b q11)(1 - 2 b q22) - 4 b^2 q12^2 (Q the covariance;
+    Gaussian integrals, e.g. Han et al. 2022, arXiv:2209.04121):
+      E[phi(u) phi(v)]   = a^2 / sqrt(det)
+      E[phi'(u) phi'(v)] = 4 a^2 b^2 q12 / det^(3/2)
+
+    Args:
+      a: the output scale (any finite number).
+      b: the coefficient of x^2 (any finite number). b <= 0 (the default -1) keeps the kernel
+        finite (det >= 1); for b > 0 the expectation diverges once I - 2 b Q (Q the
+        covariance) stops being positive definite, the dual is +inf there and the network's
+        kernel raises ValueError naming the layer.
+    """
     hyperparameter("Gaussian", "a", a)
     hyperparameter("Gaussian", "b", b)
     fn = lambda x: a * jnp.exp(b * x ** 2)  # noqa: E731

@@ -118,7 +118,11 @@ def FanInProd() -> Layer:
     """Multiply the branches' outputs elementwise.
 
     Kernel (independent mean-zero branches): nngp = prod_i nngp_i,
-    ntk = sum_i ntk_i prod_{j != i} nngp_j, covariances multiplied like nngp.
+    ntk = sum_i ntk_i prod_{j != i} nngp_j (product rule of the Jacobian), covariances
+    multiplied like nngp; the output is not Gaussian.
+
+    Args:
+      none.
     """
     def shape(s):
         s = _branches("FanInProd", s)

@@ -48,8 +48,20 @@ def _gelu_dual(q11, rho, q22):
 
 
 def Gelu(approximate=False) -> Layer:
-    """phi(x) = x Phi(x). ``approximate=True`` makes the finite network use the tanh
-    approximation (as in neural-tangents); the kernel is always the exact Gelu's."""
+    """phi(x) = x Phi(x), Phi the standard normal CDF (Hendrycks & Gimpel 2016).
+
+    For pre-activations (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps
+    Sigma -> E[phi(u) phi(v)] and Theta -> E[phi'(u) phi'(v)] Theta, where
+    P = (1 + q11)(1 + q22), D = sqrt(P - q12^2) and theta = arcsin(q12 / sqrt(P)) (Tsuchida,
+    Pearce & Gallagher 2021, arXiv:2002.08517):
+      E[phi(u) phi(v)]   = q12 / 4 + [q12 theta + (q12^2 + q11 q22 D^2) / (P D)] / (2 pi)
+      E[phi'(u) phi'(v)] = 1/4 + theta / (2 pi) + q12 / (2 pi D) [1 + (1 - q11 q22) / P + 1 / D^2]
+    (the latter d E[phi(u) phi(v)] / d q12, by Price's theorem).
+
+    Args:
+      approximate: True or False. True makes the finite network use the tanh approximation
+        (as in neural-tangents); the kernel is always the exact Gelu's.
+    """
     check_flag("Gelu", "approximate", approximate)
     fn = lambda x: jax.nn.gelu(x, approximate=approximate)  # noqa: E731
     return activation_layer(Activation(("Gelu", approximate), fn, _gelu_dual))

@@ -90,7 +90,21 @@ def check_degree(name, degree):
 
 
 def Polynomial(coef) -> Layer:
-    """phi(x) = coef[0] + coef[1] x + ... + coef[n] x^n (numpy.polynomial's order)."""
+    """phi(x) = coef[0] + coef[1] x + ... + coef[n] x^n (numpy.polynomial's order).
+
+    For pre-activations (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps
+    Sigma -> E[phi(u) phi(v)] and Theta -> E[phi'(u) phi'(v)] Theta, by Price's
+    theorem and Taylor's expansion in q12 (the Hermite expansion of dual activations:
+    Daniely, Frostig & Singer 2016; Han et al. 2022, arXiv:2209.04121):
+      E[phi(u) phi(v)]   = sum_l A_l(q11) A_l(q22) q12^l
+      E[phi'(u) phi'(v)] = sum_l (l + 1) A_(l+1)(q11) A_(l+1)(q22) q12^l
+      A_l(q) = sum_i coef[l+2i] (l+2i)! / (2^i i! sqrt(l!)) q^i
+    (exact: the series is finite).
+
+    Args:
+      coef: the coefficients, lowest power first: a non-empty sequence of at most 101
+        finite numbers (degree at most 100).
+    """
     if isinstance(coef, (str, bytes)) or not hasattr(coef, "__len__") or len(coef) == 0:
         raise ValueError(f"Polynomial(coef={coef!r}): coef must be a non-empty sequence of "
                          "numbers, lowest power first")
@@ -103,7 +117,18 @@ def Polynomial(coef) -> Layer:
 
 
 def Monomial(degree) -> Layer:
-    """phi(x) = x^degree."""
+    """phi(x) = x^n, n = ``degree``.
+
+    For pre-activations (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps
+    Sigma -> E[phi(u) phi(v)] and Theta -> E[phi'(u) phi'(v)] Theta as for
+    Polynomial with coef = (0, ..., 0, 1) (Price's theorem; exact, finite series):
+      E[phi(u) phi(v)]   = sum_l A_l(q11) A_l(q22) q12^l
+      E[phi'(u) phi'(v)] = sum_l (l + 1) A_(l+1)(q11) A_(l+1)(q22) q12^l
+      A_(n-2i)(q) = n! / (2^i i! sqrt((n-2i)!)) q^i, and A_l = 0 for other l.
+
+    Args:
+      degree: n, an integer from 0 to 100.
+    """
     check_degree("Monomial", degree)
     return _polynomial_layer(("Monomial", degree), (0.0,) * degree + (1.0,))
 
@@ -117,7 +142,20 @@ def hermite(degree, x):
 
 
 def Hermite(degree) -> Layer:
-    """phi(x) = He_degree(x) / sqrt(degree!), the normalised probabilists' Hermite polynomial."""
+    """phi(x) = h_n(x) = He_n(x) / sqrt(n!), n = ``degree``: the probabilists' Hermite
+    polynomial normalised to unit norm under N(0, 1) (neural-tangents' definition).
+
+    For pre-activations (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps
+    Sigma -> E[phi(u) phi(v)] and Theta -> E[phi'(u) phi'(v)] Theta, with
+      A_(n-2j)(q) = sqrt(n! / (n-2j)!) (q - 1)^j / (2^j j!)   (A_l = 0 for other l):
+      E[phi(u) phi(v)]   = sum_l A_l(q11) A_l(q22) q12^l
+      E[phi'(u) phi'(v)] = sum_l (l + 1) A_(l+1)(q11) A_(l+1)(q22) q12^l
+    At q11 = q22 = 1 this is q12^n with NTK factor n q12^(n-1), neural-tangents' formula;
+    unlike neural-tangents, which assumes unit variances, it is exact for any variances.
+
+    Args:
+      degree: n, an integer from 0 to 100.
+    """
     check_degree("Hermite", degree)
     fn = lambda x: hermite(degree, x)  # noqa: E731
     dual = _series_dual(_hermite_table(degree), 1.0)

@@ -62,6 +62,29 @@ def _shift(x):
 
 
 def Rnn(out_dim, W_std=1.0, U_std=1.0, b_std=0.0, activation=None, readout="last") -> Layer:
+    """A vanilla recurrent layer over sequences x of shape (N, T, d) (not in neural-tangents):
+    g_t = (W_std / sqrt(n)) W h_{t-1} + (U_std / sqrt(d)) U x_t + b_std b, h_t = phi(g_t),
+    h_0 = 0, outputting h_T or the mean of h_1..h_T (NTK parameterization, W, U, b ~ N(0, 1)).
+
+    Kernel (Alemohammad et al. 2021, "The Recurrent Neural Tangent Kernel", one layer), for
+    time steps t, t' of two sequences x, x' with Sigma0_{t,t'} = x_t . x'_{t'} / d, Theta0 the
+    input's NTK and (u, u') ~ N(0, [[K_{t-1,t-1}(x, x), K_{t-1,t'-1}(x, x')],
+                                   [.,                  K_{t'-1,t'-1}(x', x')]]):
+      K_{t,t'}     = U_std^2 Sigma0_{t,t'} + b_std^2 + W_std^2 E[phi(u) phi(u')]_{t-1,t'-1}
+      Theta_{t,t'} = K_{t,t'} + U_std^2 Theta0_{t,t'}
+                     + W_std^2 E[phi'(u) phi'(u')]_{t-1,t'-1} Theta_{t-1,t'-1}
+    (the W terms vanish at t = 1 or t' = 1); the output's kernels are the activation's dual
+    at (T, T') ('last') or its mean over all pairs (t, t') ('mean'); see the module docstring.
+
+    Args:
+      out_dim: the number n of hidden features (a positive integer).
+      W_std: the recurrent weights' standard deviation (non-negative).
+      U_std: the input weights' standard deviation (non-negative).
+      b_std: the bias standard deviation (non-negative; 0 for no bias term).
+      activation: phi, an elementwise activation layer such as stax.Relu() or stax.Erf()
+        (no parameters, shape kept); None means stax.Relu().
+      readout: 'last' (h_T) or 'mean' (the mean of h_1..h_T over time).
+    """
     hyperparameter("Rnn", "out_dim", out_dim, positive=True, integer=True)
     for arg, value in (("W_std", W_std), ("U_std", U_std), ("b_std", b_std)):
         hyperparameter("Rnn", arg, value, nonnegative=True)

@@ -25,7 +25,12 @@ ATTRIBUTE = "requirements"
 
 
 class Bool(enum.IntEnum):
-    """Three-valued truth for ``Diagonal``: NO < MAYBE < YES; ``a & b`` is the smaller."""
+    """Three-valued truth for ``Diagonal``: NO < MAYBE < YES; ``a & b`` is the smaller.
+
+    NO: false (e.g. the layer needs covariances between positions).
+    MAYBE: only under a condition (e.g. when the covariances between positions are zero).
+    YES: true.
+    """
 
     NO = 0
     MAYBE = 1

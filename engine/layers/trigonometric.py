@@ -50,7 +50,21 @@ def _check_abc(name, a, b, c):
 
 
 def Sin(a=1.0, b=1.0, c=0.0) -> Layer:
-    """phi(x) = a sin(b x + c)."""
+    """phi(x) = a sin(b x + c).
+
+    For pre-activations (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps
+    Sigma -> E[phi(u) phi(v)] and Theta -> E[phi'(u) phi'(v)] Theta, with
+    m = exp(-b^2 (q11 + q22 - 2 q12) / 2) and p = exp(-b^2 (q11 + q22 + 2 q12) / 2):
+      E[phi(u) phi(v)]   = a^2 / 2 (m - cos(2c) p)
+      E[phi'(u) phi'(v)] = a^2 b^2 / 2 (m + cos(2c) p)
+    (Pearce, Tsuchida & Nott 2019, "Expressive priors in Bayesian neural networks: kernel
+    combinations and periodic functions").
+
+    Args:
+      a: the amplitude (any finite number).
+      b: the frequency (any finite number).
+      c: the phase (any finite number).
+    """
     _check_abc("Sin", a, b, c)
     fn = lambda x: a * jnp.sin(b * x + c)  # noqa: E731
     dual = _sinusoid_dual(a, b, math.cos(2 * c))
@@ -58,7 +72,20 @@ def Sin(a=1.0, b=1.0, c=0.0) -> Layer:
 
 
 def Cos(a=1.0, b=1.0, c=0.0) -> Layer:
-    """phi(x) = a cos(b x + c)."""
+    """phi(x) = a cos(b x + c), i.e. Sin(a, b, c + pi / 2).
+
+    For pre-activations (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps
+    Sigma -> E[phi(u) phi(v)] and Theta -> E[phi'(u) phi'(v)] Theta, with
+    m = exp(-b^2 (q11 + q22 - 2 q12) / 2) and p = exp(-b^2 (q11 + q22 + 2 q12) / 2):
+      E[phi(u) phi(v)]   = a^2 / 2 (m + cos(2c) p)
+      E[phi'(u) phi'(v)] = a^2 b^2 / 2 (m - cos(2c) p)
+    (Pearce, Tsuchida & Nott 2019; Sin's dual with cos(2c) changing sign).
+
+    Args:
+      a: the amplitude (any finite number).
+      b: the frequency (any finite number).
+      c: the phase (any finite number).
+    """
     _check_abc("Cos", a, b, c)
     fn = lambda x: a * jnp.cos(b * x + c)  # noqa: E731
     dual = _sinusoid_dual(a, b, -math.cos(2 * c))
@@ -66,7 +93,18 @@ def Cos(a=1.0, b=1.0, c=0.0) -> Layer:
 
 
 def Rbf(gamma=1.0) -> Layer:
-    """phi(x) = sqrt(2) sin(sqrt(2 gamma) x + pi / 4); gamma = 1 / (2 lengthscale^2)."""
+    """phi(x) = sqrt(2) sin(sqrt(2 gamma) x + pi / 4): random Fourier features.
+
+    For pre-activations (u, v) ~ N(0, [[q11, q12], [q12, q22]]) the layer maps
+    Sigma -> E[phi(u) phi(v)] and Theta -> E[phi'(u) phi'(v)] Theta:
+      E[phi(u) phi(v)]   = exp(-gamma (q11 + q22 - 2 q12)),
+      E[phi'(u) phi'(v)] = 2 gamma E[phi(u) phi(v)],
+    the squared-exponential kernel of the pre-activations (Rahimi & Recht 2007; Sin's dual
+    with cos(2c) = 0).
+
+    Args:
+      gamma: the inverse squared length scale, gamma = 1 / (2 lengthscale^2) (non-negative).
+    """
     hyperparameter("Rbf", "gamma", gamma, nonnegative=True)
     b = math.sqrt(2 * gamma)
     fn = lambda x: math.sqrt(2) * jnp.sin(b * x + math.pi / 4)  # noqa: E731
