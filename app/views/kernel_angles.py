@@ -1,14 +1,12 @@
 """Kernels along the unit circle (Jacot et al. 2018, Fig. 1): the limit and finite networks."""
 from __future__ import annotations
 
-import holoviews as hv
 import numpy as np
 import panel as pn
 
 from ..jobs import convergence
 from . import snippets
-from .overlays import nonempty_paths, overlay
-from .plotting import COLORS, Glyphs, x_dim, y_dims
+from .plotting import COLORS, Glyphs, figure, source
 from .sweep_view import SweepView
 
 ANGLE_CAPTION = """**Along the unit circle** (Jacot et al. 2018, Fig. 1):
@@ -20,6 +18,7 @@ limit and hardly move in training; the narrow ones scatter and drift."""
 
 NARROW, WIDE = "#d62728", "#1f77b4"
 STATES = {"init": "solid", "trained": "dashed"}
+GAMMA = "angle γ of x = (cos γ, sin γ)"
 
 
 class AngleKernelsView(SweepView):
@@ -32,7 +31,9 @@ class AngleKernelsView(SweepView):
 
     def __init__(self, **params):
         self._glyphs = Glyphs()
-        self._pipe = hv.streams.Pipe(data=None)
+        # Bokeh figures whose data a result writes in place: two HoloViews overlays took
+        # ~1 s of the event loop when the tab was first shown (a lesson step)
+        self._figures = [self._make_figure(kernel) for kernel in ("ntk", "nngp")]
         super().__init__(**params)
 
     def _train(self):
@@ -57,9 +58,6 @@ class AngleKernelsView(SweepView):
     compute = staticmethod(convergence.compute_angles)  # pickles: runs in a Dask worker
     # one task per width (app/jobs/service.py Pieces)
     work = staticmethod(convergence.angle_pieces)
-
-    def show(self, result) -> None:
-        self._pipe.send((result, self._train()))
 
     def export_table(self) -> dict:
         """Long format: kernel (ntk/nngp), width (0 = analytic), seed, state, gamma, value."""
@@ -89,38 +87,58 @@ class AngleKernelsView(SweepView):
                 else "data = engine.make_dataset('unit_circle')   # Jacot et al.'s points\n")
         return snippets.angles(self.session.architecture.spec, key, code)
 
-    def _elements(self, data, kernel):
-        gamma = x_dim("angle γ of x = (cos γ, sin γ)")
-        value = y_dims(f"{'Θ' if kernel == 'ntk' else 'K'}(x₀, x(γ))")[0]
-        empty = (np.zeros(0), np.zeros(0))
-        paths = {(size, state): [] for size in ("narrow", "wide") for state in STATES}
-        limit, ticks, title = empty, empty, f"{kernel.upper()} along the unit circle"
-        if data is not None:
-            r, train = data
-            for size, w in zip(("narrow", "wide"), range(len(r.widths))):
+    def _make_figure(self, kernel: str):
+        """One kernel's empty figure and its named glyphs (``show`` writes their data)."""
+        fig = figure(f"{kernel.upper()} along the unit circle", GAMMA,
+                     f"{'Θ' if kernel == 'ntk' else 'K'}(x₀, x(γ))", (0.0, 1.0),
+                     x_range=(-np.pi, np.pi), height=360)
+        add = self._glyphs.add
+        add(f"angle_{kernel}_title", fig.title)
+        add(f"angle_{kernel}_y_range", fig.y_range)
+        for size, color in (("narrow", NARROW), ("wide", WIDE)):
+            for state, dash in STATES.items():
+                add(f"angle_{kernel}_{size}_{state}", fig.multi_line(
+                    "xs", "ys", source=source(xs=[], ys=[]), color=color, line_dash=dash,
+                    alpha=0.55, line_width=1.2, legend_label=f"{size}est width"))
+        add(f"angle_{kernel}", fig.line("x", "y", source=source(x=[], y=[]),
+                                        color=COLORS["train"], line_width=3, legend_label="limit"))
+        add(f"angle_{kernel}_train", fig.scatter(
+            "x", "y", source=source(x=[], y=[]), color=COLORS["target"], marker="triangle",
+            size=9, legend_label="training inputs"))
+        fig.legend.location = "top_right"
+        return fig
+
+    def show(self, result) -> None:
+        """Every glyph's data of the delivered curves, the widths in the titles, a vertical
+        range that holds them all: written in place, no figure made again."""
+        train = self._train()
+        angles = np.arctan2(train.x_train[:, 1], train.x_train[:, 0])
+        columns = {}
+        for kernel in ("ntk", "nngp"):
+            limit = getattr(result, kernel)
+            values = [limit]
+            for w, size in zip(range(len(result.widths)), ("narrow", "wide")):
                 for state in STATES:
-                    paths[size, state] = [(r.angles, c) for c in getattr(r, f"{kernel}_{state}")[w]]
-            limit = (r.angles, getattr(r, kernel))
-            angles = np.arctan2(train.x_train[:, 1], train.x_train[:, 0])
-            ticks = (angles, np.full(len(angles), np.nanmin(limit[1])))
-            title += f" (widths {r.widths[0]} and {r.widths[-1]})"
-        elements = [hv.Path(nonempty_paths(paths[size, state]), [gamma, value]).opts(
-            color=NARROW if size == "narrow" else WIDE, line_dash=STATES[state], alpha=0.55,
-            line_width=1.2, hooks=[self._glyphs.hook(f"angle_{kernel}_{size}_{state}")])
-            for size, state in paths]
-        elements += [
-            hv.Curve(limit, gamma, value, label="limit").opts(
-                color=COLORS["train"], line_width=3, hooks=[self._glyphs.hook(f"angle_{kernel}")]),
-            hv.Scatter(ticks, gamma, value, label="training inputs").opts(
-                color=COLORS["target"], marker="triangle", size=9)]
-        return overlay(elements, responsive=True, height=360, title=title,
-                       legend_position="top_right", toolbar="above")
+                    curves = list(getattr(result, f"{kernel}_{state}")[w])
+                    values += curves
+                    columns[f"angle_{kernel}_{size}_{state}"] = {
+                        "xs": [result.angles] * len(curves), "ys": curves}
+            columns[f"angle_{kernel}"] = {"x": result.angles, "y": limit}
+            columns[f"angle_{kernel}_train"] = {"x": angles,
+                                                "y": np.full(len(angles), np.nanmin(limit))}
+            finite = np.concatenate([np.ravel(v) for v in values])
+            finite = finite[np.isfinite(finite)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            pad = 0.05 * (hi - lo or 1.0)
+            self._glyphs.set(f"angle_{kernel}_y_range", start=lo - pad, end=hi + pad)
+            self._glyphs.set(f"angle_{kernel}_title", text=(
+                f"{kernel.upper()} along the unit circle (widths {result.widths[0]} and "
+                f"{result.widths[-1]})"))
+        self._glyphs.patch(columns)
 
     def __panel__(self):
-        panes = [pn.pane.HoloViews(hv.DynamicMap(lambda data, k=kernel: self._elements(data, k),
-                                                 streams=[self._pipe]),
-                                   sizing_mode="stretch_width", height=370)
-                 for kernel in ("ntk", "nngp")]
+        panes = [pn.pane.Bokeh(fig, sizing_mode="stretch_width", height=370)
+                 for fig in self._figures]
         return pn.Column(pn.pane.Markdown(ANGLE_CAPTION, styles={"font-size": "0.9em"}),
                          self.settings("widths", "seeds", "steps"), self.job_bar(), self._notice,
                          pn.Row(*panes, sizing_mode="stretch_width"),

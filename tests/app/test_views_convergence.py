@@ -123,6 +123,42 @@ def test_angle_curves_at_the_narrowest_and_widest_width(angles):
     np.testing.assert_allclose(got["ntk_trained"], r.ntk_trained, rtol=1e-6, atol=1e-9)
 
 
+def test_angle_figures_hold_every_curve_and_take_a_new_result_in_place(angles):
+    """The curves along the circle are Bokeh glyphs the result is written into: one line
+    per seed for each width and state, the limit, the training inputs, the widths in the
+    title and a vertical range holding every curve; delivering it again (a page reload)
+    makes no model."""
+    import panel as pn
+    from bokeh.document import Document
+
+    session, view = angles
+    r = view.result
+    doc = Document()
+    doc.add_root(pn.panel(view).get_root(doc))
+    models = {m.id for m in doc.models}
+    for _ in range(2):
+        for kernel in ("ntk", "nngp"):
+            for w, size in enumerate(("narrow", "wide")):
+                for state in ("init", "trained"):
+                    data = doc.select_one({"name": f"angle_{kernel}_{size}_{state}:source"}).data
+                    np.testing.assert_array_equal(np.asarray(data["ys"]),
+                                                  getattr(r, f"{kernel}_{state}")[w])
+                    np.testing.assert_array_equal(np.asarray(data["xs"][1]), r.angles)
+            limit = doc.select_one({"name": f"angle_{kernel}:source"}).data
+            np.testing.assert_array_equal(np.asarray(limit["y"]), getattr(r, kernel))
+            train = doc.select_one({"name": f"angle_{kernel}_train:source"}).data
+            np.testing.assert_allclose(train["x"], np.arctan2(*view._train().x_train.T[::-1]))
+            assert doc.select_one({"name": f"angle_{kernel}_title"}).text.endswith(
+                "(widths 8 and 64)")
+            y = doc.select_one({"name": f"angle_{kernel}_y_range"})
+            every = np.concatenate([getattr(r, kernel).ravel(),
+                                    getattr(r, f"{kernel}_init").ravel(),
+                                    getattr(r, f"{kernel}_trained").ravel()])
+            assert y.start < every.min() and every.max() < y.end
+        view.show(r)
+    assert {m.id for m in doc.models} == models
+
+
 def test_angle_view_computes_nothing_on_the_callers_thread(monkeypatch):
     """Its learning rate (a kernel) is computed by the job: making the view (a tab shown for
     the first time, on the event loop or a widget's thread) and its key touch no kernel."""
