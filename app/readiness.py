@@ -10,17 +10,19 @@ reports the server's resident memory and what the result caches hold of their bu
 
 Importing this plugin (at server start, before any page) also starts the HEAVY lane's
 cluster (app/jobs/dask_cluster.py), so the workers are up by the time the first student comes.
+Then it takes the libraries it has imported out of the cycle collector's walks (app/heap.py).
 The handler only reads figures kept up to date by other threads: it never waits.
 """
 from __future__ import annotations
 
+import gc
 import json
 import sys
 
 import psutil
 from tornado.web import RequestHandler
 
-from . import warmup
+from . import heap, warmup
 from .jobs import dask_cluster
 from .jobs.cache import BUDGET
 from .jobs.service import HEAVY, INTERACTIVE, SERVICE
@@ -43,6 +45,8 @@ def readiness() -> dict:
               "memory_mb": {"server_rss": round(psutil.Process().memory_info().rss / 2 ** 20),
                             "caches": round(BUDGET.used / 2 ** 20, 1),
                             "cache_budget": round(BUDGET.max_bytes / 2 ** 20)},
+              # objects out of the cycle collector's walks since server start (app/heap.py)
+              "frozen_objects": gc.get_freeze_count(),
               "warmup": dict(warmup.PROGRESS) if warmup.enabled() else "off"}
     if error:
         status["error"] = error
@@ -61,3 +65,4 @@ class ReadinessHandler(RequestHandler):
 ROUTES = [("/readiness", ReadinessHandler, {})]
 
 dask_cluster.start(dask_cluster.scheduler_option(dask_cluster.app_arguments(sys.argv)))
+heap.freeze()  # the libraries just imported, before any page (app/heap.py)

@@ -5,6 +5,7 @@ import io
 
 import panel as pn
 import param
+from bokeh.models import CustomJS
 
 from . import export
 
@@ -15,6 +16,21 @@ if (navigator.clipboard && source.value) {
   navigator.clipboard.writeText(source.value).catch(() => {});
 }
 """
+
+
+class CodeBox(pn.widgets.TextAreaInput):
+    """A text box whose page copies every new value to the clipboard.
+
+    The copy is a Bokeh ``CustomJS`` on the box's own model, not Panel's ``jscallback``: a
+    Panel link (one per export bar) made every later layout change of the page (a tab shown,
+    the layer rows of a new preset) walk all of the page's models twice in Panel's link
+    hook (panel/links.py ``Callback._process_callbacks``), on the event loop: 0.8 s of a
+    lesson step's 1.7 s there, and every other page waited."""
+
+    def _get_model(self, doc, root=None, parent=None, comm=None):
+        model = super()._get_model(doc, root, parent, comm)
+        model.js_on_change("value", CustomJS(args={"source": model}, code=COPY_JS))
+        return model
 
 
 class ExportBar(pn.viewable.Viewer):
@@ -28,11 +44,10 @@ class ExportBar(pn.viewable.Viewer):
             width=150, css_classes=[f"csv-{slug}"])
         self._copy = pn.widgets.Button(label="Copy as Python", width=150,
                                        css_classes=[f"python-{slug}"])
-        self._code = pn.widgets.TextAreaInput(
+        self._code = CodeBox(
             value="", visible=False, height=260, sizing_mode="stretch_width",
             css_classes=[f"python-code-{slug}"],
             stylesheets=["textarea { font-family: monospace; font-size: 12px; }"])
-        self._code.jscallback(value=COPY_JS)
         self._copy.on_click(self.show_python)
 
     def _csv(self):

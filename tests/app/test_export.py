@@ -63,3 +63,28 @@ def _snippet_value(namespace, column):
         name, stat = column.split("_")
         return getattr(getattr(namespace["losses"], name), stat)
     return np.ravel(namespace[column])
+
+
+def test_the_copy_box_copies_in_the_page_without_a_panel_link():
+    """The copy to the clipboard is a CustomJS on the box's own Bokeh model. Panel's
+    jscallback registered a link per export bar, and with any link in a page every layout
+    change walked all of the page's models twice on the event loop (panel/links.py)."""
+    import panel as pn
+    from bokeh.document import Document
+    from bokeh.models import CustomJS
+    from panel.links import Callback
+
+    from app.dashboard import App
+    from app.views.export_bar import COPY_JS
+
+    session = Session(Limits())
+    session.finite.show = False
+    session.wait()
+    doc = Document()
+    doc.add_root(pn.panel(App(session=session)).get_root(doc))
+    boxes = [m for m in doc.models if "python-code-functionspace" in (getattr(m, "css_classes", None) or [])]
+    assert len(boxes) == 1
+    callbacks = boxes[0].js_property_callbacks["change:value"]
+    assert [type(c) for c in callbacks] == [CustomJS] and callbacks[0].code == COPY_JS
+    assert callbacks[0].args["source"] is boxes[0]
+    assert not any(isinstance(source, pn.viewable.Viewable) for source in Callback.registry)

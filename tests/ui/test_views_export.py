@@ -26,11 +26,18 @@ def test_csv_download_holds_the_plotted_numbers(page, server):
 
 def test_copy_as_python_shows_a_runnable_snippet(page, server):
     recorder = Recorder(page)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
     open_app(page, server)
     page.locator(".python-functionspace button").first.click()
     box = page.locator(".python-code-functionspace textarea")
     expect(box).to_have_value(re.compile("engine.ensemble_predictor"), timeout=30_000)
     snippet = box.input_value()
+    # the page copied it too (app/views/export_bar.py CodeBox)
+    for _ in range(40):
+        if page.evaluate("() => navigator.clipboard.readText()") == snippet:
+            break
+        page.wait_for_timeout(250)
+    assert page.evaluate("() => navigator.clipboard.readText()") == snippet
     namespace = {}
     exec(compile(snippet, "<snippet>", "exec"), namespace)
     shown = column(page, "fs_mean")
