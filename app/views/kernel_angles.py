@@ -6,7 +6,7 @@ import panel as pn
 
 from ..jobs import convergence
 from . import snippets
-from .plotting import COLORS, Glyphs, figure, source
+from .plotting import ANGLE_LABEL, COLORS, Glyphs, figure, source
 from .sweep_view import SweepView
 
 ANGLE_CAPTION = """**Along the unit circle** (Jacot et al. 2018, Fig. 1):
@@ -18,7 +18,6 @@ limit and hardly move in training; the narrow ones scatter and drift."""
 
 NARROW, WIDE = "#d62728", "#1f77b4"
 STATES = {"init": "solid", "trained": "dashed"}
-GAMMA = "angle γ of x = (cos γ, sin γ)"
 
 
 class AngleKernelsView(SweepView):
@@ -89,7 +88,7 @@ class AngleKernelsView(SweepView):
 
     def _make_figure(self, kernel: str):
         """One kernel's empty figure and its named glyphs (``show`` writes their data)."""
-        fig = figure(f"{kernel.upper()} along the unit circle", GAMMA,
+        fig = figure(f"{kernel.upper()} along the unit circle", ANGLE_LABEL,
                      f"{'Θ' if kernel == 'ntk' else 'K'}(x₀, x(γ))", (0.0, 1.0),
                      x_range=(-np.pi, np.pi), height=360)
         add = self._glyphs.add

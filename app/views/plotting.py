@@ -15,6 +15,8 @@ from ..jobs.background import in_document, session_document
 
 COLORS = {"train": "#202020", "target": "#7f7f7f", "closed": "#1f77b4", "finite": "#d62728",
           "prior": "#9467bd", "test": "#ff7f0e", "marker": "#2ca02c"}
+#: the horizontal axis of inputs on the unit circle (Jacot et al.)
+ANGLE_LABEL = "angle γ of x = (cos γ, sin γ)"
 #: the lowest value shown on a logarithmic loss axis (a band's lower edge may reach 0)
 LOG_FLOOR = 1e-8
 
@@ -173,7 +175,7 @@ def plot_inputs(data) -> tuple[np.ndarray, np.ndarray, str]:
     if data.name == "unit_circle":
         lo, hi = data.grid_extent
         angle = np.arctan2(data.x_train[:, 1], data.x_train[:, 0])
-        return angle, np.linspace(lo, hi, data.n_test), "angle γ of x = (cos γ, sin γ)"
+        return angle, np.linspace(lo, hi, data.n_test), ANGLE_LABEL
     return None, None, ""
 
 
