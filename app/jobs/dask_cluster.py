@@ -3,7 +3,8 @@
 ``start(option)`` (app/main.py, app/readiness.py; once per server process) gives the job
 service's HEAVY lane a ``DaskRunner``. Without an option it starts a ``LocalCluster`` of
 ``IWE_WORKERS`` worker processes (default: one per core), one thread each, with a memory
-limit each (``IWE_WORKER_MEMORY``, default Dask's share of the machine's memory); with
+limit each (``IWE_WORKER_MEMORY``, default Dask's share of the machine's memory), at a lower
+priority than the server (``IWE_WORKER_NICE``, app/jobs/dask_worker.py); with
 ``--scheduler tcp://HOST:8786`` after ``--args`` (or ``IWE_SCHEDULER``) it connects to an
 existing cluster instead; ``threads`` keeps the lane on threads of the server. The cluster
 starts in a thread of its own: neither the event loop nor a session waits for it, and the
@@ -37,7 +38,7 @@ import traceback
 
 import cloudpickle
 
-from .dask_worker import run_task, warm_up
+from .dask_worker import run_task, warm_up, worker_niceness
 from .service import HEAVY, SERVICE, Cancelled, LocalRunner
 
 #: ``--scheduler``/``IWE_SCHEDULER`` value that keeps the HEAVY lane on the server's threads
@@ -104,6 +105,7 @@ class DaskRunner:
         self.n_workers = max(int(n_workers or os.environ.get("IWE_WORKERS", 0)
                                  or os.cpu_count() or 1), 1)
         self.memory_limit = memory_limit or os.environ.get("IWE_WORKER_MEMORY", "auto")
+        self.niceness = worker_niceness()  # a wrong IWE_WORKER_NICE stops the server's start
         self.client = self.cluster = None
         self.error: BaseException | None = None
         self.workers = self.threads = 0
@@ -142,7 +144,8 @@ class DaskRunner:
                         dashboard_address=None,
                         scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                         silence_logs=logging.ERROR, preload=["app.jobs.dask_worker"],
-                        env={"IWE_EMBEDDED_WORKER": "1"})
+                        env={"IWE_EMBEDDED_WORKER": "1",
+                             "IWE_WORKER_NICE": str(self.niceness)})
                     with self._close_lock:
                         self.cluster = cluster
                     client = Client(cluster, set_as_default=False)

@@ -29,8 +29,27 @@ def _enable_x64() -> None:
 
 
 def dask_setup(worker) -> None:
-    """Worker preload (``--preload app.jobs.dask_worker``): float64 JAX before any task arrives."""
+    """Worker preload (``--preload app.jobs.dask_worker``): float64 JAX before any task
+    arrives; an embedded worker also yields the cores to its server (``worker_niceness``)."""
     _enable_x64()
+    if os.environ.get("IWE_EMBEDDED_WORKER") == "1":
+        os.nice(worker_niceness())
+
+
+def worker_niceness(environ=None) -> int:
+    """How much an embedded worker process yields the machine's cores (``IWE_WORKER_NICE``,
+    Unix niceness 0-19, default 10): the server's event loop and threads, which answer
+    every page's slider, run first, and the long jobs take what is left. A cluster of its
+    own machines (``--scheduler``) is the operator's to set."""
+    environ = os.environ if environ is None else environ
+    text = environ.get("IWE_WORKER_NICE", "10")
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"IWE_WORKER_NICE must be an integer from 0 to 19, got {text!r}") from None
+    if not 0 <= value <= 19:
+        raise ValueError(f"IWE_WORKER_NICE must be an integer from 0 to 19, got {value}")
+    return value
 
 
 def dask_teardown(worker) -> None:

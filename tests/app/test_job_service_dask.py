@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -25,6 +26,7 @@ import pytest
 from app.jobs import dask_cluster
 from app.jobs.background import Job
 from app.jobs.cache import Cache
+from app.jobs.dask_worker import worker_niceness
 from app.jobs.service import (HEAVY, INTERACTIVE, SERVICE, JobService, LocalRunner, Pieces,
                               Subscriber)
 
@@ -286,6 +288,31 @@ def test_embedded_workers_run_without_the_profiler(cluster):
     assert all(s == {"distributed.worker.profile.enabled": False,
                      "distributed.admin.system-monitor.interval": "2s"}
                for s in settings.values()), settings
+
+
+def _task_thread_niceness() -> int:
+    return os.nice(0)  # of the calling thread (Linux keeps it per thread)
+
+
+def test_embedded_workers_compute_below_the_servers_priority(cluster):
+    """A task's thread in each embedded worker runs at IWE_WORKER_NICE (default 10) above
+    the server's niceness: the server answers the pages first."""
+    futures = [cluster.client.submit(_task_thread_niceness, workers=[address], pure=False)
+               for address in cluster.client.nthreads()]
+    assert [f.result(timeout=60) for f in futures] == [os.nice(0) + 10] * 2
+
+
+@pytest.mark.parametrize("value, message", [
+    ("high", "IWE_WORKER_NICE must be an integer from 0 to 19, got 'high'"),
+    ("20", "IWE_WORKER_NICE must be an integer from 0 to 19, got 20"),
+    ("-5", "IWE_WORKER_NICE must be an integer from 0 to 19, got -5")])
+def test_a_wrong_worker_niceness_is_refused_at_start(value, message, monkeypatch):
+    assert worker_niceness({}) == 10 and worker_niceness({"IWE_WORKER_NICE": "0"}) == 0
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        worker_niceness({"IWE_WORKER_NICE": value})
+    monkeypatch.setenv("IWE_WORKER_NICE", value)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        dask_cluster.DaskRunner(n_workers=1)  # before any cluster starts
 
 
 def test_dask_keys_are_the_same_in_every_process():
