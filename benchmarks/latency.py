@@ -13,8 +13,10 @@ target is a median below 100 ms.
 Teaching mode, the time to a lesson step's figure drawn whole (tests/ui/test_lessons.py's
 wait: heading, tab, URL, the figure recomputed if the step changed it, its job idle), two
 ways: (1) in one page, as a class walks a lesson: the → key from the previous step (step 1:
-opening its link); (2) opening the link ``?lesson=NAME&step=K`` in a new page, as a student
-following the teacher's link does, once and again. Also the time from opening the default
+opening its link), pressed ``--read`` seconds after the previous step's figure was drawn
+(a class reads it; the page makes the next step's tab meanwhile); (2) opening the link
+``?lesson=NAME&step=K`` in a new page, as a student following the teacher's link does, once
+and again. Also the time from opening the default
 page to its first finite overlay (the ensemble's members). The server runs the warm-up
 (IWE_WARMUP=1); the steps are timed once it has finished (its progress is in /readiness),
 or after ``--warmup-wait`` seconds (0: at once, racing it).
@@ -84,7 +86,7 @@ def _wait_for_warmup(base: str, timeout: float) -> str:
         time.sleep(2)
 
 
-def lessons(warmup_wait: float) -> None:
+def lessons(warmup_wait: float, read: float) -> None:
     from playwright.sync_api import sync_playwright
 
     from app.lessons import LESSONS
@@ -112,6 +114,7 @@ def lessons(warmup_wait: float) -> None:
                 before = wait_for_step(page, name, 1)
                 print(f"walk {name:10s} step 1 (link) {time.perf_counter() - start:6.2f} s")
                 for number in range(2, len(lesson.steps) + 1):
+                    time.sleep(read)  # the class reads the step before the next
                     start = time.perf_counter()
                     next_step(page)
                     before = wait_for_step(page, name, number, before)
@@ -139,12 +142,14 @@ def main(argv=None) -> None:
     parser.add_argument("--lessons", action="store_true",
                         help="time each lesson step to its drawn figure instead")
     parser.add_argument("--warmup-wait", type=float, default=1200.0)
+    parser.add_argument("--read", type=float, default=5.0,
+                        help="seconds a class reads a step (its figure drawn) before the → key")
     args = parser.parse_args(argv)
     import peer  # the JAX platform of this machine, where the server runs
 
     print(peer.platform_line(), flush=True)
     if args.lessons:
-        lessons(args.warmup_wait)
+        lessons(args.warmup_wait, args.read)
         return
     from playwright.sync_api import sync_playwright
 
