@@ -9,7 +9,9 @@ pages' objects only: measured in-process, 500,000 objects, a full collection 0.3
 and 0.0 s after; three pages opened later added 160,000 objects (0.1 s).
 
 Only objects alive at the call are frozen, and a frozen object that becomes cyclic garbage
-is never collected: hence once, before the first page, never while pages are open.
+is never collected: hence before the first page, and once more when the warm-up has
+finished (app/warmup.py ``run_then_freeze``: its JAX traces), accepting that the few pages
+open then keep their cycles after they close.
 """
 from __future__ import annotations
 

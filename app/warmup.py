@@ -6,7 +6,8 @@ session of its own, with the views of each step's tab, exactly as a visitor's pa
 the same ``Job``s submit the same cache keys to the server's job service
 (app/jobs/service.py SERVICE), so the results land in the server-wide caches every session
 reads. One step at a time: a visitor's request waits behind at most one warm-up task per
-lane. The thread only waits; the event loop never computes or blocks on it.
+lane. The thread only waits; the event loop never computes or blocks on it. At the end it
+freezes what the warm-up left alive (``run_then_freeze``).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import os
 import threading
 import time
 
+from . import heap
 from .lessons import LESSONS, apply_step
 from .state.analysis_settings import TAB_SLUGS
 from .state.presets import PRESETS
@@ -37,7 +39,8 @@ def start(limits) -> threading.Thread | None:
     if not enabled() or _STARTED.is_set():
         return None
     _STARTED.set()
-    thread = threading.Thread(target=run, args=(limits,), name="iwe-warmup", daemon=True)
+    thread = threading.Thread(target=run_then_freeze, args=(limits,), name="iwe-warmup",
+                              daemon=True)
     thread.start()
     return thread
 
@@ -72,6 +75,18 @@ def run(limits=None, todo=None, timeout: float = STEP_TIMEOUT) -> int:
     session.close()
     PROGRESS["seconds"] = round(time.monotonic() - start, 1)
     return done
+
+
+def run_then_freeze(limits=None) -> None:
+    """The server's warm-up, then what it left alive out of the cycle collector's walks
+    (app/heap.py): JAX's traces of every lesson's and preset's networks, ~560,000 objects
+    after the lessons alone, made each full collection (Panel runs one 5 s after a page
+    closes) take ~0.4 s in-process and ~1 s of a served app's event loop (py-spy, a lesson
+    step). They are freed by reference counting when JAX lets them go (0 cyclic garbage
+    after ``jax.clear_caches()``), so freezing them leaks nothing; the pages open at that
+    moment are frozen too, and their cycles stay when they close (a few MB, once)."""
+    run(limits)
+    heap.freeze()
 
 
 def _warm(session, views, item, timeout: float) -> bool:

@@ -1,6 +1,7 @@
 """app/lessons: every step sets the state it names through the session's own paths; the URL
 names a lesson and a step (an unknown name is refused with a message); the warm-up fills
 the caches the views read."""
+import threading
 import urllib.parse
 
 import pytest
@@ -197,6 +198,23 @@ def test_the_warm_up_fills_the_caches_the_views_read(monkeypatch):
     assert view.job.status == FROM_CACHE and view.result == "sweep" and len(computed) == 1
     session.wait()  # nothing left running at exit (a killed compile aborts)
     session.close()
+
+
+def test_the_servers_warm_up_freezes_what_it_left_alive_after_it_has_run(monkeypatch):
+    """app/warmup.py run_then_freeze (the warm-up thread's target): the warm-up first, then
+    its objects (JAX's traces) out of the cycle collector's walks (app/heap.py)."""
+    calls = []
+    monkeypatch.setattr(warmup, "run", lambda limits=None: calls.append(("run", limits)))
+    monkeypatch.setattr(warmup.heap, "freeze", lambda: calls.append(("freeze",)) or 1)
+    limits = Limits()
+    warmup.run_then_freeze(limits)
+    assert calls == [("run", limits), ("freeze",)]
+    monkeypatch.setattr(warmup.threading, "Thread", lambda target, args, **kw: calls.append(
+        ("thread", target, args)) or type("T", (), {"start": lambda self: None})())
+    monkeypatch.setattr(warmup, "_STARTED", threading.Event())
+    monkeypatch.setenv("IWE_WARMUP", "1")
+    warmup.start(limits)
+    assert calls[-1] == ("thread", warmup.run_then_freeze, (limits,))
 
 
 def test_the_warm_up_computes_the_views_below_a_tabs_row_too(monkeypatch):
