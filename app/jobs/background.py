@@ -184,9 +184,10 @@ class Job(param.Parameterized):
         shown is applied, so a slow page skips parts rather than queueing them.
         """
         cached = cache.peek(key)
-        if cached is not None:
-            self.cancel(status=FROM_CACHE)
-            self._apply(self._generation, lambda: deliver(cached))
+        if cached is not None:  # the result first: a status change finds it delivered
+            self.cancel(status="")
+            self._apply(self._generation,
+                        lambda: (deliver(cached), setattr(self, "status", FROM_CACHE)))
             return
         with self._lock:
             old, self._ticket = self._ticket, None

@@ -4,17 +4,18 @@ import threading
 import time
 import urllib.parse
 
+import panel as pn
 import pytest
 from panel.io.location import Location
 
-from app.jobs.background import Cancelled, Job
+from app.jobs.background import FROM_CACHE, Cancelled, Job
 from app.jobs.cache import Cache
 from app.state import url
 from app.state.analysis_settings import TAB_SLUGS, ImageExperiment, Sweep
 from app.state.limits import Limits
 from app.state.session import Session
 from app.views.registry import TABS
-from app.views.tabs import view_tabs
+from app.views.tabs import view_tabs, waiting
 
 
 def _location(**query):
@@ -113,6 +114,30 @@ def test_a_job_delivers_caches_and_reports_progress():
     assert job.status == "From the server's cache (computed earlier with these settings)."
     job.cancel(status="")  # a new request: the cache status no longer holds
     assert job.status == "" and not job.running
+
+
+def test_a_cached_result_is_delivered_before_the_status_says_so():
+    """A view's waiting line (app/views/tabs.py waiting) is re-evaluated on status changes: on
+    a cache hit the status came first, the line saw no result yet and kept saying "the
+    figures below are drawn when it is done" under drawn figures."""
+    cache, job, got, seen = Cache(4), Job(), [], []
+    cache.store("k", "v")
+    job.param.watch(lambda event: seen.append((event.new, list(got))), "status")
+    job.start(cache, "k", lambda r, s: pytest.fail("recomputed"), got.append)
+    assert got == ["v"] and seen[-1] == (FROM_CACHE, ["v"])
+    assert all(delivered == ["v"] for status, delivered in seen if status)
+
+
+def test_the_waiting_line_goes_when_a_cached_result_arrives():
+    class Part:
+        def __init__(self):
+            self.job, self.result = Job(), None
+    part, cache = Part(), Cache(4)
+    cache.store("k", "v")
+    note = waiting(pn.Column(), part)
+    part.job.start(cache, "k", lambda r, s: pytest.fail("recomputed"),
+                   lambda value: setattr(part, "result", value))
+    assert part.result == "v" and part.job.status == FROM_CACHE and not note.visible
 
 
 def test_a_cancelled_job_delivers_nothing_and_caches_nothing():
