@@ -13,11 +13,10 @@ target is a median below 100 ms.
 Teaching mode, the time to a lesson step's figure drawn whole (tests/ui/test_lessons.py's
 wait: heading, tab, URL, the figure recomputed if the step changed it, its job idle), two
 ways: (1) in one page, as a class walks a lesson: the → key from the previous step (step 1:
-opening its link), pressed ``--read`` seconds after the previous step's figure was drawn
-(a class reads it; the page makes the next step's tab meanwhile); (2) opening the link
-``?lesson=NAME&step=K`` in a new page, as a student following the teacher's link does, once
-and again. Also the time from opening the default
-page to its first finite overlay (the ensemble's members). The server runs the warm-up
+opening its link), pressed ``--read`` seconds after the previous step's figure was drawn,
+as a class reads it; (2) opening the link ``?lesson=NAME&step=K`` in a new page, as a
+student following the teacher's link does, once and again. Also the time from opening the
+default page to its first finite overlay (the ensemble's members). The server runs the warm-up
 (IWE_WARMUP=1); the steps are timed once it has finished (its progress is in /readiness),
 or after ``--warmup-wait`` seconds (0: at once, racing it).
 """
