@@ -17,6 +17,15 @@ if os.environ["IWE_COMPILE_CACHE"] != "off":  # IWE_COMPILE_CACHE=off pytest: no
     # written without them breaks another process's eviction)
     os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(2 ** 30))
 
+# As many xdist workers (``-n N``) as cores: XLA computes on one thread in each (and in the
+# servers and Dask workers they start). Two workers on two cores each running a 2-thread
+# pool spent time switching: tests/engine test_masking + test_activations_monte_carlo,
+# -n 2, 143 -> 122 s; the training and Monte Carlo files and the browser tests unchanged.
+# A run that sets XLA_FLAGS keeps its own.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0")) >= (os.cpu_count() or 1) > 1 \
+        and "XLA_FLAGS" not in os.environ:
+    os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+
 import jax  # noqa: E402
 import pytest  # noqa: E402
 
