@@ -18,7 +18,8 @@ latency and the ratio to the single page, errors (moves without an answer within
 console errors, pages that never loaded), and ensembles finished per minute (a page's finite
 progress bar going away after a change). The server's memory (RSS of the server and every
 process it started, e.g. Dask workers) and threads are sampled each second: idle (after the
-single phase), peak, and 60 s after every page was closed.
+single phase), peak, and 60 s after every page was closed; of the idle and closed figures
+also the server process's own RSS and what its result caches hold (/readiness).
 """
 from __future__ import annotations
 
@@ -79,19 +80,29 @@ class Sampler(threading.Thread):
         self.process, self.samples, self.stop = psutil.Process(pid), [], threading.Event()
 
     def now(self) -> tuple:
+        """(RSS of all, threads of all, RSS of the server process alone)."""
         import psutil
-        rss = threads = 0
+        rss = threads = server = 0
         for p in [self.process, *self.process.children(recursive=True)]:
             try:
                 rss += p.memory_info().rss
                 threads += p.num_threads()
+                server = server or rss
             except psutil.Error:
                 pass
-        return rss, threads
+        return rss, threads, server
 
     def run(self) -> None:
         while not self.stop.wait(1.0):
             self.samples.append((time.monotonic(), *self.now()))
+
+
+def caches_mb(base: str) -> float:
+    """What the server's result caches hold (MiB), as /readiness reports it."""
+    import json
+    import urllib.request
+    with urllib.request.urlopen(f"{base}/readiness", timeout=30) as answer:
+        return json.load(answer)["memory_mb"]["caches"]
 
 
 async def measure(page, key: str) -> float:
@@ -158,7 +169,7 @@ async def classroom(base: str, args, sampler: Sampler) -> dict:
         await student(page, 0, single, time.monotonic() + args.single_seconds, None, args.pause)
         await context.close()
         await asyncio.sleep(5)
-        out["idle"] = sampler.now()
+        out["idle"], out["idle_caches"] = sampler.now(), caches_mb(base)
 
         gate = asyncio.Semaphore(4)
         opens: list = []
@@ -174,14 +185,14 @@ async def classroom(base: str, args, sampler: Sampler) -> dict:
             await asyncio.gather(*(student(page, i, phase, until, every, args.pause)
                                    for i, (_, page) in enumerate(pages)))
             phases.append(phase)
-        out["peak"] = max(sampler.samples, key=lambda s: s[1])[1:] if sampler.samples else (0, 0)
+        out["peak"] = max(sampler.samples, key=lambda s: s[1])[1:] if sampler.samples else (0, 0, 0)
         for context, _ in pages:
             await context.close()
         await browser.close()
         out.update(phases=phases, console_errors=errors, failed_opens=failed_opens,
                    opened=len(pages), opens=opens)
     await asyncio.sleep(args.settle)
-    out["after"] = sampler.now()
+    out["after"], out["after_caches"] = sampler.now(), caches_mb(base)
     return out
 
 
@@ -204,6 +215,9 @@ def report(workers: int, args, out: dict) -> None:
     print(f"  server RSS: idle {mb(idle[0]):.0f} MB, peak {mb(peak[0]):.0f} MB, "
           f"{args.settle:.0f} s after every page closed {mb(after[0]):.0f} MB "
           f"({100 * (after[0] / idle[0] - 1):+.0f} % of idle)")
+    print(f"    of which the server process: idle {mb(idle[2]):.0f} MB, after {mb(after[2]):.0f} MB; "
+          f"its result caches (/readiness): idle {out['idle_caches']} MB, after "
+          f"{out['after_caches']} MB")
     print(f"  threads: idle {idle[1]}, peak {peak[1]}, after {after[1]}")
     print(f"  pages that never loaded: {len(out['failed_opens'])}; console errors: "
           f"{len(out['console_errors'])}; unanswered moves: "
