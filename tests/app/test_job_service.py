@@ -279,3 +279,40 @@ def test_a_thread_runner_lets_compiled_programs_go_after_each_task(service, monk
         service.submit(key, compute, done.subscriber())
         assert done.done.wait(10)
     assert len(checks) == 3
+
+
+class _Context:
+    """A stand-in for a served session's context (a document with one is 'served')."""
+
+
+def test_a_closed_page_keeps_no_change_that_holds_its_document():
+    """Changes held until a page loads, or queued for its event loop, capture the page's
+    document; once its session is destroyed they go, and with them the document."""
+    import gc
+    import weakref
+
+    from bokeh.document import Document
+
+    from app.jobs import background
+
+    context = _Context()
+    doc = Document()
+    doc._session_context = weakref.ref(context)
+    background.page_gate(doc)  # made by this thread: the page being built
+    held = threading.Thread(target=background.in_document, args=(doc, lambda: None))
+    held.start()
+    held.join()
+    assert len(background._GATES[doc].pending) == 1  # held for the page's load
+    other = Document()
+    other._session_context = weakref.ref(context)
+    background.page_gate(other).flush()  # a loaded page: changes queue for its next tick
+    background.in_document(other, lambda: None)
+    assert other in background._QUEUED
+    for page in (doc, other):
+        for callback in list(page.session_destroyed_callbacks):
+            callback(context)
+        assert page not in background._GATES and page not in background._QUEUED
+    gone = [weakref.ref(doc), weakref.ref(other)]
+    del doc, other, page
+    gc.collect()
+    assert [ref() for ref in gone] == [None, None]
