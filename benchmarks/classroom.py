@@ -82,15 +82,15 @@ class Sampler(threading.Thread):
     def now(self) -> tuple:
         """(RSS of all, threads of all, RSS of the server process alone)."""
         import psutil
-        rss = threads = server = 0
+        threads, sizes = 0, {}
         for p in [self.process, *self.process.children(recursive=True)]:
             try:
-                rss += p.memory_info().rss
+                sizes[p.pid] = p.memory_info().rss
                 threads += p.num_threads()
-                server = server or rss
             except psutil.Error:
                 pass
-        return rss, threads, server
+        rss = sum(sizes.values())
+        return rss, threads, sizes.get(self.process.pid, 0)
 
     def run(self) -> None:
         while not self.stop.wait(1.0):
