@@ -32,12 +32,14 @@ from app.busy_counter import serialize_busy_counter  # noqa: E402
 from app.dashboard import App  # noqa: E402
 from app.jobs import dask_cluster  # noqa: E402
 from app.local_resources import serve_stylesheets_locally  # noqa: E402
+from app.ordered_writes import write_in_order  # noqa: E402
 from app.state.limits import from_environment  # noqa: E402
 from app.state.session import Session  # noqa: E402
 
 pn.extension(sizing_mode="stretch_width")
 serve_stylesheets_locally()  # no CDN links, also from hidden tabs (app/local_resources.py)
 serialize_busy_counter()  # callbacks on several threads (app/busy_counter.py)
+write_in_order()  # a page's messages in the order they were made (app/ordered_writes.py)
 hv.extension("bokeh")
 # Bokeh's canvas, not HoloViews' default WebGL: a browser without a GPU (a school laptop,
 # headless Chromium) draws WebGL in software and copies every frame back, which cost 40 %

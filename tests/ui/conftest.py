@@ -19,6 +19,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
+#: what tests/ui/write_order.py logs for a message written after one made later than it
+OUT_OF_ORDER = "PATCH-DOC written out of order"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--disable-dev-shm-usage"]
@@ -89,12 +91,15 @@ def _wait_live(url: str, process, timeout: float = 240) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def serve(extra_env: dict | None = None, args: tuple = ()):
-    """Start `panel serve app/main.py` as the README does; returns (process, base url)."""
+def serve(extra_env: dict | None = None, args: tuple = (), plugins: tuple = ()):
+    """Start `panel serve app/main.py` as the README does, with the extra Bokeh server
+    ``plugins``; returns (process, base url)."""
     port = _free_port()
     command = [str(ROOT / ".venv" / "bin" / "panel"), "serve", "app/main.py", "--port", str(port),
                "--address", "127.0.0.1", "--allow-websocket-origin", f"127.0.0.1:{port}",
                "--num-threads", "4", "--liveness", "--plugins", "app.readiness"]
+    for plugin in plugins:
+        command += ["--plugins", plugin]
     if args:
         command += ["--args", *args]
     ARTIFACTS.mkdir(exist_ok=True)
@@ -121,10 +126,12 @@ LIMITS = {"IWE_MAX_STEPS": "2000", "IWE_MAX_WIDTH": "1024", "IWE_WORKERS": "1"}
 
 @pytest.fixture(scope="session")
 def server():
-    process, base = serve(LIMITS)
+    process, base = serve(LIMITS, plugins=("tests.ui.write_order",))  # logs OUT_OF_ORDER
     yield base
     process.terminate()
     process.wait(timeout=30)
+    log = (ARTIFACTS / f"server-{base.rsplit(':', 1)[1]}.log").read_text()
+    assert OUT_OF_ORDER not in log, [line for line in log.splitlines() if OUT_OF_ORDER in line]
 
 
 class Recorder:
