@@ -1,8 +1,6 @@
 """Panel's messages to a page join Bokeh's queue under the document lock
 (app/ordered_writes.py); the browser tests' server checks the order on the wire
 (tests/ui/write_order.py)."""
-import asyncio
-
 import panel.io.document as panel_document
 from bokeh.document.events import TitleChangedEvent
 from bokeh.protocol import Protocol
@@ -37,6 +35,16 @@ class Page:
         return TitleChangedEvent(self.document, title)
 
 
+def _run(coroutine) -> None:
+    """Run a coroutine that never suspends (this test's Socket.send_message) without an event
+    loop: the browser tests of the same worker may have one running in this thread."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    raise AssertionError("the write suspended")
+
+
 def _titles(messages):
     return [m.content["events"][0]["title"] for m in messages]
 
@@ -53,10 +61,8 @@ def test_under_the_lock_panel_writes_join_bokehs_queue_after_what_it_still_held(
     assert connection._socket.sent == []  # nothing bypasses the queue
     assert page not in panel_document._WRITE_MSGS and page not in panel_document._WRITE_BLOCK
 
-    async def written():  # as Bokeh does when the callback returns
-        for write in pending:
-            await write
-    asyncio.run(written())
+    for write in pending:  # as Bokeh does when the callback returns: each in turn
+        _run(write)
     assert _titles(connection._socket.sent) == ["held for a busy socket", "written at once",
                                                 "scheduled"]
 
